@@ -1,0 +1,95 @@
+"""The call record: one API call, normalised so that token fields never overlap.
+
+Every source converts its provider's conventions into this record, and nothing downstream
+knows which provider a record came from:
+
+- ``input``: fresh (uncached) prompt tokens only;
+- ``cache_read``, ``cache_write_5m``, ``cache_write_1h``: cached prompt tokens by kind;
+- ``output``: all output tokens, reasoning included; ``reasoning`` is the hidden part of it.
+
+So the prompt size of a call is ``input + cache_read + cache_write_5m + cache_write_1h``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field, fields
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+__all__ = ["TOKEN_KINDS", "Call", "Session"]
+
+# The additive token kinds of a call (``reasoning`` is a part of ``output``, not beside it).
+TOKEN_KINDS: tuple[str, ...] = ("input", "cache_read", "cache_write_5m", "cache_write_1h", "output")
+
+
+@dataclass(slots=True)
+class Call:
+    """One API call as the provider billed it."""
+
+    source: str  # the log format it came from: "claude_code", "codex", "openai", ...
+    id: str  # the provider's own call id; with ``source`` the deduplication key
+    time: datetime  # UTC, timezone-aware
+    model: str
+    provider: str = ""  # genai-prices provider id ("anthropic", "openai", "google"); "" = guess
+    session: str = ""  # the task this call belongs to
+    parent_session: str = ""  # for a sub-agent: the session that spawned it
+    agent: str = ""  # "" for the main thread, else the sub-agent's id ("acompact-..." = compaction)
+    project: str = ""
+    service_tier: str = ""  # "", "batch", "priority", "flex", "fast" ...
+    input: int = 0
+    cache_read: int = 0
+    cache_write_5m: int = 0
+    cache_write_1h: int = 0
+    output: int = 0
+    reasoning: int = 0
+    output_exact: bool = True  # False where the log held a placeholder: ``output`` is a lower bound
+    reported_cost: Decimal | None = None  # the cost the log itself states, if any
+    file: str = ""  # the file it was read from (not part of identity)
+    extra: dict[str, Any] = field(default_factory=dict)  # source-specific counts, never text
+
+    @property
+    def prompt(self) -> int:
+        """Prompt size: every input token the model saw, cached or not."""
+        return self.input + self.cache_read + self.cache_write_5m + self.cache_write_1h
+
+    @property
+    def cache_write(self) -> int:
+        return self.cache_write_5m + self.cache_write_1h
+
+    @property
+    def total(self) -> int:
+        return self.prompt + self.output
+
+    @property
+    def is_subagent(self) -> bool:
+        return bool(self.agent)
+
+    @property
+    def is_compaction(self) -> bool:
+        return self.agent.startswith("acompact")
+
+    def to_dict(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["time"] = self.time.isoformat()
+        data["reported_cost"] = None if self.reported_cost is None else str(self.reported_cost)
+        return data
+
+
+CALL_FIELDS: tuple[str, ...] = tuple(f.name for f in fields(Call))
+
+
+@dataclass(slots=True)
+class Session:
+    """The calls of one task in time order, with its sub-agents' sessions beside it."""
+
+    id: str
+    calls: list[Call] = field(default_factory=list)
+    children: list[Session] = field(default_factory=list)
+
+    @property
+    def all_calls(self) -> list[Call]:
+        out = list(self.calls)
+        for child in self.children:
+            out.extend(child.all_calls)
+        return sorted(out, key=lambda c: c.time)

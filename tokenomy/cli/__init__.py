@@ -1,0 +1,15 @@
+"""The command line: thin wrappers that parse, call the library and render.
+
+Each module below registers its commands on ``app`` when imported.
+"""
+
+from __future__ import annotations
+
+from tokenomy.cli import output  # noqa: F401  (shared output options)
+from tokenomy.cli.app import app
+
+__all__ = ["app", "main"]
+
+
+def main() -> None:
+    app()

@@ -1,0 +1,101 @@
+"""One way to print rows for every command: a Rich table, ``--json`` or ``--csv``.
+
+Data goes to stdout, messages to stderr (as sqlite-utils does).
+"""
+
+from __future__ import annotations
+
+import csv
+import enum
+import json
+import sys
+from collections.abc import Mapping, Sequence
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any
+
+from rich.console import Console
+from rich.table import Table
+
+__all__ = ["Format", "console", "emit", "err", "to_jsonable"]
+
+err = Console(stderr=True)
+
+
+def console() -> Console:
+    """The stdout console; fixed width and no colour when not a terminal (deterministic tests)."""
+    return Console(soft_wrap=False)
+
+
+class Format(str, enum.Enum):
+    table = "table"
+    json = "json"
+    csv = "csv"
+
+
+def to_jsonable(value: Any) -> Any:
+    if isinstance(value, Decimal):
+        # Money stays exact in JSON: a number with all its digits.
+        return float(value) if value == value.to_integral_value() else float(str(value))
+    if isinstance(value, datetime | date):
+        return value.isoformat()
+    if isinstance(value, Mapping):
+        return {str(k): to_jsonable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [to_jsonable(v) for v in value]
+    if isinstance(value, enum.Enum):
+        return value.value
+    return value
+
+
+def _cell(value: Any) -> str:
+    if value is None:
+        return "-"
+    if isinstance(value, Decimal):
+        return f"${value:,.2f}" if abs(value) >= Decimal("0.01") or value == 0 else f"${value:.4f}"
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, int):
+        return f"{value:,}"
+    if isinstance(value, float):
+        return f"{value:,.2f}"
+    if isinstance(value, datetime):
+        return value.strftime("%Y-%m-%d %H:%M")
+    return str(value)
+
+
+def emit(
+    rows: Sequence[Mapping[str, Any]],
+    fmt: Format,
+    *,
+    title: str = "",
+    totals: Mapping[str, Any] | None = None,
+    columns: Sequence[str] | None = None,
+    extra: Mapping[str, Any] | None = None,
+) -> None:
+    """Print ``rows`` (and a totals row) in the chosen format.
+
+    JSON is ``{"rows": [...], "totals": {...}, **extra}`` so scripts get the totals too.
+    """
+    cols = list(columns or (rows[0].keys() if rows else (totals or {}).keys()))
+    if fmt is Format.json:
+        payload: dict[str, Any] = {"rows": [dict(r) for r in rows]}
+        if totals is not None:
+            payload["totals"] = dict(totals)
+        payload.update(extra or {})
+        sys.stdout.write(json.dumps(to_jsonable(payload), indent=2) + "\n")
+        return
+    if fmt is Format.csv:
+        writer = csv.writer(sys.stdout, lineterminator="\n")
+        writer.writerow(cols)
+        for row in rows:
+            writer.writerow([to_jsonable(row.get(c)) for c in cols])
+        return
+    table = Table(title=title or None, show_footer=totals is not None)
+    for c in cols:
+        numeric = any(isinstance(r.get(c), int | float | Decimal) for r in rows)
+        footer = _cell(totals.get(c)) if totals and c in totals else ""
+        table.add_column(c.replace("_", " "), justify="right" if numeric else "left", footer=footer)
+    for row in rows:
+        table.add_row(*(_cell(row.get(c)) for c in cols))
+    console().print(table)
