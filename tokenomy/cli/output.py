@@ -27,7 +27,7 @@ def console() -> Console:
     return Console(soft_wrap=False)
 
 
-class Format(str, enum.Enum):
+class Format(enum.StrEnum):
     table = "table"
     json = "json"
     csv = "csv"

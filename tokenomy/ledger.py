@@ -1,0 +1,455 @@
+"""The ledger: an embedded DuckDB file of calls, imported incrementally and idempotently.
+
+- **Incremental**: each file's size, mtime, first-bytes hash and the byte offset read so far are
+  kept. An unchanged file costs one ``stat``; an appended line log is read from its offset; a
+  file whose first bytes changed (rewritten, rotated) is read again from the start.
+- **Idempotent**: calls are keyed by (source, provider call id). Importing the same logs again,
+  or a copy of them under another path, merges into the same rows and changes no total. When
+  two records of one call differ (streamed rows, placeholder output), the fuller one is kept.
+- **Priced at import**: each call's cost is computed from genai-prices at its own timestamp and
+  stored with the prices' fingerprint, so reports only sum; when prices or overrides change,
+  the calls are repriced. A model genai-prices does not know stays *unpriced* (cost NULL).
+- **Private**: counts, ids, times, model and project names; never prompt or response text.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from collections import Counter
+from collections.abc import Iterable, Sequence
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import duckdb
+
+from tokenomy.calls import Call
+from tokenomy.pricing import Pricer
+from tokenomy.sources import FileReport, detect, iter_files, registry
+
+__all__ = ["ImportReport", "Ledger", "default_home"]
+
+HEAD_HASH_BYTES = 1024
+PARALLEL_MIN_BYTES = 64 * 1024 * 1024  # below this a process pool costs more than it saves
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS calls (
+    source VARCHAR NOT NULL,
+    id VARCHAR NOT NULL,
+    time TIMESTAMP NOT NULL,  -- UTC
+    model VARCHAR NOT NULL,
+    provider VARCHAR NOT NULL,
+    session VARCHAR NOT NULL,
+    parent_session VARCHAR NOT NULL,
+    agent VARCHAR NOT NULL,
+    project VARCHAR NOT NULL,
+    service_tier VARCHAR NOT NULL,
+    input BIGINT NOT NULL,
+    cache_read BIGINT NOT NULL,
+    cache_write_5m BIGINT NOT NULL,
+    cache_write_1h BIGINT NOT NULL,
+    output BIGINT NOT NULL,
+    reasoning BIGINT NOT NULL,
+    output_exact BOOLEAN NOT NULL,
+    reported_cost DECIMAL(38, 12),
+    file VARCHAR NOT NULL,
+    cost DECIMAL(38, 12),
+    priced_model VARCHAR,
+    price_fp VARCHAR,
+    PRIMARY KEY (source, id)
+);
+CREATE TABLE IF NOT EXISTS files (
+    path VARCHAR PRIMARY KEY,
+    source VARCHAR NOT NULL,
+    size BIGINT NOT NULL,
+    mtime_ns BIGINT NOT NULL,
+    head_hash VARCHAR NOT NULL,
+    "offset" BIGINT NOT NULL,
+    imported_at TIMESTAMP NOT NULL
+);
+CREATE TABLE IF NOT EXISTS imports (
+    time TIMESTAMP NOT NULL,
+    files_read BIGINT NOT NULL,
+    lines BIGINT NOT NULL,
+    calls_found BIGINT NOT NULL,
+    new_calls BIGINT NOT NULL,
+    duplicates BIGINT NOT NULL,
+    skipped BIGINT NOT NULL
+);
+"""
+
+_TOKEN_COLUMNS = ("input", "cache_read", "cache_write_5m", "cache_write_1h", "output", "reasoning")
+_CALL_COLUMNS = (
+    "source", "id", "time", "model", "provider", "session", "parent_session", "agent", "project",
+    "service_tier", *_TOKEN_COLUMNS, "output_exact", "reported_cost", "file",
+)  # fmt: skip
+
+
+def default_home() -> Path:
+    """``$TOKENOMY_HOME``, else the platform's user data directory."""
+    env = os.environ.get("TOKENOMY_HOME")
+    if env:
+        return Path(env)
+    base = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
+    return Path(base) / "tokenomy"
+
+
+@dataclass
+class ImportReport:
+    """What an import did, in counts. ``warnings`` lists everything a user should know."""
+
+    files_seen: int = 0
+    files_read: int = 0
+    files_unchanged: int = 0
+    files_unrecognised: int = 0
+    lines: int = 0
+    calls_found: int = 0
+    new_calls: int = 0
+    duplicates: int = 0
+    skipped: Counter[str] = field(default_factory=Counter)
+    pending_lines: int = 0  # files ending in an incomplete line (left for the next import)
+    unpriced: Counter[str] = field(default_factory=Counter)  # model -> calls without a price
+    files: list[FileReport] = field(default_factory=list)
+
+    @property
+    def warnings(self) -> list[str]:
+        out = [f"skipped {n:,} line(s): {reason}" for reason, n in sorted(self.skipped.items())]
+        if self.pending_lines:
+            out.append(
+                f"{self.pending_lines} file(s) end in an incomplete line "
+                "(not read yet; it will be read once complete)"
+            )
+        out += [
+            f"{n:,} call(s) of unknown model {model or '(none)'!r} are unpriced (not $0)"
+            for model, n in sorted(self.unpriced.items())
+        ]
+        return out
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "files_seen": self.files_seen,
+            "files_read": self.files_read,
+            "files_unchanged": self.files_unchanged,
+            "files_unrecognised": self.files_unrecognised,
+            "lines": self.lines,
+            "calls_found": self.calls_found,
+            "new_calls": self.new_calls,
+            "duplicates_dropped": self.duplicates,
+            "skipped": dict(self.skipped),
+            "pending_incomplete_lines": self.pending_lines,
+            "unpriced_calls": dict(self.unpriced),
+            "warnings": self.warnings,
+        }
+
+
+@dataclass(frozen=True)
+class _Job:
+    path: str
+    source: str
+    offset: int
+    size: int
+    mtime_ns: int
+    head_hash: str
+
+
+def _read_job(job: _Job) -> tuple[list[tuple[Any, ...]], FileReport]:
+    """Read one file (in a worker process when the import is large)."""
+    report = FileReport(job.path, source=job.source)
+    src = registry()[job.source]
+    rows = [_call_row(c) for c in src.read(Path(job.path), job.offset, report)]
+    return rows, report
+
+
+def _utc_now() -> datetime:
+    return datetime.now(UTC).replace(tzinfo=None)
+
+
+def _call_row(c: Call) -> tuple[Any, ...]:
+    return (
+        c.source, c.id, c.time.astimezone(UTC).replace(tzinfo=None), c.model, c.provider,
+        c.session, c.parent_session, c.agent, c.project, c.service_tier,
+        c.input, c.cache_read, c.cache_write_5m, c.cache_write_1h, c.output, c.reasoning,
+        c.output_exact, c.reported_cost, c.file,
+    )  # fmt: skip
+
+
+def _fuller(a: tuple[Any, ...], b: tuple[Any, ...]) -> bool:
+    """Whether record ``a`` is fuller than ``b`` (more output, then more tokens)."""
+    out = _CALL_COLUMNS.index("output")
+    first = _CALL_COLUMNS.index("input")
+    return (a[out], sum(a[first : out + 1])) > (b[out], sum(b[first : out + 1]))
+
+
+class Ledger:
+    """The calls imported so far, in ``<home>/ledger.duckdb``."""
+
+    def __init__(self, home: Path | str | None = None, pricer: Pricer | None = None) -> None:
+        self.home = Path(home) if home is not None else default_home()
+        self.home.mkdir(parents=True, exist_ok=True)
+        self.path = self.home / "ledger.duckdb"
+        self.db = duckdb.connect(str(self.path))
+        self.sql(_SCHEMA)
+        self._pricer = pricer
+
+    def sql(self, query: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
+        """Run one statement and fetch all it returns (DuckDB wants results consumed)."""
+        return self.db.execute(query, list(params)).fetchall()
+
+    @property
+    def pricer(self) -> Pricer:
+        if self._pricer is None:
+            self._pricer = Pricer()
+        return self._pricer
+
+    def close(self) -> None:
+        self.db.close()
+
+    def __enter__(self) -> Ledger:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # -- import ---------------------------------------------------------------------------
+
+    def import_paths(self, paths: Iterable[Path | str]) -> ImportReport:
+        """Import every recognised log under ``paths``; only what is new is read."""
+        report = ImportReport()
+        known = {
+            row[0]: row[1:]
+            for row in self.db.execute(
+                'SELECT path, source, size, mtime_ns, head_hash, "offset" FROM files'
+            ).fetchall()
+        }
+        jobs: list[_Job] = []
+        for path in iter_files(Path(p) for p in paths):
+            report.files_seen += 1
+            job = self._plan(path, known.get(str(path)), report)
+            if job is not None:
+                jobs.append(job)
+        results = self._run(jobs)
+        batch: dict[tuple[str, str], tuple[Any, ...]] = {}
+        for rows, file_report in results:
+            report.files.append(file_report)
+            report.lines += file_report.lines
+            report.calls_found += file_report.calls
+            report.duplicates += file_report.duplicates
+            report.skipped.update(file_report.skipped)
+            report.pending_lines += 1 if file_report.pending_bytes else 0
+            for row in rows:
+                key = (row[0], row[1])
+                kept = batch.get(key)
+                if kept is not None:
+                    report.duplicates += 1
+                    if not _fuller(row, kept):
+                        continue
+                batch[key] = row
+        report.files_read = len(jobs)
+        self.sql("BEGIN TRANSACTION")
+        try:
+            report.new_calls, merged = self._upsert(list(batch.values()))
+            report.duplicates += merged
+            self._record_files(jobs, results)
+            self.sql(
+                "INSERT INTO imports VALUES (?, ?, ?, ?, ?, ?, ?)",
+                [
+                    _utc_now(), report.files_read, report.lines, report.calls_found,
+                    report.new_calls, report.duplicates, sum(report.skipped.values()),
+                ],
+            )  # fmt: skip
+            self.sql("COMMIT")
+        except BaseException:
+            self.sql("ROLLBACK")
+            raise
+        self.price()
+        if batch:
+            report.unpriced = self.unpriced_models()
+        return report
+
+    def _plan(self, path: Path, known: tuple[Any, ...] | None, report: ImportReport) -> _Job | None:
+        try:
+            st = path.stat()
+        except OSError:
+            report.skipped["unreadable file"] += 1
+            return None
+        if known is not None and known[1] == st.st_size and known[2] == st.st_mtime_ns:
+            report.files_unchanged += 1
+            return None
+        try:
+            with path.open("rb") as fh:
+                head = fh.read(4096)
+        except OSError:
+            report.skipped["unreadable file"] += 1
+            return None
+        source = detect(path, head)
+        if source is None:
+            report.files_unrecognised += 1
+            return None
+        head_hash = hashlib.blake2b(head[:HEAD_HASH_BYTES], digest_size=8).hexdigest()
+        offset = 0
+        if (
+            known is not None
+            and source.incremental
+            and known[0] == source.name
+            and known[3] == head_hash
+            and st.st_size >= known[4]
+        ):
+            offset = known[4]
+        return _Job(str(path), source.name, offset, st.st_size, st.st_mtime_ns, head_hash)
+
+    def _run(self, jobs: Sequence[_Job]) -> list[tuple[list[tuple[Any, ...]], FileReport]]:
+        todo = sum(j.size - j.offset for j in jobs)
+        workers = min(os.cpu_count() or 1, 8)
+        if todo < PARALLEL_MIN_BYTES or workers < 2 or len(jobs) < 2:
+            return [_read_job(j) for j in jobs]
+        # Largest first, so the pool ends together.
+        ordered = sorted(jobs, key=lambda j: j.size - j.offset, reverse=True)
+        with ProcessPoolExecutor(workers) as pool:
+            return list(pool.map(_read_job, ordered, chunksize=4))
+
+    def _upsert(self, rows: list[tuple[Any, ...]]) -> tuple[int, int]:
+        """Insert new calls, merge known ones (fuller record wins). Returns (new, merged)."""
+        if not rows:
+            return 0, 0
+        import pyarrow as pa
+
+        columns = list(zip(*rows, strict=True))
+        table = pa.table(
+            {
+                name: pa.array(
+                    col,
+                    type=pa.decimal128(38, 12) if name == "reported_cost" else None,
+                )
+                for name, col in zip(_CALL_COLUMNS, columns, strict=True)
+            }
+        )
+        self.db.register("incoming", table)
+        try:
+            before = self._count()
+            merged = self.sql("SELECT count(*) FROM incoming JOIN calls USING (source, id)")[0][0]
+            cols = ", ".join(f'"{c}"' for c in _CALL_COLUMNS)
+            fuller = (
+                "(excluded.output > calls.output OR (excluded.output = calls.output AND "
+                "excluded.input + excluded.cache_read + excluded.cache_write_5m + "
+                "excluded.cache_write_1h > calls.input + calls.cache_read + "
+                "calls.cache_write_5m + calls.cache_write_1h))"
+            )
+            updates = ", ".join(
+                f'"{c}" = CASE WHEN {fuller} THEN excluded."{c}" ELSE calls."{c}" END'
+                for c in _CALL_COLUMNS
+                if c not in ("source", "id", "time", "output_exact")
+            )
+            self.sql(
+                f"INSERT INTO calls ({cols}) SELECT {cols} FROM incoming "
+                f"ON CONFLICT (source, id) DO UPDATE SET {updates}, "
+                "time = least(calls.time, excluded.time), "
+                "output_exact = calls.output_exact OR excluded.output_exact, "
+                f"price_fp = CASE WHEN {fuller} THEN NULL ELSE calls.price_fp END"
+            )
+            return self._count() - before, int(merged)
+        finally:
+            self.db.unregister("incoming")
+
+    def _record_files(
+        self, jobs: Sequence[_Job], results: Sequence[tuple[Any, FileReport]]
+    ) -> None:
+        by_path = {r.path: r for _, r in results}
+        now = _utc_now()
+        rows = []
+        for job in jobs:
+            file_report = by_path[job.path]
+            # Only whole lines were consumed: the next import starts after the last one.
+            offset = file_report.end if registry()[job.source].incremental else job.size
+            size = job.size if not file_report.pending_bytes else -1  # re-check until complete
+            rows.append((job.path, job.source, size, job.mtime_ns, job.head_hash, offset, now))
+        if rows:
+            self.db.executemany("INSERT OR REPLACE INTO files VALUES (?, ?, ?, ?, ?, ?, ?)", rows)
+
+    def _count(self) -> int:
+        return int(self.sql("SELECT count(*) FROM calls")[0][0])
+
+    # -- pricing --------------------------------------------------------------------------
+
+    def price(self, everything: bool = False) -> int:
+        """Price the calls not priced with the current prices; returns how many were priced."""
+        fp = self.pricer.fingerprint
+        where = "" if everything else "WHERE price_fp IS DISTINCT FROM ?"
+        params = [] if everything else [fp]
+        keys = self.db.execute(
+            "SELECT DISTINCT model, provider, service_tier, min(time), "
+            "strftime(time, '%Y-%m-%d') AS day "
+            f"FROM calls {where} GROUP BY ALL",
+            params,
+        ).fetchall()
+        if not keys:
+            return 0
+        rate_rows = []
+        for model, provider, tier, first, day in keys:
+            rates = self.pricer.rates(model, provider, first.replace(tzinfo=UTC), tier)
+            if rates is None:
+                continue
+            for i, band in enumerate(rates.bands):
+                upper = rates.bands[i + 1].above if i + 1 < len(rates.bands) else None
+                rate_rows.append(
+                    (model, provider, tier, day, band.above, upper, band.input, band.cache_read,
+                     band.cache_write_5m, band.cache_write_1h, band.output, rates.per_request,
+                     rates.model)
+                )  # fmt: skip
+        self.sql(
+            "CREATE OR REPLACE TEMP TABLE rates (model VARCHAR, provider VARCHAR, tier VARCHAR, "
+            "day VARCHAR, above BIGINT, upper BIGINT, r_input DECIMAL(38,12), "
+            "r_cache_read DECIMAL(38,12), r_cw5 DECIMAL(38,12), r_cw1h DECIMAL(38,12), "
+            "r_output DECIMAL(38,12), per_request DECIMAL(38,12), priced_model VARCHAR)"
+        )
+        if rate_rows:
+            self.db.executemany(
+                "INSERT INTO rates VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", rate_rows
+            )
+        prompt = "(c.input + c.cache_read + c.cache_write_5m + c.cache_write_1h)"
+        self.sql("BEGIN TRANSACTION")
+        self.sql(
+            f"UPDATE calls SET cost = NULL, priced_model = NULL, price_fp = ? {where}",
+            [fp, *params],
+        )
+        self.sql(
+            "UPDATE calls AS c SET "
+            "cost = CAST((c.input * r.r_input + c.cache_read * r.r_cache_read "
+            "+ c.cache_write_5m * r.r_cw5 + c.cache_write_1h * r.r_cw1h "
+            "+ c.output * r.r_output) / 1000000 + r.per_request AS DECIMAL(38, 12)), "
+            "priced_model = r.priced_model "
+            "FROM rates r WHERE c.model = r.model AND c.provider = r.provider "
+            "AND c.service_tier = r.tier "
+            "AND strftime(c.time, '%Y-%m-%d') = r.day "
+            f"AND {prompt} >= r.above AND (r.upper IS NULL OR {prompt} <= r.upper) "
+            "AND c.cost IS NULL AND c.price_fp = ?",
+            [fp],
+        )
+        self.sql("COMMIT")
+        return len(keys)
+
+    def unpriced_models(self) -> Counter[str]:
+        """Models of calls without a price, with how many calls each."""
+        rows = self.db.execute(
+            "SELECT model, count(*) FROM calls WHERE cost IS NULL GROUP BY model"
+        ).fetchall()
+        return Counter({str(m): int(n) for m, n in rows})
+
+    # -- reading --------------------------------------------------------------------------
+
+    def calls(self, where: str = "", params: Sequence[Any] = ()) -> list[Call]:
+        """Calls as records, in time order; ``where`` is a SQL condition on the calls table."""
+        cols = ", ".join(f'"{c}"' for c in _CALL_COLUMNS)
+        sql = f"SELECT {cols}, cost FROM calls {'WHERE ' + where if where else ''} ORDER BY time"
+        out = []
+        for row in self.db.execute(sql, list(params)).fetchall():
+            data = dict(zip(_CALL_COLUMNS, row[:-1], strict=True))
+            data["time"] = data["time"].replace(tzinfo=UTC)
+            call = Call(**data)
+            if row[-1] is not None:
+                call.extra["cost"] = Decimal(row[-1])
+            out.append(call)
+        return out

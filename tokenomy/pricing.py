@@ -1,0 +1,253 @@
+"""Prices from genai-prices, applied as the provider bills them.
+
+genai-prices resolves a model reference, a provider, the request's timestamp and its context
+(batch, priority, fast) to a ``ModelPrice``. Calling its ``calc_price`` costs ~0.35 ms, too slow
+for a million calls, so we resolve each distinct (model, provider, tier, day) once and read off
+its *rates*: dollars per million tokens of each kind, per long-context band. Cost is linear in
+the token counts inside a band, so ``Rates.cost`` gives exactly what ``calc_price`` gives (a test
+checks this on every real call in the fixtures). Bands follow genai-prices' threshold rule: once a
+request's whole prompt crosses a tier, *all* its tokens are billed at that tier.
+
+A model genai-prices does not know is *unpriced*: ``rates`` returns ``None`` and callers count it,
+never price it at $0. A user's overrides file (TOML) adds or replaces prices:
+
+    [models."my-finetune"]          # $ per million tokens
+    input = 0.30
+    output = 1.20
+    cache_read = 0.03
+
+    [aliases]
+    "corp-proxy/sonnet" = "claude-sonnet-4-5"
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import tomllib
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from decimal import Decimal
+from functools import cached_property
+from pathlib import Path
+from typing import Any
+
+__all__ = ["Band", "Overrides", "Pricer", "Rates", "price_context_for"]
+
+MTOK = Decimal(1_000_000)
+ZERO = Decimal(0)
+
+
+@dataclass(frozen=True, slots=True)
+class Band:
+    """Dollars per million tokens of each kind, for prompts larger than ``above`` tokens."""
+
+    above: int
+    input: Decimal
+    cache_read: Decimal
+    cache_write_5m: Decimal
+    cache_write_1h: Decimal
+    output: Decimal
+
+
+@dataclass(frozen=True, slots=True)
+class Rates:
+    """A model's prices as billed on one day in one service tier."""
+
+    model: str  # the model id genai-prices matched (or the override's name)
+    provider: str
+    bands: tuple[Band, ...]  # ascending by ``above``; the first has above=0
+    per_request: Decimal = ZERO
+    source: str = "genai-prices"
+
+    def band(self, prompt: int) -> Band:
+        chosen = self.bands[0]
+        for band in self.bands[1:]:
+            if prompt > band.above:
+                chosen = band
+        return chosen
+
+    def cost(
+        self,
+        input: int = 0,
+        cache_read: int = 0,
+        cache_write_5m: int = 0,
+        cache_write_1h: int = 0,
+        output: int = 0,
+    ) -> Decimal:
+        b = self.band(input + cache_read + cache_write_5m + cache_write_1h)
+        micro = (
+            input * b.input
+            + cache_read * b.cache_read
+            + cache_write_5m * b.cache_write_5m
+            + cache_write_1h * b.cache_write_1h
+            + output * b.output
+        )
+        return micro / MTOK + self.per_request
+
+
+def price_context_for(service_tier: str) -> dict[str, str] | None:
+    """The genai-prices price context for a call's service tier."""
+    tier = service_tier.lower()
+    if tier in ("", "standard", "default", "auto", "on_demand"):
+        return None
+    if tier == "batch":
+        return {"processing": "batch"}
+    if tier == "fast":
+        return {"speed": "fast"}
+    return {"service_tier": tier}
+
+
+@dataclass(slots=True)
+class Overrides:
+    """User prices (negotiated, self-hosted) and model aliases, from a TOML file."""
+
+    models: dict[str, Rates] = field(default_factory=dict)
+    aliases: dict[str, str] = field(default_factory=dict)
+    fingerprint: str = ""
+
+    @classmethod
+    def load(cls, path: Path) -> Overrides:
+        raw = path.read_bytes()
+        try:
+            data = tomllib.loads(raw.decode("utf-8"))
+        except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+            raise ValueError(f"{path}: not a valid TOML prices file: {exc}") from exc
+        models: dict[str, Rates] = {}
+        for name, spec in (data.get("models") or {}).items():
+            models[name.lower()] = _rates_from_spec(name, spec, path)
+        aliases = {str(k).lower(): str(v) for k, v in (data.get("aliases") or {}).items()}
+        return cls(models, aliases, hashlib.sha256(raw).hexdigest()[:16])
+
+
+def _rates_from_spec(name: str, spec: Any, path: Path) -> Rates:
+    if not isinstance(spec, dict) or "input" not in spec or "output" not in spec:
+        raise ValueError(f"{path}: [models.{name!r}] needs at least `input` and `output` ($/MTok)")
+
+    def get(key: str, default: Decimal) -> Decimal:
+        value = spec.get(key)
+        return default if value is None else Decimal(str(value))
+
+    inp = get("input", ZERO)
+    band = Band(
+        above=0,
+        input=inp,
+        cache_read=get("cache_read", inp),
+        cache_write_5m=get("cache_write_5m", get("cache_write", inp)),
+        cache_write_1h=get("cache_write_1h", get("cache_write", inp)),
+        output=get("output", ZERO),
+    )
+    return Rates(
+        name, str(spec.get("provider", "override")), (band,), source=f"override:{path.name}"
+    )
+
+
+class Pricer:
+    """Resolves a call's model, provider, time and tier to ``Rates`` (cached) and prices it."""
+
+    def __init__(self, overrides: Overrides | None = None) -> None:
+        self.overrides = overrides or Overrides()
+        self._models: dict[tuple[str, str], Any] = {}  # (model, provider) -> (provider, model)
+        self._rates: dict[tuple[str, str, str, str], Rates | None] = {}
+
+    @cached_property
+    def fingerprint(self) -> str:
+        """Changes whenever prices could change: the genai-prices version and the overrides."""
+        from genai_prices import __version__
+
+        return f"genai-prices {__version__}; overrides {self.overrides.fingerprint or '-'}"
+
+    def rates(
+        self, model: str, provider: str = "", time: datetime | None = None, service_tier: str = ""
+    ) -> Rates | None:
+        """The rates that applied to ``model`` at ``time``; ``None`` if the model is unknown."""
+        ref = self.overrides.aliases.get(model.lower(), model)
+        if ref.lower() in self.overrides.models:
+            return self.overrides.models[ref.lower()]
+        found = self._lookup(ref, provider)
+        if found is None:
+            return None
+        found_provider, found_model = found
+        when = time or datetime.now(UTC)
+        # Prices change by date; a few (off-peak discounts) by time of day.
+        step = "%Y-%m-%dT%H:%M" if _has_time_of_day_prices(found_model) else "%Y-%m-%d"
+        key = (found_provider.id, found_model.id, service_tier, when.strftime(step))
+        if key not in self._rates:
+            price = found_model.get_prices(when, price_context_for(service_tier))
+            self._rates[key] = _rates_from_model_price(found_model.id, found_provider.id, price)
+        return self._rates[key]
+
+    def _lookup(self, ref: str, provider: str) -> Any:
+        key = (ref, provider)
+        if key not in self._models:
+            self._models[key] = None
+            if ref and not ref.startswith("<"):  # "<synthetic>" and friends are not models
+                from genai_prices.data_snapshot import get_snapshot
+
+                with contextlib.suppress(LookupError):
+                    self._models[key] = get_snapshot().find_provider_model(
+                        ref, None, provider or None, None
+                    )
+        return self._models[key]
+
+    def cost(
+        self,
+        model: str,
+        time: datetime | None = None,
+        *,
+        provider: str = "",
+        service_tier: str = "",
+        input: int = 0,
+        cache_read: int = 0,
+        cache_write_5m: int = 0,
+        cache_write_1h: int = 0,
+        output: int = 0,
+    ) -> Decimal | None:
+        rates = self.rates(model, provider, time, service_tier)
+        if rates is None:
+            return None
+        return rates.cost(input, cache_read, cache_write_5m, cache_write_1h, output)
+
+
+def _has_time_of_day_prices(model: Any) -> bool:
+    from genai_prices.types import TimeOfDateConstraint
+
+    prices = model.prices if isinstance(model.prices, list) else []
+    return any(isinstance(p.constraint, TimeOfDateConstraint) for p in prices)
+
+
+def _rates_from_model_price(model_id: str, provider_id: str, price: Any) -> Rates:
+    """Read linear rates off a genai-prices ``ModelPrice`` by pricing unit usages with it."""
+    from genai_prices import Usage
+    from genai_prices.types import TieredPrices
+
+    starts = sorted(
+        {t.start for v in vars(price).values() if isinstance(v, TieredPrices) for t in v.tiers}
+    )
+
+    def total(**kw: int) -> Decimal:
+        return Decimal(price.calc_price(Usage(**kw))["total_price"])
+
+    fixed = total(input_tokens=0)
+    bands = []
+    for above in (0, *starts):
+        # A prompt inside this band: the tier is chosen by the whole prompt's size.
+        n = max(above + 1, 1_000_000) if above == 0 else above + 1
+        if starts and above == 0:
+            n = min(n, starts[0])
+        base = total(input_tokens=n) - fixed
+        bands.append(
+            Band(
+                above=above,
+                input=base * MTOK / n,
+                cache_read=(total(input_tokens=n, cache_read_tokens=n) - fixed) * MTOK / n,
+                cache_write_5m=(total(input_tokens=n, cache_write_tokens=n) - fixed) * MTOK / n,
+                cache_write_1h=(
+                    total(input_tokens=n, cache_write_tokens=n, cache_write_1h_tokens=n) - fixed
+                )
+                * MTOK
+                / n,
+                output=(total(input_tokens=n, output_tokens=n) - fixed - base) * MTOK / n,
+            )
+        )
+    return Rates(model_id, provider_id, tuple(bands), per_request=fixed)

@@ -1,0 +1,158 @@
+"""Claude Code transcripts: ``~/.claude/projects/<project>/<session>.jsonl`` and
+``<session>/subagents/agent-*.jsonl``.
+
+Traps handled (all seen in the real fixtures):
+
+- One row per streamed content block, each with a copy of the message's ``usage``; early rows
+  carry a placeholder ``output_tokens`` (often 1). Rows are merged on ``message.id`` and the
+  largest usage kept. Where no row carries a ``stop_reason`` the final count was never written:
+  the call's output is marked a lower bound (``output_exact=False``).
+- A parent's ``progress``/``agent_progress`` rows echo the sub-agent's usage, which also sits in
+  ``subagents/agent-*.jsonl``. The echo has the same ``message.id``, so it merges with the
+  sub-agent's own row and counts once; where the sub-agent file is missing, the echo (a lower
+  bound) is all there is, and the call is still counted.
+- ``<synthetic>`` messages and API-error messages are not API calls.
+- Sub-agents (``agentId``) become sessions of their own that point at the parent session;
+  ``acompact-*`` agents are auto-compaction calls.
+- Anthropic's ``input_tokens`` already excludes cache reads and writes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+from tokenomy.calls import Call
+from tokenomy.sources.base import (
+    BadUsage,
+    FileReport,
+    iter_json_lines,
+    parse_time,
+    register,
+    token_count,
+)
+
+__all__ = ["ClaudeCode", "call_from_row"]
+
+
+@register
+class ClaudeCode:
+    name = "claude_code"
+    incremental = True
+
+    def detect(self, path: Path, head: bytes) -> bool:
+        return path.suffix == ".jsonl" and b'"sessionId"' in head and b'"payload"' not in head
+
+    def read(self, path: Path, offset: int, report: FileReport) -> Iterator[Call]:
+        merged: dict[str, Call] = {}
+        for row in iter_json_lines(path, offset, report, needle=b'"usage"'):
+            call = call_from_row(row, report)
+            if call is None:
+                continue
+            call.file = str(path)
+            kept = merged.get(call.id)
+            merged[call.id] = call if kept is None else merge_rows(kept, call, report)
+        report.calls += len(merged)
+        yield from merged.values()
+
+
+def call_from_row(row: dict[str, Any], report: FileReport) -> Call | None:
+    """One assistant row as a call, or ``None`` (counted in ``report``) if it is not one."""
+    if row.get("type") == "progress":
+        row = _echoed_subagent_row(row)
+    if row.get("type") != "assistant":
+        return None
+    message = row.get("message")
+    if not isinstance(message, dict) or not isinstance(message.get("usage"), dict):
+        report.skip("assistant row without usage")
+        return None
+    model = str(message.get("model") or "")
+    if model == "<synthetic>" or row.get("isApiErrorMessage"):
+        report.skip("synthetic or API-error message (not an API call)")
+        return None
+    time = parse_time(row.get("timestamp"))
+    if time is None:
+        report.skip("missing or bad timestamp")
+        return None
+    usage = message["usage"]
+    if "input_tokens" not in usage and "output_tokens" not in usage:
+        report.skip("usage without token fields")
+        return None
+    try:
+        cache_write = token_count(usage, "cache_creation_input_tokens")
+        split = usage.get("cache_creation")
+        if isinstance(split, dict):
+            write_1h = token_count(split, "ephemeral_1h_input_tokens")
+            write_5m = token_count(split, "ephemeral_5m_input_tokens")
+            # An older split can miss tokens; what it misses was billed at the 5-minute rate.
+            write_5m += max(0, cache_write - write_5m - write_1h)
+        else:
+            write_5m, write_1h = cache_write, 0
+        call = Call(
+            source="claude_code",
+            id=str(message.get("id") or row.get("uuid") or ""),
+            time=time,
+            model=model,
+            provider="anthropic",
+            session=str(row.get("sessionId") or ""),
+            project=_project(row),
+            service_tier="fast" if usage.get("speed") == "fast" else "",
+            input=token_count(usage, "input_tokens"),
+            cache_read=token_count(usage, "cache_read_input_tokens"),
+            cache_write_5m=write_5m,
+            cache_write_1h=write_1h,
+            output=token_count(usage, "output_tokens"),
+            output_exact=message.get("stop_reason") is not None,
+        )
+    except BadUsage as exc:
+        report.skip(str(exc))
+        return None
+    if not call.id:
+        report.skip("assistant row without message id")
+        return None
+    agent = row.get("agentId")
+    if agent:
+        call.agent = str(agent)
+        call.parent_session = call.session
+        call.session = f"{call.session}/{agent}"
+    cost = row.get("costUSD")
+    if isinstance(cost, int | float) and not isinstance(cost, bool):
+        call.reported_cost = Decimal(str(cost))
+    server_tools = usage.get("server_tool_use")
+    if isinstance(server_tools, dict):
+        searches = server_tools.get("web_search_requests")
+        if isinstance(searches, int) and searches > 0:
+            call.extra["web_search_requests"] = searches
+    return call
+
+
+def _echoed_subagent_row(row: dict[str, Any]) -> dict[str, Any]:
+    """The sub-agent's assistant row inside a parent's ``agent_progress`` row, if any."""
+    data = row.get("data")
+    if not isinstance(data, dict) or data.get("type") != "agent_progress":
+        return {}
+    inner = data.get("message")
+    if not isinstance(inner, dict) or inner.get("type") != "assistant":
+        return {}
+    return {
+        **inner,
+        "sessionId": row.get("sessionId"),
+        "cwd": row.get("cwd"),
+        "agentId": data.get("agentId") or "unknown",
+    }
+
+
+def merge_rows(kept: Call, new: Call, report: FileReport) -> Call:
+    """Two rows of one message: keep the fuller usage and the earliest time."""
+    report.duplicates += 1
+    best = new if (new.output, new.total) > (kept.output, kept.total) else kept
+    best.output_exact = kept.output_exact or new.output_exact
+    best.time = min(kept.time, new.time)
+    return best
+
+
+def _project(row: dict[str, Any]) -> str:
+    cwd = row.get("cwd")
+    return Path(str(cwd)).name if cwd else ""
