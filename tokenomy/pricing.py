@@ -153,9 +153,10 @@ class Pricer:
     @cached_property
     def fingerprint(self) -> str:
         """Changes whenever prices could change: the genai-prices version and the overrides."""
-        from genai_prices import __version__
+        from importlib.metadata import version  # cheaper than importing genai-prices' data
 
-        return f"genai-prices {__version__}; overrides {self.overrides.fingerprint or '-'}"
+        overrides = self.overrides.fingerprint or "-"
+        return f"genai-prices {version('genai-prices')}; overrides {overrides}"
 
     def rates(
         self, model: str, provider: str = "", time: datetime | None = None, service_tier: str = ""

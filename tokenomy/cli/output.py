@@ -19,12 +19,13 @@ from rich.table import Table
 
 __all__ = ["Format", "console", "emit", "err", "to_jsonable"]
 
-err = Console(stderr=True)
+# Not a terminal (a pipe, a test): a fixed wide width and no colour, so output is deterministic.
+err = Console(stderr=True, width=None if sys.stderr.isatty() else 160)
 
 
 def console() -> Console:
-    """The stdout console; fixed width and no colour when not a terminal (deterministic tests)."""
-    return Console(soft_wrap=False)
+    """The stdout console."""
+    return Console(soft_wrap=False, width=None if sys.stdout.isatty() else 160)
 
 
 class Format(enum.StrEnum):
