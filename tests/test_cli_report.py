@@ -1,0 +1,113 @@
+"""The report commands, end to end through the CLI on the real logs."""
+
+from __future__ import annotations
+
+import json
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+from typer.testing import CliRunner
+
+from tokenomy.bill import Filters, bill
+from tokenomy.cli import app
+from tokenomy.ledger import Ledger
+
+runner = CliRunner()
+
+
+def run(home: Path, *args: str) -> Any:
+    result = runner.invoke(app, [*args, "--home", str(home)])
+    assert result.exit_code == 0, result.output
+    return result
+
+
+def as_json(home: Path, *args: str) -> dict[str, Any]:
+    out = run(home, *args, "--json").stdout
+    return json.loads(out[out.index("{") :])
+
+
+def test_daily_json_totals_equal_the_sum_of_all_calls(logs: Path, home: Path) -> None:
+    data = as_json(home, "report", "daily", str(logs))
+    totals = data["totals"]
+    assert totals["calls"] == 694
+    assert sum(r["calls"] for r in data["rows"]) == 694
+    with Ledger(home) as ledger:
+        cost = ledger.sql("SELECT sum(cost) FROM calls")[0][0]
+    assert Decimal(str(totals["cost_usd"])) == cost
+    assert totals["unpriced_calls"] == 0
+    assert totals["lower_bound_calls"] == 578  # every Claude Code call in these versions
+
+
+def test_timezone_moves_calls_across_midnight(logs: Path, home: Path) -> None:
+    utc = as_json(home, "report", "daily", str(logs))
+    tokyo = as_json(home, "report", "daily", str(logs), "--timezone", "Asia/Tokyo")
+    assert [r["daily"] for r in utc["rows"]] != [r["daily"] for r in tokyo["rows"]]
+    assert utc["totals"]["calls"] == tokyo["totals"]["calls"]
+
+
+def test_session_report_is_tokens_per_task_with_subagents(logs: Path, home: Path) -> None:
+    data = as_json(home, "report", "session", str(logs / "claude-code/spotter"))
+    rows = {r["session"]: r for r in data["rows"]}
+    fa = rows["fa812bfe-b295-4cca-9c2f-fdf01028cb46"]
+    # 157 main-thread calls + 11 + 9 from two Haiku sub-agents + 1 compaction call.
+    assert fa["calls"] == 178
+    assert fa["subagent_calls"] == 21
+    assert fa["subagents"] == 3
+    assert "claude-haiku-4-5-20251001" in fa["models"]
+
+
+def test_filters_by_model_and_source(logs: Path, home: Path) -> None:
+    codex = as_json(home, "report", "model", str(logs), "--source", "codex")
+    assert [r["model"] for r in codex["rows"]] == ["gpt-5.3-codex"]
+    assert codex["totals"]["calls"] == 116
+    opus = as_json(home, "report", "model", str(logs), "--model", "claude-opus")
+    assert {r["model"] for r in opus["rows"]} == {"claude-opus-4-6", "claude-opus-4-5-20251101"}
+
+
+def test_csv_has_a_header_and_one_line_per_row(logs: Path, home: Path) -> None:
+    out = run(home, "report", "monthly", str(logs), "--csv").stdout
+    lines = [line for line in out.splitlines() if line.startswith(("monthly", "2026"))]
+    assert lines[0].startswith("monthly,calls,")
+    assert len(lines) == 1 + 2  # 2026-01 and 2026-02
+
+
+def test_blocks_split_at_five_hours(logs: Path, home: Path) -> None:
+    data = as_json(home, "report", "blocks", str(logs))
+    assert data["totals"]["calls"] == 694
+    for row in data["rows"]:
+        assert row["block"].endswith(":00")  # blocks start on the hour
+        assert row["active"] is False  # these logs are months old
+
+
+def test_strict_turns_warnings_into_an_exit_code(logs: Path, home: Path, tmp_path: Path) -> None:
+    bad = tmp_path / "bad.jsonl"
+    text = (logs / "claude-code/spotter/short.jsonl").read_text()
+    bad.write_text(text + '{"type": "assistant", "usage": {broken\n')
+    result = runner.invoke(app, ["report", "daily", str(bad), "--home", str(home), "--strict"])
+    assert result.exit_code == 1
+    assert "invalid JSON" in result.stderr
+    relaxed = runner.invoke(app, ["report", "daily", str(bad), "--home", str(home)])
+    assert relaxed.exit_code == 0
+
+
+def test_missing_path_is_a_clear_error(home: Path, tmp_path: Path) -> None:
+    result = runner.invoke(app, ["report", "daily", str(tmp_path / "nope"), "--home", str(home)])
+    assert result.exit_code == 2
+    assert "no such file or directory" in result.stderr
+
+
+def test_python_api_matches_cli(logs: Path, home: Path) -> None:
+    data = as_json(home, "report", "project", str(logs))
+    with Ledger(home) as ledger:
+        result = bill(ledger, "project", Filters())
+    assert [r["project"] for r in result.rows] == [r["project"] for r in data["rows"]]
+    assert result.totals["calls"] == data["totals"]["calls"]
+
+
+def test_import_json_report(logs: Path, home: Path) -> None:
+    data = as_json(home, "import", str(logs))
+    assert data["new_calls"] == 694
+    assert data["duplicates_dropped"] == 741
+    again = as_json(home, "import", str(logs))
+    assert again["new_calls"] == 0 and again["files_unchanged"] == 24
