@@ -17,8 +17,9 @@ from __future__ import annotations
 import hashlib
 import os
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -29,7 +30,7 @@ import duckdb
 
 from tokenomy.calls import Call
 from tokenomy.pricing import Pricer
-from tokenomy.sources import FileReport, detect, iter_files, registry
+from tokenomy.sources import FileReport, detect, registry, walk_files
 
 __all__ = ["ImportReport", "Ledger", "default_home"]
 
@@ -82,6 +83,11 @@ CREATE TABLE IF NOT EXISTS imports (
 );
 """
 
+_FILE_COLUMNS = ("path", "source", "size", "mtime_ns", "head_hash", "offset", "imported_at")
+_RATE_COLUMNS = (
+    "model", "provider", "tier", "day", "above", "upper", "r_input", "r_cache_read", "r_cw5",
+    "r_cw1h", "r_output", "per_request", "priced_model",
+)  # fmt: skip
 _TOKEN_COLUMNS = ("input", "cache_read", "cache_write_5m", "cache_write_1h", "output", "reasoning")
 _CALL_COLUMNS = (
     "source", "id", "time", "model", "provider", "session", "parent_session", "agent", "project",
@@ -226,11 +232,13 @@ class Ledger:
             ).fetchall()
         }
         jobs: list[_Job] = []
-        for path in iter_files(Path(p) for p in paths):
+        for path, st in walk_files(paths):
             report.files_seen += 1
-            job = self._plan(path, known.get(str(path)), report)
+            job = self._plan(path, st, known.get(path), report)
             if job is not None:
                 jobs.append(job)
+        if not jobs:
+            return report  # nothing new: no read, no write, no repricing
         results = self._run(jobs)
         batch: dict[tuple[str, str], tuple[Any, ...]] = {}
         for rows, file_report in results:
@@ -270,22 +278,19 @@ class Ledger:
             report.unpriced = self.unpriced_models()
         return report
 
-    def _plan(self, path: Path, known: tuple[Any, ...] | None, report: ImportReport) -> _Job | None:
-        try:
-            st = path.stat()
-        except OSError:
-            report.skipped["unreadable file"] += 1
-            return None
+    def _plan(
+        self, path: str, st: os.stat_result, known: tuple[Any, ...] | None, report: ImportReport
+    ) -> _Job | None:
         if known is not None and known[1] == st.st_size and known[2] == st.st_mtime_ns:
             report.files_unchanged += 1
             return None
         try:
-            with path.open("rb") as fh:
+            with open(path, "rb") as fh:
                 head = fh.read(4096)
         except OSError:
             report.skipped["unreadable file"] += 1
             return None
-        source = detect(path, head)
+        source = detect(Path(path), head)
         if source is None:
             report.files_unrecognised += 1
             return None
@@ -299,7 +304,7 @@ class Ledger:
             and st.st_size >= known[4]
         ):
             offset = known[4]
-        return _Job(str(path), source.name, offset, st.st_size, st.st_mtime_ns, head_hash)
+        return _Job(path, source.name, offset, st.st_size, st.st_mtime_ns, head_hash)
 
     def _run(self, jobs: Sequence[_Job]) -> list[tuple[list[tuple[Any, ...]], FileReport]]:
         todo = sum(j.size - j.offset for j in jobs)
@@ -315,20 +320,7 @@ class Ledger:
         """Insert new calls, merge known ones (fuller record wins). Returns (new, merged)."""
         if not rows:
             return 0, 0
-        import pyarrow as pa
-
-        columns = list(zip(*rows, strict=True))
-        table = pa.table(
-            {
-                name: pa.array(
-                    col,
-                    type=pa.decimal128(38, 12) if name == "reported_cost" else None,
-                )
-                for name, col in zip(_CALL_COLUMNS, columns, strict=True)
-            }
-        )
-        self.db.register("incoming", table)
-        try:
+        with self._staged("incoming", _CALL_COLUMNS, rows):
             before = self._count()
             merged = self.sql("SELECT count(*) FROM incoming JOIN calls USING (source, id)")[0][0]
             cols = ", ".join(f'"{c}"' for c in _CALL_COLUMNS)
@@ -351,8 +343,6 @@ class Ledger:
                 f"price_fp = CASE WHEN {fuller} THEN NULL ELSE calls.price_fp END"
             )
             return self._count() - before, int(merged)
-        finally:
-            self.db.unregister("incoming")
 
     def _record_files(
         self, jobs: Sequence[_Job], results: Sequence[tuple[Any, FileReport]]
@@ -367,7 +357,26 @@ class Ledger:
             size = job.size if not file_report.pending_bytes else -1  # re-check until complete
             rows.append((job.path, job.source, size, job.mtime_ns, job.head_hash, offset, now))
         if rows:
-            self.db.executemany("INSERT OR REPLACE INTO files VALUES (?, ?, ?, ?, ?, ?, ?)", rows)
+            with self._staged("new_files", _FILE_COLUMNS, rows):
+                self.sql("INSERT OR REPLACE INTO files SELECT * FROM new_files")
+
+    @contextmanager
+    def _staged(
+        self, name: str, columns: Sequence[str], rows: Sequence[tuple[Any, ...]]
+    ) -> Iterator[None]:
+        """Rows visible to SQL as table ``name``, through Arrow: DuckDB's executemany costs
+        milliseconds a row, an Arrow scan microseconds."""
+        import pyarrow as pa
+
+        arrays = [
+            pa.array(col, type=pa.decimal128(38, 12) if name_ == "reported_cost" else None)
+            for name_, col in zip(columns, zip(*rows, strict=True), strict=True)
+        ]
+        self.db.register(name, pa.table(dict(zip(columns, arrays, strict=True))))
+        try:
+            yield
+        finally:
+            self.db.unregister(name)
 
     def _count(self) -> int:
         return int(self.sql("SELECT count(*) FROM calls")[0][0])
@@ -406,9 +415,8 @@ class Ledger:
             "r_output DECIMAL(38,12), per_request DECIMAL(38,12), priced_model VARCHAR)"
         )
         if rate_rows:
-            self.db.executemany(
-                "INSERT INTO rates VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", rate_rows
-            )
+            with self._staged("new_rates", _RATE_COLUMNS, rate_rows):
+                self.sql("INSERT INTO rates SELECT * FROM new_rates")
         prompt = "(c.input + c.cache_read + c.cache_write_5m + c.cache_write_1h)"
         self.sql("BEGIN TRANSACTION")
         self.sql(

@@ -7,6 +7,7 @@ below (or, from another package, imported before use).
 from __future__ import annotations
 
 import os
+import stat
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 
@@ -24,6 +25,7 @@ __all__ = [
     "read_paths",
     "register",
     "registry",
+    "walk_files",
 ]
 
 HEAD_BYTES = 4096
@@ -46,14 +48,36 @@ def detect(path: Path, head: bytes | None = None) -> Source | None:
 
 def iter_files(paths: Iterable[Path]) -> Iterator[Path]:
     """Every regular file under ``paths`` (files given directly are kept), sorted per directory."""
+    for path, _ in walk_files(paths):
+        yield Path(path)
+
+
+def walk_files(paths: Iterable[Path | str]) -> Iterator[tuple[str, os.stat_result]]:
+    """(path, stat) of every regular file under ``paths``: the ledger's hot path on a warm
+    re-run, so plain strings and ``scandir``'s entries rather than ``Path`` objects."""
     for root in paths:
-        if root.is_file():
-            yield root
+        root = os.fspath(root)
+        try:
+            st = os.stat(root)
+        except OSError:
             continue
-        for dirpath, dirnames, filenames in os.walk(root):
-            dirnames[:] = sorted(d for d in dirnames if d not in _SKIP_DIRS)
-            for name in sorted(filenames):
-                yield Path(dirpath, name)
+        if stat.S_ISREG(st.st_mode):
+            yield root, st
+        elif stat.S_ISDIR(st.st_mode):
+            yield from _walk_dir(root)
+
+
+def _walk_dir(folder: str) -> Iterator[tuple[str, os.stat_result]]:
+    try:
+        entries = sorted(os.scandir(folder), key=lambda e: e.name)
+    except OSError:
+        return
+    for entry in entries:
+        if entry.is_dir(follow_symlinks=False):
+            if entry.name not in _SKIP_DIRS:
+                yield from _walk_dir(entry.path)
+        elif entry.is_file():
+            yield entry.path, entry.stat()
 
 
 def read_file(

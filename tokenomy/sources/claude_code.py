@@ -21,6 +21,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from decimal import Decimal
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -155,4 +156,9 @@ def merge_rows(kept: Call, new: Call, report: FileReport) -> Call:
 
 def _project(row: dict[str, Any]) -> str:
     cwd = row.get("cwd")
-    return Path(str(cwd)).name if cwd else ""
+    return _project_name(cwd) if isinstance(cwd, str) else ""
+
+
+@lru_cache(maxsize=4096)
+def _project_name(cwd: str) -> str:
+    return Path(cwd).name  # a hot path: a session has thousands of rows and one cwd
