@@ -111,3 +111,29 @@ def test_import_json_report(logs: Path, home: Path) -> None:
     assert data["duplicates_dropped"] == 741
     again = as_json(home, "import", str(logs))
     assert again["new_calls"] == 0 and again["files_unchanged"] == 24
+
+
+def test_warm_rerun_reuses_the_report_until_a_log_changes(
+    logs: Path, home: Path, tmp_path: Path
+) -> None:
+    folder = tmp_path / "logs"
+    folder.mkdir()
+    lines = (logs / "claude-code/claude-reliability/python-to-rust-port.jsonl").read_bytes()
+    head, tail = lines[: len(lines) // 2], lines[len(lines) // 2 :]
+    cut = head.rfind(b"\n") + 1
+    log = folder / "session.jsonl"
+    log.write_bytes(head[:cut])
+    first = runner.invoke(app, ["report", "daily", str(folder), "--home", str(home), "--json"])
+    again = runner.invoke(app, ["report", "daily", str(folder), "--home", str(home), "--json"])
+    assert "report reused" in again.stderr and "report reused" not in first.stderr
+    assert json.loads(again.stdout) == json.loads(first.stdout)
+    with log.open("ab") as fh:
+        fh.write(head[cut:] + tail)
+    grown = runner.invoke(app, ["report", "daily", str(folder), "--home", str(home), "--json"])
+    assert "report reused" not in grown.stderr
+    assert json.loads(grown.stdout)["totals"]["calls"] == 39
+    assert json.loads(first.stdout)["totals"]["calls"] < 39
+    other = runner.invoke(
+        app, ["report", "model", str(folder), "--home", str(home), "--json"]
+    )  # other arguments: computed, not reused
+    assert "report reused" not in other.stderr

@@ -10,10 +10,11 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from tokenomy.ledger import Ledger
+if TYPE_CHECKING:
+    from tokenomy.ledger import Ledger
 
 __all__ = ["GROUPINGS", "Bill", "Filters", "bill", "blocks"]
 

@@ -24,13 +24,15 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import duckdb
-
+from tokenomy import freshness
 from tokenomy.calls import Call
 from tokenomy.pricing import Pricer
 from tokenomy.sources import FileReport, detect, registry, walk_files
+
+if TYPE_CHECKING:
+    import duckdb
 
 __all__ = ["ImportReport", "Ledger", "default_home"]
 
@@ -197,7 +199,9 @@ class Ledger:
         self.home = Path(home) if home is not None else default_home()
         self.home.mkdir(parents=True, exist_ok=True)
         self.path = self.home / "ledger.duckdb"
-        self.db = duckdb.connect(str(self.path))
+        import duckdb  # loading DuckDB costs ~0.25 s: only when the ledger is really opened
+
+        self.db: duckdb.DuckDBPyConnection = duckdb.connect(str(self.path))
         self.sql(_SCHEMA)
         self._pricer = pricer
 
@@ -238,6 +242,8 @@ class Ledger:
             if job is not None:
                 jobs.append(job)
         if not jobs:
+            if freshness.read_version(self.home) is None:
+                self._write_snapshot()
             return report  # nothing new: no read, no write, no repricing
         results = self._run(jobs)
         batch: dict[tuple[str, str], tuple[Any, ...]] = {}
@@ -274,9 +280,17 @@ class Ledger:
             self.sql("ROLLBACK")
             raise
         self.price()
+        self._write_snapshot()
         if batch:
             report.unpriced = self.unpriced_models()
         return report
+
+    def _write_snapshot(self) -> None:
+        files = {
+            str(path): (int(size), int(mtime))
+            for path, size, mtime in self.sql("SELECT path, size, mtime_ns FROM files")
+        }
+        freshness.write_snapshot(self.home, files, freshness.new_version())
 
     def _plan(
         self, path: str, st: os.stat_result, known: tuple[Any, ...] | None, report: ImportReport
@@ -437,6 +451,7 @@ class Ledger:
             [fp],
         )
         self.sql("COMMIT")
+        self._write_snapshot()  # costs changed: cached reports are stale
         return len(keys)
 
     def unpriced_models(self) -> Counter[str]:

@@ -3,15 +3,17 @@ import first, filters, and how to print warnings."""
 
 from __future__ import annotations
 
+import hashlib
 from datetime import date
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
+from tokenomy import freshness
 from tokenomy.bill import Filters
 from tokenomy.cli.output import Format, err
-from tokenomy.ledger import ImportReport, Ledger
+from tokenomy.ledger import ImportReport, Ledger, default_home
 from tokenomy.pricing import Overrides, Pricer
 from tokenomy.sources import default_locations
 
@@ -123,6 +125,40 @@ def open_ledger(
         err.print(f"[red]--strict:[/] {len(report.warnings)} warning(s); exiting non-zero")
         raise typer.Exit(1)
     return ledger, report
+
+
+def _cache_args(paths: list[Path] | None, prices: Path | None, args: Any) -> Any:
+    targets = [str(p) for p in (paths or default_locations())]
+    prices_hash = hashlib.sha256(prices.read_bytes()).hexdigest() if prices else ""
+    return (targets, prices_hash, args)
+
+
+def cached_report(
+    paths: list[Path] | None, home: Path | None, prices: Path | None, args: Any
+) -> Any | None:
+    """A report computed earlier for these arguments, if no log changed since (see
+    ``tokenomy.freshness``); ``None`` otherwise."""
+    home_dir = home or default_home()
+    targets = paths or default_locations()
+    try:
+        version = freshness.unchanged_version(home_dir, targets)
+        if version is None:
+            return None
+        result = freshness.cached_result(home_dir, version, _cache_args(paths, prices, args))
+    except OSError:
+        return None
+    if result is not None:
+        err.print("nothing new since the last import: report reused", highlight=False)
+    return result
+
+
+def store_report(
+    paths: list[Path] | None, home: Path | None, prices: Path | None, args: Any, result: Any
+) -> None:
+    home_dir = home or default_home()
+    version = freshness.read_version(home_dir)
+    if version is not None:
+        freshness.store_result(home_dir, version, _cache_args(paths, prices, args), result)
 
 
 def print_import(report: ImportReport) -> None:

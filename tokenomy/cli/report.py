@@ -85,11 +85,16 @@ def _report(grouping: str, title: str):  # type: ignore[no-untyped-def]
     ) -> None:
         fmt = c.output_format(as_json, as_csv)
         filters = c.filters_from(since, until, model, project, source, timezone)
-        ledger, _ = c.open_ledger(paths, home, prices, strict=strict)
-        with ledger:
-            result = (
-                blocks(ledger, filters) if grouping == "blocks" else bill(ledger, grouping, filters)
-            )
+        result = c.cached_report(paths, home, prices, (grouping, filters))
+        if result is None:
+            ledger, _ = c.open_ledger(paths, home, prices, strict=strict)
+            with ledger:
+                if grouping == "blocks":
+                    result = blocks(ledger, filters)
+                else:
+                    result = bill(ledger, grouping, filters)
+            if grouping != "blocks":  # an active block changes with the clock
+                c.store_report(paths, home, prices, (grouping, filters), result)
         _print(result, fmt, title)
 
     command.__doc__ = title
