@@ -40,8 +40,7 @@ def build(out: Path, size_gb: float) -> tuple[int, int]:
         project = out / "projects" / f"-home-user-project-{k % 40:02d}"
         for rel, data in files:
             # Rename the session file/folder too, so replicas never collide on disk.
-            parts = [UUID.sub(lambda m: f"{k:06x}".encode() + m.group(0)[6:], s.encode()).decode()
-                     for s in rel.parts]  # fmt: skip
+            parts = [replica(s.encode(), k).decode() for s in rel.parts]
             target = project.joinpath(f"r{k}", *parts)
             target.parent.mkdir(parents=True, exist_ok=True)
             body = replica(data, k)
