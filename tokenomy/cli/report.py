@@ -35,7 +35,7 @@ def import_(
         emit([], Format.json, extra=report.to_dict())
 
 
-def _print(result: Bill, fmt: Format, title: str) -> None:
+def print_bill(result: Bill, fmt: Format, title: str) -> None:
     key = result.grouping if result.grouping != "blocks" else "block"
     columns = [key, *(_COLUMNS if result.grouping != "blocks" else [])]
     if result.grouping == "session":
@@ -95,7 +95,7 @@ def _report(grouping: str, title: str):  # type: ignore[no-untyped-def]
                     result = bill(ledger, grouping, filters)
             if grouping != "blocks":  # an active block changes with the clock
                 c.store_report(paths, home, prices, (grouping, filters), result)
-        _print(result, fmt, title)
+        print_bill(result, fmt, title)
 
     command.__doc__ = title
     return command
