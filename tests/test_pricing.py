@@ -127,3 +127,24 @@ def test_cost_never_decreases_when_tokens_increase(
     bigger[kind] += more
     assert rates.cost(*bigger) >= rates.cost(*tokens)
     assert rates.cost(*tokens) == genai_cost(model[0], model[1], *tokens)
+
+
+def test_off_peak_prices_are_applied_by_the_minute(home: Path) -> None:
+    # DeepSeek Chat in genai-prices: $0.27/MTok input from 00:30 to 16:30 UTC, $0.135 otherwise.
+    from tokenomy.calls import Call
+    from tokenomy.ledger import Ledger, _call_row
+
+    pricer = Pricer()
+    assert pricer.varies_within_a_day("deepseek-chat")
+    assert not pricer.varies_within_a_day("claude-opus-4-6")
+    peak = datetime(2026, 3, 1, 16, 29, tzinfo=UTC)
+    off_peak = datetime(2026, 3, 1, 16, 31, tzinfo=UTC)
+    calls = [
+        Call("openai", f"c{i}", t, "deepseek-chat", provider="deepseek", input=1_000_000)
+        for i, t in enumerate([peak, off_peak])
+    ]
+    with Ledger(home) as ledger:
+        ledger._upsert([_call_row(c) for c in calls])
+        ledger.price()
+        costs = dict(ledger.sql("SELECT id, cost FROM calls"))
+    assert costs == {"c0": Decimal("0.27"), "c1": Decimal("0.135")}

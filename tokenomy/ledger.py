@@ -376,14 +376,18 @@ class Ledger:
 
     @contextmanager
     def _staged(
-        self, name: str, columns: Sequence[str], rows: Sequence[tuple[Any, ...]]
+        self,
+        name: str,
+        columns: Sequence[str],
+        rows: Sequence[tuple[Any, ...]],
+        money: Sequence[str] = ("reported_cost",),
     ) -> Iterator[None]:
         """Rows visible to SQL as table ``name``, through Arrow: DuckDB's executemany costs
         milliseconds a row, an Arrow scan microseconds."""
         import pyarrow as pa
 
         arrays = [
-            pa.array(col, type=pa.decimal128(38, 12) if name_ == "reported_cost" else None)
+            pa.array(col, type=pa.decimal128(38, 12) if name_ in money else None)
             for name_, col in zip(columns, zip(*rows, strict=True), strict=True)
         ]
         self.db.register(name, pa.table(dict(zip(columns, arrays, strict=True))))
@@ -411,7 +415,11 @@ class Ledger:
         if not keys:
             return 0
         rate_rows = []
+        by_the_minute = set()
         for model, provider, tier, first, day in keys:
+            if self.pricer.varies_within_a_day(model, provider):
+                by_the_minute.add((model, provider))
+                continue
             rates = self.pricer.rates(model, provider, first.replace(tzinfo=UTC), tier)
             if rates is None:
                 continue
@@ -446,13 +454,36 @@ class Ledger:
             "FROM rates r WHERE c.model = r.model AND c.provider = r.provider "
             "AND c.service_tier = r.tier "
             "AND strftime(c.time, '%Y-%m-%d') = r.day "
-            f"AND {prompt} >= r.above AND (r.upper IS NULL OR {prompt} <= r.upper) "
+            f"AND (r.above = 0 OR {prompt} > r.above) AND (r.upper IS NULL OR {prompt} <= r.upper) "
             "AND c.cost IS NULL AND c.price_fp = ?",
             [fp],
         )
+        for model, provider in by_the_minute:
+            self._price_call_by_call(model, provider, fp)
         self.sql("COMMIT")
         self._write_snapshot()  # costs changed: cached reports are stale
         return len(keys)
+
+    def _price_call_by_call(self, model: str, provider: str, fp: str) -> None:
+        """Price a model whose rates change within a day (off-peak discounts) call by call."""
+        rows = self.sql(
+            "SELECT source, id, time, service_tier, input, cache_read, cache_write_5m, "
+            "cache_write_1h, output FROM calls "
+            "WHERE model = ? AND provider = ? AND cost IS NULL AND price_fp = ?",
+            [model, provider, fp],
+        )
+        priced = []
+        for source, id_, time, tier, *tokens in rows:
+            rates = self.pricer.rates(model, provider, time.replace(tzinfo=UTC), tier)
+            if rates is not None:
+                priced.append((source, id_, rates.cost(*tokens), rates.model))
+        if priced:
+            columns = ("source", "id", "cost", "priced_model")
+            with self._staged("priced", columns, priced, money=("cost",)):
+                self.sql(
+                    "UPDATE calls AS c SET cost = p.cost, priced_model = p.priced_model "
+                    "FROM priced p WHERE c.source = p.source AND c.id = p.id"
+                )
 
     def unpriced_models(self) -> Counter[str]:
         """Models of calls without a price, with how many calls each."""

@@ -178,6 +178,12 @@ class Pricer:
             self._rates[key] = _rates_from_model_price(found_model.id, found_provider.id, price)
         return self._rates[key]
 
+    def varies_within_a_day(self, model: str, provider: str = "") -> bool:
+        """Whether the model's price depends on the time of day (e.g. off-peak discounts)."""
+        ref = self.overrides.aliases.get(model.lower(), model)
+        found = None if ref.lower() in self.overrides.models else self._lookup(ref, provider)
+        return found is not None and _has_time_of_day_prices(found[1])
+
     def _lookup(self, ref: str, provider: str) -> Any:
         key = (ref, provider)
         if key not in self._models:

@@ -99,7 +99,7 @@ def call_from_row(row: dict[str, Any], report: FileReport) -> Call | None:
             provider="anthropic",
             session=str(row.get("sessionId") or ""),
             project=_project(row),
-            service_tier="fast" if usage.get("speed") == "fast" else "",
+            service_tier=_tier(usage),
             input=token_count(usage, "input_tokens"),
             cache_read=token_count(usage, "cache_read_input_tokens"),
             cache_write_5m=write_5m,
@@ -127,6 +127,14 @@ def call_from_row(row: dict[str, Any], report: FileReport) -> Call | None:
         if isinstance(searches, int) and searches > 0:
             call.extra["web_search_requests"] = searches
     return call
+
+
+def _tier(usage: dict[str, Any]) -> str:
+    """The price tier: fast mode, or a non-standard service tier the response reports."""
+    if usage.get("speed") == "fast":
+        return "fast"
+    tier = usage.get("service_tier")
+    return tier if tier in ("priority", "batch", "flex") else ""
 
 
 def _echoed_subagent_row(row: dict[str, Any]) -> dict[str, Any]:
