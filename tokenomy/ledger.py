@@ -336,8 +336,11 @@ class Ledger:
             return 0, 0
         with self._staged("incoming", _CALL_COLUMNS, rows):
             before = self._count()
-            merged = self.sql("SELECT count(*) FROM incoming JOIN calls USING (source, id)")[0][0]
             cols = ", ".join(f'"{c}"' for c in _CALL_COLUMNS)
+            if before == 0:  # a first import: nothing to merge with (the batch is deduplicated)
+                self.sql(f"INSERT INTO calls ({cols}) SELECT {cols} FROM incoming")
+                return len(rows), 0
+            merged = self.sql("SELECT count(*) FROM incoming JOIN calls USING (source, id)")[0][0]
             fuller = (
                 "(excluded.output > calls.output OR (excluded.output = calls.output AND "
                 "excluded.input + excluded.cache_read + excluded.cache_write_5m + "
