@@ -1,0 +1,5 @@
+"""``python -m tokenomy`` runs the command line."""
+
+from tokenomy.cli import main
+
+main()
