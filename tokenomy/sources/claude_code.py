@@ -47,16 +47,67 @@ class ClaudeCode:
         return path.suffix == ".jsonl" and b'"sessionId"' in head and b'"payload"' not in head
 
     def read(self, path: Path, offset: int, report: FileReport) -> Iterator[Call]:
-        merged: dict[str, Call] = {}
+        # Rows of one message are merged as raw dicts first, so only the kept row of each
+        # call is validated and turned into a Call (half the rows are streaming copies).
+        kept: dict[str, tuple[tuple[int, int], dict[str, Any]]] = {}
+        earliest: dict[str, str] = {}
+        final: set[str] = set()
+        calls: list[Call] = []
         for row in iter_json_lines(path, offset, report, needle=b'"usage"'):
-            call = call_from_row(row, report)
-            if call is None:
+            if row.get("type") == "progress":
+                row = _echoed_subagent_row(row)
+            message = row.get("message")
+            size = _quick_size(message) if row.get("type") == "assistant" else None
+            if size is None:  # not a clean assistant row: validate it alone (counts its skip)
+                call = call_from_row(row, report)
+                if call is not None:
+                    calls.append(call)
                 continue
+            assert isinstance(message, dict)
+            key = str(message.get("id"))
+            stamp = str(row.get("timestamp") or "")
+            if message.get("stop_reason") is not None:
+                final.add(key)
+            if key in kept:
+                report.duplicates += 1
+                earliest[key] = min(earliest[key], stamp)
+                if size <= kept[key][0]:
+                    continue
+            else:
+                earliest[key] = stamp
+            kept[key] = (size, row)
+        for key, (_, row) in kept.items():
+            row["timestamp"] = earliest[key]
+            call = call_from_row(row, report)
+            if call is not None:
+                call.output_exact = call.output_exact or key in final
+                calls.append(call)
+        merged: dict[str, Call] = {}
+        for call in calls:
             call.file = str(path)
-            kept = merged.get(call.id)
-            merged[call.id] = call if kept is None else merge_rows(kept, call, report)
+            other = merged.get(call.id)
+            merged[call.id] = call if other is None else merge_rows(other, call, report)
         report.calls += len(merged)
         yield from merged.values()
+
+
+def _quick_size(message: Any) -> tuple[int, int] | None:
+    """(output, prompt) of a well-formed usage block, or ``None`` if anything is unusual."""
+    if not isinstance(message, dict) or not message.get("id"):
+        return None
+    usage = message.get("usage")
+    if not isinstance(usage, dict) or message.get("model") == "<synthetic>":
+        return None
+    fields: tuple[Any, ...] = (
+        usage.get("output_tokens"),
+        usage.get("input_tokens"),
+        usage.get("cache_read_input_tokens", 0),
+        usage.get("cache_creation_input_tokens", 0),
+    )
+    if any(type(v) is not int or v < 0 for v in fields):
+        return None
+    out, fresh, read, written = fields
+    return int(out), int(fresh + read + written)
 
 
 def call_from_row(row: dict[str, Any], report: FileReport) -> Call | None:
