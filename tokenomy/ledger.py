@@ -328,7 +328,9 @@ class Ledger:
         # Largest first, so the pool ends together.
         ordered = sorted(jobs, key=lambda j: j.size - j.offset, reverse=True)
         with ProcessPoolExecutor(workers) as pool:
-            return list(pool.map(_read_job, ordered, chunksize=4))
+            results = pool.map(_read_job, ordered, chunksize=4)
+            self.pricer.load()  # ~0.4 s of genai-prices data, loaded while the workers read
+            return list(results)
 
     def _upsert(self, rows: list[tuple[Any, ...]]) -> tuple[int, int]:
         """Insert new calls, merge known ones (fuller record wins). Returns (new, merged)."""
@@ -444,22 +446,21 @@ class Ledger:
                 self.sql("INSERT INTO rates SELECT * FROM new_rates")
         prompt = "(c.input + c.cache_read + c.cache_write_5m + c.cache_write_1h)"
         self.sql("BEGIN TRANSACTION")
+        # One pass: every call needing a price gets the fingerprint, and a cost where a rate
+        # band matches (a model without rates stays unpriced: NULL, never 0).
         self.sql(
-            f"UPDATE calls SET cost = NULL, priced_model = NULL, price_fp = ? {where}",
-            [fp, *params],
-        )
-        self.sql(
-            "UPDATE calls AS c SET "
-            "cost = CAST((c.input * r.r_input + c.cache_read * r.r_cache_read "
+            "UPDATE calls SET cost = p.cost, priced_model = p.priced_model, price_fp = ? "
+            "FROM (SELECT c.source, c.id, "
+            "CAST((c.input * r.r_input + c.cache_read * r.r_cache_read "
             "+ c.cache_write_5m * r.r_cw5 + c.cache_write_1h * r.r_cw1h "
-            "+ c.output * r.r_output) / 1000000 + r.per_request AS DECIMAL(38, 12)), "
-            "priced_model = r.priced_model "
-            "FROM rates r WHERE c.model = r.model AND c.provider = r.provider "
-            "AND c.service_tier = r.tier "
-            "AND strftime(c.time, '%Y-%m-%d') = r.day "
+            "+ c.output * r.r_output) / 1000000 + r.per_request AS DECIMAL(38, 12)) AS cost, "
+            "r.priced_model "
+            "FROM calls c LEFT JOIN rates r ON c.model = r.model AND c.provider = r.provider "
+            "AND c.service_tier = r.tier AND strftime(c.time, '%Y-%m-%d') = r.day "
             f"AND (r.above = 0 OR {prompt} > r.above) AND (r.upper IS NULL OR {prompt} <= r.upper) "
-            "AND c.cost IS NULL AND c.price_fp = ?",
-            [fp],
+            f"{where.replace('price_fp', 'c.price_fp')}) p "
+            "WHERE calls.source = p.source AND calls.id = p.id",
+            [fp, *params],
         )
         for model, provider in by_the_minute:
             self._price_call_by_call(model, provider, fp)

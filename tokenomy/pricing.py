@@ -178,6 +178,12 @@ class Pricer:
             self._rates[key] = _rates_from_model_price(found_model.id, found_provider.id, price)
         return self._rates[key]
 
+    def load(self) -> None:
+        """Load genai-prices' data now (it is otherwise loaded on the first lookup)."""
+        from genai_prices.data_snapshot import get_snapshot
+
+        get_snapshot()
+
     def varies_within_a_day(self, model: str, provider: str = "") -> bool:
         """Whether the model's price depends on the time of day (e.g. off-peak discounts)."""
         ref = self.overrides.aliases.get(model.lower(), model)
