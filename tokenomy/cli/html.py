@@ -1,0 +1,73 @@
+"""``tokenomy report html``: the bill and its views as one self-contained HTML file, and
+``tokenomy serve``: the same views as a local dashboard that refreshes as logs grow."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from tokenomy.cli import common as c
+from tokenomy.cli.app import app
+from tokenomy.cli.output import err
+from tokenomy.cli.report import report_app
+
+
+@report_app.command("html")
+def html(
+    paths: c.Paths = None,
+    out: Annotated[Path, typer.Option("--out", "-o", help="The HTML file to write.")] = Path(
+        "tokenomy-report.html"
+    ),
+    home: c.Home = None,
+    prices: c.Prices = None,
+    strict: c.Strict = False,
+    since: c.Since = None,
+    until: c.Until = None,
+    model: c.Model = None,
+    project: c.Project = None,
+    source: c.SourceOpt = None,
+    timezone: c.Timezone = "UTC",
+) -> None:
+    """One self-contained HTML file (opens from disk, loads nothing from the network): the
+    bill at a glance, then charts and sortable tables for each view."""
+    from tokenomy.render import collect, write_report
+
+    filters = c.filters_from(since, until, model, project, source, timezone)
+    ledger, _ = c.open_ledger(paths, home, prices, strict=strict)
+    with ledger:
+        views = collect(ledger, filters)
+    size = write_report(views, str(out))
+    err.print(f"wrote {out} ({size / 1024:,.0f} KiB)", highlight=False)
+    for view, reason in views.missing.items():
+        err.print(f"note: {view} view not shown: {reason}", highlight=False)
+
+
+@app.command()
+def serve(
+    paths: c.Paths = None,
+    home: c.Home = None,
+    prices: c.Prices = None,
+    host: Annotated[
+        str, typer.Option(help="Address to bind; anything but 127.0.0.1 exposes your bill.")
+    ] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port (0 picks a free one).")] = 8765,
+    poll: Annotated[float, typer.Option(help="Seconds between the page's refresh checks.")] = 2.0,
+    timezone: c.Timezone = "UTC",
+) -> None:
+    """A local dashboard over the ledger: the report's views with filters by date, project,
+    model and source, refreshed live as new log lines arrive."""
+    from tokenomy.render.dashboard import Dashboard
+    from tokenomy.sources import default_locations
+
+    ledger, _ = c.open_ledger(paths, home, prices)
+    watched = list(paths) if paths else default_locations()
+    dashboard = Dashboard(ledger, watched, host=host, port=port, poll_s=poll, timezone=timezone)
+    err.print(f"serving on {dashboard.url} (Ctrl-C to stop)", highlight=False)
+    try:
+        dashboard.serve_forever()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        dashboard.close()

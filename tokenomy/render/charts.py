@@ -1,0 +1,259 @@
+"""Charts as inline SVG strings, drawn in Python so a report needs no script library.
+
+Every chart carries its units on the axis, a legend, and a ``<title>`` on each mark (the
+browser shows it on hover). Colours are the Okabe-Ito palette, which stays distinct under the
+common colour-vision deficiencies.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+from html import escape
+from typing import Literal
+
+__all__ = [
+    "PALETTE",
+    "Series",
+    "Unit",
+    "fmt",
+    "hbars",
+    "legend",
+    "lines",
+    "stacked_bars",
+]
+
+Unit = Literal["usd", "tokens", "pct", "count", "usd_per_mtok"]
+
+# Okabe & Ito (2008), "Color Universal Design": safe for protan, deutan and tritan vision.
+PALETTE: tuple[str, ...] = (
+    "#0072B2",  # blue
+    "#E69F00",  # orange
+    "#009E73",  # bluish green
+    "#CC79A7",  # reddish purple
+    "#56B4E9",  # sky blue
+    "#D55E00",  # vermillion
+    "#F0E442",  # yellow
+    "#000000",  # black
+)
+
+
+@dataclass(frozen=True)
+class Series:
+    name: str
+    values: Sequence[float]
+    colour: str = ""
+    dashed: bool = False
+
+
+def fmt(value: float, unit: Unit, *, short: bool = True) -> str:
+    """A number with its unit: ``$1.23``, ``4.5M tokens`` (short: ``4.5M``), ``12.0%``."""
+    if unit == "usd":
+        if value != 0 and abs(value) < 0.01:
+            return f"${value:.4f}"
+        return f"${value:,.2f}" if abs(value) < 10_000 or not short else f"${value / 1000:,.1f}k"
+    if unit == "usd_per_mtok":
+        return f"${value:,.2f}/Mtok"
+    if unit == "pct":
+        return f"{value:.1f}%"
+    if not short:
+        return f"{value:,.0f}"
+    for div, suffix in ((1e9, "B"), (1e6, "M"), (1e3, "k")):
+        if abs(value) >= div:
+            return f"{value / div:.3g}{suffix}"
+    return f"{value:,.0f}" if value == int(value) else f"{value:.3g}"
+
+
+def _nice_max(top: float) -> tuple[float, float]:
+    """An axis maximum at or above ``top`` and its tick step (1, 2 or 5 times a power of 10)."""
+    if top <= 0:
+        return 1.0, 0.25
+    raw = top / 4
+    power = 10 ** math.floor(math.log10(raw))
+    step = next(m * power for m in (1, 2, 2.5, 5, 10) if m * power >= raw)
+    return step * math.ceil(top / step - 1e-9), step
+
+
+def _colour(series: Series, i: int) -> str:
+    return series.colour or PALETTE[i % len(PALETTE)]
+
+
+def legend(series: Sequence[Series]) -> str:
+    """An HTML legend (it wraps at narrow widths, which SVG text does not)."""
+    items = "".join(
+        f'<span class="key"><i style="background:{_colour(s, i)}"></i>{escape(s.name)}</span>'
+        for i, s in enumerate(series)
+    )
+    return f'<div class="legend">{items}</div>'
+
+
+_W, _H = 960, 300
+_LEFT, _RIGHT, _TOP, _BOTTOM = 72, 16, 12, 56
+
+
+def _frame(body: str, label: str, height: int = _H) -> str:
+    return (
+        f'<svg class="chart" viewBox="0 0 {_W} {height}" role="img" '
+        f'aria-label="{escape(label)}" xmlns="http://www.w3.org/2000/svg">{body}</svg>'
+    )
+
+
+def _y_axis(top: float, step: float, unit: Unit, height: int, axis_label: str) -> str:
+    plot_h = height - _TOP - _BOTTOM
+    out = []
+    ticks = round(top / step)
+    for k in range(ticks + 1):
+        v = k * step
+        y = _TOP + plot_h - plot_h * v / top
+        out.append(
+            f'<line class="grid" x1="{_LEFT}" x2="{_W - _RIGHT}" y1="{y:.1f}" y2="{y:.1f}"/>'
+            f'<text class="tick" x="{_LEFT - 6}" y="{y + 4:.1f}" text-anchor="end">'
+            f"{escape(fmt(v, unit))}</text>"
+        )
+    mid = _TOP + plot_h / 2
+    out.append(
+        f'<text class="axis" transform="translate(14 {mid:.0f}) rotate(-90)" '
+        f'text-anchor="middle">{escape(axis_label)}</text>'
+    )
+    return "".join(out)
+
+
+def stacked_bars(
+    labels: Sequence[str],
+    series: Sequence[Series],
+    *,
+    unit: Unit,
+    y_label: str,
+    x_label: str,
+    title: str,
+) -> str:
+    """Vertical bars, one per label, stacked by series (e.g. cost per day by token kind)."""
+    totals = [sum(s.values[i] for s in series) for i in range(len(labels))]
+    top, step = _nice_max(max(totals, default=0))
+    plot_w = _W - _LEFT - _RIGHT
+    plot_h = _H - _TOP - _BOTTOM
+    slot = plot_w / max(len(labels), 1)
+    bar = min(slot * 0.7, 60)
+    parts = [_y_axis(top, step, unit, _H, y_label)]
+    every = max(1, math.ceil(len(labels) / 16))  # thin the labels so they never overlap
+    for i, label in enumerate(labels):
+        x = _LEFT + slot * i + (slot - bar) / 2
+        base = float(_TOP + plot_h)
+        for j, s in enumerate(series):
+            v = s.values[i]
+            if v <= 0:
+                continue
+            h = plot_h * v / top
+            base -= h
+            parts.append(
+                f'<rect x="{x:.1f}" y="{base:.1f}" width="{bar:.1f}" height="{h:.1f}" '
+                f'fill="{_colour(s, j)}"><title>{escape(label)} · {escape(s.name)}: '
+                f"{escape(fmt(v, unit, short=False))}</title></rect>"
+            )
+        if i % every == 0:
+            parts.append(
+                f'<text class="tick" x="{x + bar / 2:.1f}" y="{_TOP + plot_h + 16}" '
+                f'text-anchor="middle">{escape(label)}</text>'
+            )
+    parts.append(
+        f'<text class="axis" x="{_LEFT + plot_w / 2:.0f}" y="{_H - 10}" '
+        f'text-anchor="middle">{escape(x_label)}</text>'
+    )
+    return _frame("".join(parts), title)
+
+
+def hbars(
+    labels: Sequence[str],
+    series: Sequence[Series],
+    *,
+    unit: Unit,
+    x_label: str,
+    title: str,
+) -> str:
+    """Horizontal bars stacked by series, one row per label (long names stay readable)."""
+    row_h = 22
+    left = 250
+    height = _TOP + row_h * max(len(labels), 1) + 44
+    totals = [sum(max(s.values[i], 0) for s in series) for i in range(len(labels))]
+    top, step = _nice_max(max(totals, default=0))
+    plot_w = _W - left - _RIGHT
+    parts = []
+    ticks = round(top / step)
+    plot_bottom = _TOP + row_h * len(labels)
+    for k in range(ticks + 1):
+        x = left + plot_w * k * step / top
+        parts.append(
+            f'<line class="grid" x1="{x:.1f}" x2="{x:.1f}" y1="{_TOP}" y2="{plot_bottom}"/>'
+            f'<text class="tick" x="{x:.1f}" y="{plot_bottom + 16}" text-anchor="middle">'
+            f"{escape(fmt(k * step, unit))}</text>"
+        )
+    for i, label in enumerate(labels):
+        y = _TOP + row_h * i + 3
+        short = label if len(label) <= 34 else label[:33] + "…"
+        parts.append(
+            f'<text class="tick" x="{left - 6}" y="{y + 13}" text-anchor="end">'
+            f"<title>{escape(label)}</title>{escape(short)}</text>"
+        )
+        x = float(left)
+        for j, s in enumerate(series):
+            v = s.values[i]
+            if v <= 0:
+                continue
+            w = plot_w * v / top
+            parts.append(
+                f'<rect x="{x:.1f}" y="{y}" width="{w:.1f}" height="{row_h - 6}" '
+                f'fill="{_colour(s, j)}"><title>{escape(label)} · {escape(s.name)}: '
+                f"{escape(fmt(v, unit, short=False))}</title></rect>"
+            )
+            x += w
+    parts.append(
+        f'<text class="axis" x="{left + plot_w / 2:.0f}" y="{height - 6}" '
+        f'text-anchor="middle">{escape(x_label)}</text>'
+    )
+    body = "".join(parts)
+    return (
+        f'<svg class="chart" viewBox="0 0 {_W} {height}" role="img" '
+        f'aria-label="{escape(title)}" xmlns="http://www.w3.org/2000/svg">{body}</svg>'
+    )
+
+
+def lines(
+    xs: Sequence[float],
+    series: Sequence[Series],
+    *,
+    x_unit: Unit,
+    y_unit: Unit,
+    x_label: str,
+    y_label: str,
+    title: str,
+) -> str:
+    """Lines over a numeric x axis (e.g. prompt size by call index, cost by volume)."""
+    values = [v for s in series for v in s.values if not math.isnan(v)]
+    top, step = _nice_max(max(values, default=0))
+    x_top, x_step = _nice_max(max(xs, default=0))
+    plot_w = _W - _LEFT - _RIGHT
+    plot_h = _H - _TOP - _BOTTOM
+    parts = [_y_axis(top, step, y_unit, _H, y_label)]
+    for k in range(round(x_top / x_step) + 1):
+        x = _LEFT + plot_w * k * x_step / x_top
+        parts.append(
+            f'<text class="tick" x="{x:.1f}" y="{_TOP + plot_h + 16}" text-anchor="middle">'
+            f"{escape(fmt(k * x_step, x_unit))}</text>"
+        )
+
+    def point(xv: float, yv: float) -> str:
+        return f"{_LEFT + plot_w * xv / x_top:.1f},{_TOP + plot_h - plot_h * yv / top:.1f}"
+
+    for j, s in enumerate(series):
+        pts = [point(x, y) for x, y in zip(xs, s.values, strict=True) if not math.isnan(y)]
+        dash = ' stroke-dasharray="6 4"' if s.dashed else ""
+        parts.append(
+            f'<polyline fill="none" stroke="{_colour(s, j)}" stroke-width="2.5"{dash} '
+            f'points="{" ".join(pts)}"><title>{escape(s.name)}</title></polyline>'
+        )
+    parts.append(
+        f'<text class="axis" x="{_LEFT + plot_w / 2:.0f}" y="{_H - 10}" '
+        f'text-anchor="middle">{escape(x_label)}</text>'
+    )
+    return _frame("".join(parts), title)

@@ -1,0 +1,90 @@
+"""The bill's cost per period split by token kind (fresh input, cache reads, cache writes,
+output), for the report's stacked cost chart.
+
+The ledger stores one cost per call. The split prices each call's token kinds with the same
+rates (genai-prices at the call's own time, the band its prompt size falls in); whatever the
+rates do not split (per-request fees) is kept as "other", so each period's kinds add up to the
+bill's cost for that period exactly.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import UTC
+from decimal import Decimal
+from typing import TYPE_CHECKING, Any
+
+from tokenomy.calls import TOKEN_KINDS
+
+if TYPE_CHECKING:
+    from tokenomy.bill import Filters
+    from tokenomy.ledger import Ledger
+
+__all__ = ["KIND_LABELS", "CostByKind", "cost_by_kind"]
+
+KIND_LABELS: dict[str, str] = {
+    "input": "fresh input",
+    "cache_read": "cache read",
+    "cache_write_5m": "cache write (5 min)",
+    "cache_write_1h": "cache write (1 h)",
+    "output": "output",
+    "other": "per-request fees",
+}
+MTOK = Decimal(1_000_000)
+RESIDUE = Decimal("0.000001")
+
+
+@dataclass
+class CostByKind:
+    """``periods`` in order; ``usd[kind][i]`` is the cost of that kind in period ``i``."""
+
+    grouping: str
+    periods: list[str] = field(default_factory=list)
+    usd: dict[str, list[Decimal]] = field(default_factory=dict)
+
+    def total(self, i: int) -> Decimal:
+        return sum((values[i] for values in self.usd.values()), Decimal(0))
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"grouping": self.grouping, "periods": self.periods, "usd": self.usd}
+
+
+def cost_by_kind(ledger: Ledger, filters: Filters, grouping: str = "daily") -> CostByKind:
+    """Priced calls' cost per day (``daily``) or week (``weekly``), split by token kind."""
+    pattern = {"daily": "%Y-%m-%d", "weekly": "%Y-%m-%d"}[grouping]
+    local = filters.local()
+    if grouping == "weekly":
+        local = f"date_trunc('week', {local})"
+    where, params = filters.where()
+    rows = ledger.sql(
+        f"SELECT strftime({local}, '{pattern}') AS period, model, provider, service_tier, time, "
+        f"{', '.join(TOKEN_KINDS)}, cost FROM calls WHERE cost IS NOT NULL AND {where} "
+        "ORDER BY period",
+        params,
+    )
+    sums: dict[str, dict[str, Decimal]] = defaultdict(lambda: defaultdict(Decimal))
+    pricer = ledger.pricer
+    for period, model, provider, tier, time, *rest in rows:
+        tokens, cost = rest[:-1], Decimal(rest[-1])
+        per_kind = sums[period]
+        rates = pricer.rates(model, provider, time.replace(tzinfo=UTC), tier)
+        split = Decimal(0)
+        if rates is not None:
+            band = rates.band(sum(tokens[:4]))
+            for kind, n in zip(TOKEN_KINDS, tokens, strict=True):
+                part = n * getattr(band, kind) / MTOK
+                per_kind[kind] += part
+                split += part
+        per_kind["other"] += cost - split
+    out = CostByKind(grouping, periods=list(sums))
+    for per_kind in sums.values():
+        # The stored cost is rounded to 12 decimals: a residue that small is not a fee.
+        if abs(per_kind["other"]) < RESIDUE:
+            largest = max(TOKEN_KINDS, key=lambda k: per_kind.get(k, Decimal(0)))
+            per_kind[largest] += per_kind.pop("other")
+    for kind in (*TOKEN_KINDS, "other"):
+        values = [sums[p].get(kind, Decimal(0)) for p in out.periods]
+        if any(values):
+            out.usd[kind] = values
+    return out
