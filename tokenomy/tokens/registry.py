@@ -63,17 +63,29 @@ class UnknownTokenizer(KeyError):
 
 @dataclass(frozen=True, slots=True)
 class TiktokenTokenizer:
-    """An exact tokenizer on tiktoken's BPE."""
+    """An exact tokenizer on tiktoken's BPE.
+
+    ``encode`` is tiktoken's. ``count`` uses quicktok's C++ counter on the same vocabulary when
+    there is one (4-6x faster, and it builds no list of ids); the tests check that it agrees
+    with tiktoken's ids on real text.
+    """
 
     name: str
     encoding: tiktoken.Encoding
     models: str  # who uses it, for humans
+    fast: Any = None  # a quicktok Tokenizer with the same vocabulary and pattern, if any
     exact: bool = True
 
     def encode(self, text: str) -> list[int]:
         return self.encoding.encode_ordinary(text)
 
     def count(self, text: str) -> int:
+        if self.fast is not None:
+            try:
+                n: int = self.fast.count(text)
+                return n
+            except TypeError:  # lone surrogates, which quicktok refuses: tiktoken copes
+                pass
         return len(self.encoding.encode_ordinary(text))
 
 
@@ -163,6 +175,12 @@ def _verified_quicktok_ranks(vocab: str) -> dict[bytes, int]:
     return ranks
 
 
+def _quicktok(name: str) -> Any:
+    import quicktok
+
+    return quicktok.get_encoding(name)
+
+
 def _o200k() -> TiktokenTokenizer:
     encoding = tiktoken.Encoding(
         name="o200k_base",
@@ -170,7 +188,9 @@ def _o200k() -> TiktokenTokenizer:
         mergeable_ranks=_verified_quicktok_ranks("o200k"),
         special_tokens={"<|endoftext|>": 199999, "<|endofprompt|>": 200018},
     )
-    return TiktokenTokenizer("o200k_base", encoding, "GPT-4o, GPT-4.1, GPT-5, o-series")
+    return TiktokenTokenizer(
+        "o200k_base", encoding, "GPT-4o, GPT-4.1, GPT-5, o-series", _quicktok("o200k_base")
+    )
 
 
 def _o200k_harmony() -> TiktokenTokenizer:
@@ -178,7 +198,7 @@ def _o200k_harmony() -> TiktokenTokenizer:
     # ``encode_ordinary`` never emits, so ordinary text counts exactly as o200k_base does.
     base = _tokenizer("o200k_base")
     assert isinstance(base, TiktokenTokenizer)
-    return TiktokenTokenizer("o200k_harmony", base.encoding, "gpt-oss")
+    return TiktokenTokenizer("o200k_harmony", base.encoding, "gpt-oss", base.fast)
 
 
 def _cl100k() -> TiktokenTokenizer:
@@ -194,7 +214,9 @@ def _cl100k() -> TiktokenTokenizer:
             "<|endofprompt|>": 100276,
         },
     )
-    return TiktokenTokenizer("cl100k_base", encoding, "GPT-4, GPT-3.5-turbo")
+    return TiktokenTokenizer(
+        "cl100k_base", encoding, "GPT-4, GPT-3.5-turbo", _quicktok("cl100k_base")
+    )
 
 
 def _llama3() -> TiktokenTokenizer:
@@ -205,7 +227,7 @@ def _llama3() -> TiktokenTokenizer:
         mergeable_ranks=ranks,
         special_tokens={"<|begin_of_text|>": len(ranks), "<|end_of_text|>": len(ranks) + 1},
     )
-    return TiktokenTokenizer("llama3", encoding, "Llama 3, 3.1, 3.2, 3.3")
+    return TiktokenTokenizer("llama3", encoding, "Llama 3, 3.1, 3.2, 3.3", _quicktok("llama3"))
 
 
 def _qwen(name: str, model: str, models: str) -> TiktokenTokenizer:
@@ -214,7 +236,7 @@ def _qwen(name: str, model: str, models: str) -> TiktokenTokenizer:
 
     qwen: Any = qwen_get_tokenizer(model)
     encoding: tiktoken.Encoding = qwen._tokenizer  # its tiktoken Encoding
-    return TiktokenTokenizer(name, encoding, models)
+    return TiktokenTokenizer(name, encoding, models, _quicktok(name) if name == "qwen3" else None)
 
 
 def _deepseek() -> DeepSeekTokenizer:

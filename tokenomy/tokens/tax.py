@@ -1,0 +1,201 @@
+"""The format tax of a structured payload: what its structure costs, and what other shapes cost.
+
+A JSON, YAML or CSV payload is parsed once, then:
+
+- its tokens are split into keys, values, and the rest (punctuation and whitespace). Keys and
+  values are counted on their own text, so the split is an approximation (a token can straddle a
+  quote and a value); the total is exact;
+- the same data is re-encoded as pretty JSON, compact JSON, YAML, TOON (``toon-format``), and,
+  when it is a table (a list of flat records), CSV and a Markdown table; each is counted exactly.
+
+Every shape is the same data: a caller can price each one and see what the format costs.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from collections import Counter
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+import orjson
+import yaml
+
+from tokenomy.tokens.registry import Tokenizer
+
+__all__ = ["FormatCount", "PayloadFormat", "TaxReport", "UnsupportedPayload", "format_tax", "parse"]
+
+PayloadFormat = Literal["json", "yaml", "csv"]
+
+
+class UnsupportedPayload(ValueError):
+    """The text is not JSON, YAML or CSV data (or is empty)."""
+
+
+@dataclass(frozen=True, slots=True)
+class FormatCount:
+    format: str
+    tokens: int
+    characters: int
+    exact: bool = True  # False: YAML of a large payload, scaled up from an even sample
+
+
+@dataclass(slots=True)
+class TaxReport:
+    input_format: str
+    tokenizer: str
+    tokens: int  # the payload as given, exact
+    key_tokens: int  # approximate split, see the module docstring
+    value_tokens: int
+    structure_tokens: int  # punctuation and whitespace: tokens - keys - values
+    tabular: bool
+    shapes: list[FormatCount] = field(default_factory=list)  # re-encodings, smallest first
+
+
+def parse(text: str, fmt: PayloadFormat | None = None) -> tuple[Any, PayloadFormat]:
+    """Parse ``text`` as ``fmt``, or detect it: JSON, then CSV (a header and commas), then YAML."""
+    if not text.strip():
+        raise UnsupportedPayload("empty input: nothing to analyse")
+    if fmt in (None, "json"):
+        try:
+            return json.loads(text), "json"
+        except ValueError as error:
+            if fmt == "json":
+                raise UnsupportedPayload(f"not valid JSON: {error}") from None
+    if fmt == "csv" or (fmt is None and _looks_like_csv(text)):
+        rows = list(csv.DictReader(io.StringIO(text)))
+        if not rows:
+            raise UnsupportedPayload("CSV with a header and no rows")
+        return rows, "csv"
+    try:
+        data = yaml.load(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
+    except yaml.YAMLError as error:
+        raise UnsupportedPayload(f"not JSON, CSV or YAML: {error}") from None
+    if not isinstance(data, dict | list):
+        raise UnsupportedPayload("not structured data (JSON, YAML or CSV): a plain scalar or text")
+    return data, "yaml"
+
+
+def _looks_like_csv(text: str) -> bool:
+    lines = text.splitlines()[:20]
+    if len(lines) < 2 or "," not in lines[0]:
+        return False
+    width = lines[0].count(",")
+    return all(line.count(",") >= width for line in lines[1:] if line)
+
+
+def _leaves(data: Any, keys: Counter[str]) -> Iterator[str]:
+    """Scalar values as text, in order; every key occurrence is tallied into ``keys``."""
+    stack = [data]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, dict):
+            for key, value in node.items():
+                keys[str(key)] += 1
+                stack.append(value)
+        elif isinstance(node, list):
+            stack.extend(node)
+        elif node is not None:
+            yield node if isinstance(node, str) else json.dumps(node)
+
+
+def _table(data: Any) -> list[dict[str, Any]] | None:
+    """``data`` as a list of flat records with the same keys, or None if it is not a table."""
+    if not isinstance(data, list) or not data or not all(isinstance(r, dict) for r in data):
+        return None
+    columns = list(data[0])
+    for row in data:
+        if list(row) != columns or any(isinstance(v, dict | list) for v in row.values()):
+            return None
+    return data
+
+
+def _csv(rows: list[dict[str, Any]]) -> str:
+    out = io.StringIO()
+    writer = csv.DictWriter(out, fieldnames=list(rows[0]), lineterminator="\n")
+    writer.writeheader()
+    writer.writerows(rows)
+    return out.getvalue()
+
+
+def _markdown(rows: list[dict[str, Any]]) -> str:
+    def cell(value: Any) -> str:
+        return ("" if value is None else str(value)).replace("|", "\\|").replace("\n", " ")
+
+    columns = list(rows[0])
+    lines = ["| " + " | ".join(columns) + " |", "|" + "---|" * len(columns)]
+    lines += ["| " + " | ".join(cell(row[c]) for c in columns) + " |" for row in rows]
+    return "\n".join(lines) + "\n"
+
+
+def _yaml(data: Any) -> str:
+    dumper = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
+    text: str = yaml.dump(data, Dumper=dumper, allow_unicode=True, sort_keys=False)
+    return text
+
+
+# PyYAML's dumper runs ~1.5 MB/s even with libyaml; above this many characters of compact JSON,
+# YAML is dumped for an even sample of the top-level items and scaled (labelled inexact).
+YAML_EXACT_LIMIT = 2_000_000
+
+
+def _yaml_count(data: Any, compact_size: int, tokenizer: Tokenizer) -> FormatCount:
+    items = list(data.items()) if isinstance(data, dict) else data
+    if compact_size <= YAML_EXACT_LIMIT or not isinstance(items, list) or len(items) < 100:
+        text = _yaml(data)
+        return FormatCount("yaml", tokenizer.count(text), len(text))
+    step = max(1, round(len(items) * YAML_EXACT_LIMIT / compact_size / 4))
+    sample = items[::step]
+    text = _yaml(dict(sample) if isinstance(data, dict) else sample)
+    scale = len(items) / len(sample)
+    return FormatCount(
+        "yaml", round(tokenizer.count(text) * scale), round(len(text) * scale), False
+    )
+
+
+def _toon(data: Any) -> str:
+    import toon_format
+
+    text: str = toon_format.encode(data)
+    return text
+
+
+def format_tax(
+    text: str, tokenizer: Tokenizer, fmt: PayloadFormat | None = None, *, shapes: bool = True
+) -> TaxReport:
+    """Where the tokens of a structured payload go, and what it costs in other shapes."""
+    data, detected = parse(text, fmt)
+    keys: Counter[str] = Counter()
+    values = list(_leaves(data, keys))
+    total = tokenizer.count(text)
+    # Each distinct key counted once and multiplied: exact per key, fast on big payloads.
+    key_tokens = sum(tokenizer.count(key) * n for key, n in keys.items())
+    value_tokens = tokenizer.count(" ".join(values))
+    structure = max(total - key_tokens - value_tokens, 0)
+    table = _table(data)
+    report = TaxReport(
+        detected, tokenizer.name, total, key_tokens, value_tokens, structure, table is not None
+    )
+    if not shapes:
+        return report
+    encoders: dict[str, Callable[[], str]] = {
+        # orjson writes what json.dumps(separators=(",", ":") / indent=2, ensure_ascii=False)
+        # writes, ~10x faster.
+        "json (compact)": lambda: orjson.dumps(data).decode(),
+        "json (indent=2)": lambda: orjson.dumps(data, option=orjson.OPT_INDENT_2).decode(),
+        "toon": lambda: _toon(data),
+    }
+    if table is not None:
+        encoders["csv"] = lambda: _csv(table)
+        encoders["markdown table"] = lambda: _markdown(table)
+    compact_size = 0
+    for name, encode in encoders.items():
+        shaped = encode()
+        compact_size = compact_size or len(shaped)
+        report.shapes.append(FormatCount(name, tokenizer.count(shaped), len(shaped)))
+    report.shapes.append(_yaml_count(data, compact_size, tokenizer))
+    report.shapes.sort(key=lambda shape: shape.tokens)
+    return report
