@@ -129,9 +129,17 @@ def _glance(v: Views) -> str:
         totals=projects.totals,
         caption="By project (tokens by kind, cost in $)",
     )
+    cost_series = [Series("cost ($)", [float(r["cost_usd"]) for r in models.rows])]
+    model_chart = charts.hbars(
+        [str(r["model"]) for r in models.rows],
+        cost_series,
+        unit="usd",
+        x_label="cost ($) by model",
+        title="Cost by model",
+    )
     body = (
         f'<div class="cards">{"".join(cards)}</div>'
-        f'<p class="note">{escape("; ".join(notes))}.</p>{by_model}{by_project}'
+        f'<p class="note">{escape("; ".join(notes))}.</p>{model_chart}{by_model}{by_project}'
     )
     return _section("glance", body)
 

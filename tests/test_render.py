@@ -1,0 +1,163 @@
+"""The HTML report and the dashboard's server, without a browser: structure, exact numbers,
+self-containment and size on the real logs."""
+
+from __future__ import annotations
+
+import json
+import re
+import urllib.request
+from collections.abc import Iterator
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import pytest
+from typer.testing import CliRunner
+
+from tokenomy.bill import Filters, bill
+from tokenomy.cli import app
+from tokenomy.ledger import Ledger
+from tokenomy.render import charts, collect, render_page
+from tokenomy.render.cost_by_kind import cost_by_kind
+from tokenomy.render.dashboard import Dashboard, filters_from_query
+from tokenomy.render.html_report import SECTIONS
+
+runner = CliRunner()
+MAX_BYTES = 2 * 1024 * 1024
+
+
+@pytest.fixture(scope="module")
+def ledger(logs: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Ledger]:
+    with Ledger(tmp_path_factory.mktemp("home")) as led:
+        led.import_paths([logs])
+        yield led
+
+
+@pytest.fixture(scope="module")
+def report(logs: Path, tmp_path_factory: pytest.TempPathFactory) -> str:
+    out = tmp_path_factory.mktemp("report") / "report.html"
+    home = tmp_path_factory.mktemp("cli-home")
+    result = runner.invoke(
+        app, ["report", "html", str(logs), "--out", str(out), "--home", str(home)]
+    )
+    assert result.exit_code == 0, result.output
+    return out.read_text(encoding="utf-8")
+
+
+def embedded(page: str) -> dict[str, Any]:
+    match = re.search(r'<script type="application/json" id="tokenomy-data">(.*?)</script>', page)
+    assert match, "the page embeds its data"
+    data: dict[str, Any] = json.loads(match.group(1).replace("<\\/", "</"))
+    return data
+
+
+def cli_json(home: Path, *args: str) -> dict[str, Any]:
+    result = runner.invoke(app, [*args, "--home", str(home), "--json"])
+    assert result.exit_code == 0, result.output
+    out = result.stdout
+    data: dict[str, Any] = json.loads(out[out.index("{") :])
+    return data
+
+
+def test_report_is_small_and_self_contained(report: str) -> None:
+    assert len(report.encode()) <= MAX_BYTES
+    # Nothing that could load from the network: no external src/href, no imports in CSS.
+    assert not re.search(r'(?:src|href)\s*=\s*"(?:https?:)?//', report)
+    assert "<script src" not in report and 'rel="stylesheet"' not in report
+    assert "@import" not in report and "url(http" not in report
+
+
+def test_report_has_every_view_in_order(report: str) -> None:
+    found = re.findall(r'<section id="([a-z]+)" data-view=', report)
+    assert found == [anchor for anchor, _ in SECTIONS]
+    # The bill views are charts with a legend and a sortable table beneath.
+    for anchor in ("cost", "tasks"):
+        body = report.split(f'<section id="{anchor}"')[1].split("</section>")[0]
+        assert '<svg class="chart"' in body and 'class="legend"' in body
+        assert '<table class="sortable"' in body
+
+
+def test_report_numbers_equal_the_cli_json(report: str, logs: Path, tmp_path: Path) -> None:
+    data = embedded(report)
+    for grouping in ("daily", "session", "model", "project"):
+        assert data["bills"][grouping] | {"grouping": grouping} == {
+            "grouping": grouping,
+            **cli_json(tmp_path, "report", grouping, str(logs)),
+        }
+    totals = data["bills"]["daily"]["totals"]
+    assert totals["calls"] == 694
+    assert totals["cost_usd"] == 38.1909345
+    card = re.search(r'data-key="totals.cost_usd" data-v="([0-9.]+)">\$38.19<', report)
+    assert card and Decimal(card.group(1)) == Decimal("38.1909345")
+
+
+def test_cost_by_kind_adds_up_to_each_days_bill_exactly(ledger: Ledger) -> None:
+    split = cost_by_kind(ledger, Filters())
+    daily = bill(ledger, "daily", Filters())
+    assert split.periods == [r["daily"] for r in daily.rows]
+    for i, row in enumerate(daily.rows):
+        assert split.total(i) == row["cost_usd"]
+    # Cache reads are most of this bill: 54.6M of 56.7M tokens, at a tenth of the input rate.
+    total = sum(split.total(i) for i in range(len(split.periods)))
+    assert 0.55 < sum(split.usd["cache_read"]) / total < 0.7
+    assert "other" not in split.usd  # no per-request fees in these models
+
+
+def test_tasks_split_main_thread_and_subagents(ledger: Ledger) -> None:
+    views = collect(ledger)
+    by_session = {s.session: s for s in views.session_tokens}
+    for row in views.bills["session"].rows:
+        s = by_session[row["session"]]
+        assert s.main_tokens + s.subagent_tokens == row["total_tokens"]
+    fa = by_session["fa812bfe-b295-4cca-9c2f-fdf01028cb46"]
+    assert fa.subagent_tokens > 0  # 21 calls from its Haiku sub-agents and compaction
+
+
+def test_filters_narrow_every_view(ledger: Ledger) -> None:
+    views = collect(ledger, Filters(sources=("codex",)))
+    assert views.bills["daily"].totals["calls"] == 116
+    assert [r["model"] for r in views.bills["model"].rows] == ["gpt-5.3-codex"]
+    page = render_page(views)
+    assert "source: codex" in page
+
+
+def test_units_and_palette() -> None:
+    assert charts.fmt(38.1909345, "usd") == "$38.19"
+    assert charts.fmt(0.0031, "usd") == "$0.0031"
+    assert charts.fmt(56_745_395, "tokens") == "56.7M"
+    assert charts.fmt(56_745_395, "tokens", short=False) == "56,745,395"
+    assert charts.fmt(96.54, "pct") == "96.5%"
+    assert len(set(charts.PALETTE)) == 8  # Okabe-Ito
+
+
+def test_filters_from_query() -> None:
+    f = filters_from_query("since=2026-02-01&until=&model=claude-opus&model=gpt&source=")
+    assert f.since is not None and f.since.isoformat() == "2026-02-01"
+    assert f.until is None and f.models == ("claude-opus", "gpt") and f.sources == ()
+
+
+def test_dashboard_serves_page_view_and_json(ledger: Ledger, logs: Path) -> None:
+    dash = Dashboard(ledger, [logs], port=0)
+    dash.start()
+    try:
+        assert dash.url.startswith("http://127.0.0.1:")
+
+        def get(path: str) -> str:
+            with urllib.request.urlopen(dash.url + path, timeout=10) as resp:
+                body: bytes = resp.read()
+            return body.decode()
+
+        version = json.loads(get("api/version"))["version"]
+        assert len(version) == 32
+        page = get("?model=claude-haiku")
+        assert 'class="filters"' in page and f'data-version="{version}"' in page
+        haiku = embedded(page)["bills"]["daily"]["totals"]
+        assert haiku["calls"] == 25
+        data = json.loads(get("api/report?project=spotter-a0y"))
+        assert data["bills"]["daily"]["totals"]["calls"] == 178
+        assert "<section" in get("view") and "<html" not in get("view")
+        with pytest.raises(urllib.error.HTTPError) as bad:
+            get("?since=yesterday")
+        assert bad.value.code == 400
+    finally:
+        dash.close()
