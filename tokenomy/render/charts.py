@@ -65,6 +65,13 @@ def fmt(value: float, unit: Unit, *, short: bool = True) -> str:
     return f"{value:,.0f}" if value == int(value) else f"{value:.3g}"
 
 
+def _tick(value: float, unit: Unit) -> str:
+    """An axis tick: whole dollars without cents (``$10``), else as ``fmt``."""
+    if unit == "usd" and value == int(value) and value != 0:
+        return f"${value:,.0f}"
+    return fmt(value, unit)
+
+
 def _nice_max(top: float) -> tuple[float, float]:
     """An axis maximum at or above ``top`` and its tick step (1, 2 or 5 times a power of 10)."""
     if top <= 0:
@@ -89,7 +96,7 @@ def legend(series: Sequence[Series]) -> str:
 
 
 _W, _H = 960, 300
-_LEFT, _RIGHT, _TOP, _BOTTOM = 72, 16, 12, 56
+_LEFT, _RIGHT, _TOP, _BOTTOM = 72, 40, 12, 56
 
 
 def _frame(body: str, label: str, height: int = _H) -> str:
@@ -109,7 +116,7 @@ def _y_axis(top: float, step: float, unit: Unit, height: int, axis_label: str) -
         out.append(
             f'<line class="grid" x1="{_LEFT}" x2="{_W - _RIGHT}" y1="{y:.1f}" y2="{y:.1f}"/>'
             f'<text class="tick" x="{_LEFT - 6}" y="{y + 4:.1f}" text-anchor="end">'
-            f"{escape(fmt(v, unit))}</text>"
+            f"{escape(_tick(v, unit))}</text>"
         )
     mid = _TOP + plot_h / 2
     out.append(
@@ -186,7 +193,7 @@ def hbars(
         parts.append(
             f'<line class="grid" x1="{x:.1f}" x2="{x:.1f}" y1="{_TOP}" y2="{plot_bottom}"/>'
             f'<text class="tick" x="{x:.1f}" y="{plot_bottom + 16}" text-anchor="middle">'
-            f"{escape(fmt(k * step, unit))}</text>"
+            f"{escape(_tick(k * step, unit))}</text>"
         )
     for i, label in enumerate(labels):
         y = _TOP + row_h * i + 3
@@ -239,7 +246,7 @@ def lines(
         x = _LEFT + plot_w * k * x_step / x_top
         parts.append(
             f'<text class="tick" x="{x:.1f}" y="{_TOP + plot_h + 16}" text-anchor="middle">'
-            f"{escape(fmt(k * x_step, x_unit))}</text>"
+            f"{escape(_tick(k * x_step, x_unit))}</text>"
         )
 
     def point(xv: float, yv: float) -> str:
