@@ -16,9 +16,9 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from browser import chromium  # noqa: E402
+from browser import chromium
 
-from tokenomy.render.html_report import SECTIONS  # noqa: E402
+from tokenomy.render.html_report import SECTIONS
 
 REPO = Path(__file__).resolve().parents[1]
 LOGS = REPO.parent / "shared" / "data" / "logs"
