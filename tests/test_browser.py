@@ -99,6 +99,11 @@ def test_report_renders_offline_with_the_cli_numbers(
     browser.get_log("performance")  # start from a clean log
     browser.get(out.as_uri())
     assert_views_render(browser)
+    opened_ms = browser.execute_script(
+        "const t = performance.getEntriesByType('navigation')[0];"
+        "return t.loadEventEnd - t.startTime;"
+    )
+    assert 0 < opened_ms < 2000  # the bar: open in under 2 s
     assert console_errors(browser) == []
     urls = requested_urls(browser)
     assert urls and all(urlsplit(u).scheme in LOCAL_SCHEMES for u in urls), urls
