@@ -10,6 +10,7 @@ from typing import IO, Any
 import typer
 
 from tokenomy.cli.app import app
+from tokenomy.cli.common import FormatCsv, FormatJson, output_format
 from tokenomy.cli.output import Format, emit, err
 
 DEFAULT_MODELS = "gpt-4o,gpt-4.1,claude-sonnet-4-5,claude-opus-4-7,llama-3.3-70b,deepseek-chat"
@@ -37,14 +38,14 @@ def _input_price(model: str) -> Decimal | None:
 def count(
     path: str = typer.Argument(..., metavar="FILE|-", help="A text file, or - for stdin."),
     models: str = typer.Option(DEFAULT_MODELS, help="Comma-separated models to price."),
-    output: Format = typer.Option(Format.table, "--format", "-f", help="table, json or csv."),
-    json_: bool = typer.Option(False, "--json", help="Same as --format json."),
+    as_json: FormatJson = False,
+    as_csv: FormatCsv = False,
 ) -> None:
     """Exact tokens of a file under every tokenizer, and what it costs as input per model."""
     from tokenomy.tokens import EXACT_TOKENIZERS, BinaryInput, count_stream, get_tokenizer
     from tokenomy.tokens.registry import tokenizer_name_for_model
 
-    fmt = Format.json if json_ else output
+    fmt = output_format(as_json, as_csv)
     names = [*EXACT_TOKENIZERS, "claude-estimate", "claude-4.7-estimate"]
     tokenizers = [get_tokenizer(n) for n in names]
     try:
@@ -97,15 +98,15 @@ def count(
 def tax(
     path: str = typer.Argument(..., metavar="FILE|-", help="JSON, YAML, CSV or source code."),
     model: str = typer.Option("gpt-4o", help="Model whose tokenizer and price to use."),
-    output: Format = typer.Option(Format.table, "--format", "-f", help="table, json or csv."),
-    json_: bool = typer.Option(False, "--json", help="Same as --format json."),
+    as_json: FormatJson = False,
+    as_csv: FormatCsv = False,
 ) -> None:
     """What a payload's format costs: structure vs values, and the same data in other shapes."""
     from tokenomy.tokens import tokenizer_for_model
     from tokenomy.tokens.code_tax import code_tax
     from tokenomy.tokens.tax import UnsupportedPayload, format_tax
 
-    fmt = Format.json if json_ else output
+    fmt = output_format(as_json, as_csv)
     with _open(path) as stream:
         raw = stream.read()
     if b"\0" in raw[:8192]:
