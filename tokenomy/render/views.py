@@ -8,7 +8,7 @@ prints them.
 
 from __future__ import annotations
 
-import importlib.util
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
@@ -21,12 +21,6 @@ if TYPE_CHECKING:
 
 __all__ = ["OPTIONAL_VIEWS", "SessionTokens", "Views", "collect", "to_jsonable"]
 
-# The views other modules provide, by the module that must be importable for each.
-OPTIONAL_VIEWS: dict[str, str] = {
-    "anatomy": "tokenomy.anatomy",
-    "whatif": "tokenomy.whatif",
-    "selfhost": "tokenomy.selfhost",
-}
 WEEKLY_AFTER_DAYS = 92  # more days than this and the cost chart shows weeks
 
 
@@ -96,10 +90,33 @@ def collect(ledger: Ledger, filters: Filters | None = None) -> Views:
         cost=cost_by_kind(ledger, filters, grouping),
         session_tokens=_session_tokens(ledger, filters),
     )
-    for name, module in OPTIONAL_VIEWS.items():
-        if importlib.util.find_spec(module) is None:
-            views.missing[name] = f"{module} is not available in this build"
+    for name, load in OPTIONAL_VIEWS.items():
+        try:
+            views.optional[name] = load(ledger, filters)
+        except (ImportError, AttributeError) as exc:
+            # A build without that module (or an older one): the page says so plainly.
+            views.missing[name] = f"this build has no {name} API ({exc})"
     return views
+
+
+def _anatomy(ledger: Ledger, filters: Filters) -> Any:
+    raise ImportError("tokenomy.anatomy has not landed")
+
+
+def _whatif(ledger: Ledger, filters: Filters) -> Any:
+    raise ImportError("tokenomy.whatif has not landed")
+
+
+def _selfhost(ledger: Ledger, filters: Filters) -> Any:
+    raise ImportError("tokenomy.selfhost has no break-even yet")
+
+
+# The views other modules compute; each loader calls that module's public API.
+OPTIONAL_VIEWS: dict[str, Callable[[Ledger, Filters], Any]] = {
+    "anatomy": _anatomy,
+    "whatif": _whatif,
+    "selfhost": _selfhost,
+}
 
 
 def _session_tokens(ledger: Ledger, filters: Filters) -> list[SessionTokens]:
