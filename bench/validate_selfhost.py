@@ -1,0 +1,165 @@
+"""The self-hosting model beside published measurements, and GenZ beside both.
+
+    python bench/validate_selfhost.py            # the table, our median error, GenZ's
+    python bench/validate_selfhost.py --fit      # grid-search the [calibration] efficiencies
+    python bench/validate_selfhost.py --markdown # the table for docs/selfhost.md
+
+GenZ (``pip install genz-llm``, the bench extra) is run at its defaults (efficiency 1, its own
+operator roofline) on the same set-up and the same concurrency as ours, with the same
+steady-state cycle (C prefills + output_len decode steps), so only the step times differ.
+"""
+
+from __future__ import annotations
+
+import argparse
+import itertools
+import math
+import statistics
+import sys
+import time
+import warnings
+from dataclasses import replace
+from typing import Any
+
+from tokenomy.selfhost.architectures import get_model
+from tokenomy.selfhost.hardware import get_gpu
+from tokenomy.selfhost.perf_model import Calibration, load_calibration, serving_estimate
+from tokenomy.selfhost.validation import PublishedPoint, Validated, load_points, validate
+
+GENZ_MODELS = {  # our name -> GenZ's model id (None: GenZ 0.0.16 does not ship it)
+    "llama-3.1-8b": "meta-llama/Llama-3.1-8B",
+    "llama-3.1-70b": "meta-llama/Llama-3.1-70B",
+    "llama-3.3-70b": "meta-llama/Llama-3.1-70B",  # same architecture
+    "llama-3.1-405b": "meta-llama/Llama-3.1-405B",
+    "deepseek-v3": "deepseek-ai/DeepSeek-V3-Base",
+    "mixtral-8x7b": "mistralai/Mixtral-8x7B",
+}
+GENZ_BITS = {"bf16": "bf16", "fp8": "fp8", "fp4": "int4"}
+
+
+def genz_predict(point: PublishedPoint) -> tuple[float | None, str]:
+    """GenZ's value of the point's metric, or (None, why not)."""
+    if point.metric == "spec_speedup":
+        return None, "not compared (speculative)"
+    genz_model = GENZ_MODELS.get(point.model)
+    if genz_model is None:
+        return None, f"GenZ has no {point.model}"
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        from GenZ import decode_moddeling, prefill_moddeling
+    gpu = get_gpu(point.gpu)
+    arch = get_model(point.model)
+    ours = serving_estimate(point.model, point.gpu, point.gpus, precision=point.precision,
+                            input_len=point.input_len, output_len=point.output_len,
+                            concurrency=point.concurrency or None, phase=point.phase)
+    flops = gpu.flops(point.precision) / 1e12
+    # GenZ's fit check ignores TP/EP (per chip x PP only), so give it the group's memory.
+    system = {"Flops": flops, "Memory_size": gpu.memory_gb * point.gpus,
+              "Memory_BW": gpu.bandwidth_tbs * 1e3, "ICN": gpu.interconnect_gbs,
+              "real_values": True}
+    if arch.is_moe:
+        ep = math.gcd(arch.experts, point.gpus)
+        tp = point.gpus // ep
+    else:
+        ep, tp = 1, point.gpus
+    common: dict[str, Any] = dict(model=genz_model, system_name=system,
+                                  bits=GENZ_BITS[point.precision], tensor_parallel=tp,
+                                  expert_parallel=ep)
+    c = ours.concurrency
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            prefill_s = 0.0
+            if point.phase != "decode":
+                pre = prefill_moddeling(batch_size=1, input_tokens=point.input_len, **common)
+                prefill_s = pre["Latency"] / 1e3
+            decode_s = 0.0
+            if point.phase != "prefill":
+                context = int(point.input_len + point.output_len / 2)
+                dec = decode_moddeling(batch_size=c, input_tokens=context, output_tokens=0,
+                                       **common)
+                decode_s = dec["Latency"] / 1e3
+    except (AssertionError, ValueError, KeyError, ZeroDivisionError) as exc:
+        return None, f"GenZ error: {str(exc).splitlines()[0][:60]}"
+    cycle = c * prefill_s + point.output_len * decode_s
+    if point.metric == "output_tps_per_gpu":
+        return c * point.output_len / cycle / point.gpus, ""
+    if point.metric == "input_tps_per_gpu":
+        return point.input_len / prefill_s / point.gpus, ""
+    return cycle / point.output_len * 1e3, ""  # tpot_ms
+
+
+def fit(points: list[PublishedPoint]) -> Calibration:
+    """Grid search over the efficiencies: minimise the median |error| on the points given."""
+    base = load_calibration()
+    grid = itertools.product((0.45, 0.55, 0.65), (0.35, 0.45, 0.55), (0.7, 0.75, 0.8, 0.85),
+                             (0.002, 0.004, 0.006), (1.0, 1.3, 1.6))
+    best: tuple[float, Calibration] | None = None
+    for pf, df, bw, oh, imb in grid:
+        cal = replace(base, prefill_compute_efficiency=pf, decode_compute_efficiency=df,
+                      bandwidth_efficiency=bw, step_overhead_s=oh, moe_imbalance=imb)
+        err = statistics.median(abs(v.error) for v in validate(points, cal))
+        if best is None or err < best[0]:
+            best = (err, cal)
+    assert best is not None
+    return best[1]
+
+
+def _row(v: Validated, genz: float | None, why: str) -> list[str]:
+    p = v.point
+    g_err = "" if genz is None else f"{(genz - p.measured) / p.measured:+.0%}"
+    return [p.id, p.metric, f"{p.measured:,.4g}", f"{v.predicted:,.4g}", f"{v.error:+.0%}",
+            "" if genz is None else f"{genz:,.4g}", g_err or why]
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--fit", action="store_true", help="fit the calibration, print it")
+    ap.add_argument("--no-genz", action="store_true")
+    ap.add_argument("--markdown", action="store_true")
+    args = ap.parse_args()
+    points = list(load_points())
+    throughput = [p for p in points if p.metric != "spec_speedup"]
+    if args.fit:
+        t0 = time.perf_counter()
+        train, test = throughput[0::2], throughput[1::2]
+        half = fit(train)
+        held = statistics.median(abs(v.error) for v in validate(test, half))
+        cal = fit(throughput)
+        print(f"fitted in {time.perf_counter() - t0:.0f} s; fitted on even rows, median "
+              f"|error| on the held-out odd rows: {held:.1%}", file=sys.stderr)
+        for k in ("prefill_compute_efficiency", "decode_compute_efficiency",
+                  "bandwidth_efficiency", "step_overhead_s", "moe_imbalance"):
+            print(f"{k} = {getattr(cal, k)}")
+        return
+    results = validate(points)
+    rows, genz_errors = [], []
+    for v in results:
+        genz, why = (None, "not run") if args.no_genz else genz_predict(v.point)
+        if genz is not None:
+            genz_errors.append(abs(genz - v.point.measured) / v.point.measured)
+        rows.append(_row(v, genz, why))
+    head = ["point", "metric", "measured", "tokenomy", "error", "GenZ", "GenZ error"]
+    if args.markdown:
+        print("| " + " | ".join(head) + " |")
+        print("|" + "---|" * len(head))
+        for r in rows:
+            print("| " + " | ".join(r) + " |")
+    else:
+        widths = [max(len(str(x)) for x in col) for col in zip(head, *rows, strict=True)]
+        for r in [head, *rows]:
+            print("  ".join(str(x).ljust(w) for x, w in zip(r, widths, strict=True)))
+    ours_t = [abs(v.error) for v in results if v.point.metric != "spec_speedup"]
+    ours_common = [abs(v.error) for v, r in zip(results, rows, strict=True)
+                   if r[5] and v.point.metric != "spec_speedup"]
+    spec = [abs(v.error) for v in results if v.point.metric == "spec_speedup"]
+    print(f"\ntokenomy median |error|: {statistics.median(ours_t):.1%} over {len(ours_t)} "
+          f"throughput/latency points; {statistics.median(spec):.1%} over {len(spec)} "
+          f"speculative-decoding points")
+    if genz_errors:
+        print(f"on the {len(genz_errors)} points GenZ could run: tokenomy "
+              f"{statistics.median(ours_common):.1%}, GenZ {statistics.median(genz_errors):.1%}")
+
+
+if __name__ == "__main__":
+    main()

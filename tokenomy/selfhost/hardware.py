@@ -1,0 +1,94 @@
+"""GPUs: compute, memory and interconnect figures, and a dated rental price (data/gpus.toml)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from datetime import date
+from functools import cache
+
+from tokenomy.selfhost.datafile import DataFileError, read_table
+
+__all__ = ["PRECISIONS", "Gpu", "get_gpu", "load_gpus"]
+
+# Bytes per weight (and per KV element) for each precision tokenomy models.
+PRECISIONS: dict[str, float] = {"bf16": 2.0, "fp8": 1.0, "fp4": 0.5}
+
+
+@dataclass(frozen=True, slots=True)
+class Gpu:
+    name: str
+    label: str
+    memory_gb: float
+    bandwidth_tbs: float
+    bf16_tflops: float
+    fp8_tflops: float  # 0: no FP8 tensor cores
+    fp4_tflops: float  # 0: no FP4 tensor cores
+    interconnect_gbs: float  # per GPU, one direction
+    price_per_hour: float
+    price_source: str
+    price_date: date
+    source: str
+    date: date
+
+    @property
+    def memory_bytes(self) -> float:
+        return self.memory_gb * 1e9
+
+    @property
+    def bandwidth(self) -> float:
+        """Memory bandwidth in bytes/s."""
+        return self.bandwidth_tbs * 1e12
+
+    def flops(self, precision: str) -> float:
+        """Dense peak FLOP/s for matmuls at ``precision``; a missing format falls back to wider."""
+        for fmt, tflops in (("fp4", self.fp4_tflops), ("fp8", self.fp8_tflops),
+                            ("bf16", self.bf16_tflops)):
+            if PRECISIONS[fmt] >= PRECISIONS[precision] and tflops > 0:
+                return tflops * 1e12
+        raise AssertionError("bf16_tflops is validated > 0")
+
+    def with_price(self, price_per_hour: float, source: str = "user override") -> Gpu:
+        if price_per_hour <= 0:
+            raise ValueError(f"GPU price must be > 0 $/hour, got {price_per_hour}")
+        return replace(self, price_per_hour=price_per_hour, price_source=source,
+                       price_date=date.today())
+
+
+@cache
+def load_gpus() -> dict[str, Gpu]:
+    """Every GPU in data/gpus.toml by name, validated (a bad row raises DataFileError)."""
+    gpus: dict[str, Gpu] = {}
+    for row in read_table("gpus.toml", "gpu"):
+        source, day = row.provenance()
+        gpu = Gpu(
+            name=row.text("name"),
+            label=row.text("label"),
+            memory_gb=row.number("memory_gb"),
+            bandwidth_tbs=row.number("bandwidth_tbs"),
+            bf16_tflops=row.number("bf16_tflops"),
+            fp8_tflops=row.number("fp8_tflops", 0, zero_ok=True),
+            fp4_tflops=row.number("fp4_tflops", 0, zero_ok=True),
+            interconnect_gbs=row.number("interconnect_gbs"),
+            price_per_hour=row.number("price_per_hour"),
+            price_source=row.text("price_source"),
+            price_date=row.day("price_date"),
+            source=source,
+            date=day,
+        )
+        if gpu.name in gpus:
+            raise row.fail("duplicate name")
+        # The ridge point of real accelerators lies between ~50 and ~1000 FLOP/byte: a value
+        # outside it is a unit slip (GB/s typed as TB/s, sparse TFLOPS, ...).
+        ridge = gpu.bf16_tflops / gpu.bandwidth_tbs
+        if not 50 <= ridge <= 1000:
+            raise row.fail(f"bf16_tflops / bandwidth_tbs = {ridge:.0f} FLOP/B is implausible")
+        gpus[gpu.name] = gpu
+    return gpus
+
+
+def get_gpu(name: str) -> Gpu:
+    gpus = load_gpus()
+    key = name.lower().replace("_", "-")
+    if key not in gpus:
+        raise DataFileError(f"unknown GPU {name!r}; known: {', '.join(sorted(gpus))}")
+    return gpus[key]

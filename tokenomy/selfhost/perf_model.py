@@ -1,0 +1,462 @@
+"""The serving-cost model: engine step times from FLOPs and bytes, calibrated.
+
+A decode step of ``B`` sequences costs, on ``N`` GPUs (tensor / expert parallel):
+
+    T = max(GEMM FLOPs / (N·F·η_F),  weight bytes read / (N·BW·η_B))      # the linear layers
+      + max(attention FLOPs / (N·F·η_F),  KV bytes read / (N'·BW·η_B))   # attention
+      + collectives (TP all-reduce, EP all-to-all) + fixed and per-layer step overhead
+
+with MoE weight bytes from the expected number of distinct experts the batch touches. The
+roofline alone under-predicts measured engines by 1.3-3x (sim-to-real validation), so the
+efficiencies and overheads are fitted to published measurements (data/published_points.toml,
+``[calibration]``) and the remaining error is reported beside every estimate.
+
+Throughput at a concurrency ``C`` follows continuous batching in steady state: each of the C
+requests is prefilled once and decoded ``output_len`` times, so one cycle takes
+``C·T_prefill(input_len) + output_len·T_decode(C, mean context)``.
+"""
+
+from __future__ import annotations
+
+import math
+import tomllib
+from dataclasses import dataclass, field
+from functools import cache
+from importlib import resources
+
+from tokenomy.selfhost.architectures import Architecture, get_model
+from tokenomy.selfhost.datafile import DataFileError
+from tokenomy.selfhost.hardware import PRECISIONS, Gpu, get_gpu
+from tokenomy.selfhost.speculative import Speculation
+
+__all__ = [
+    "Calibration",
+    "Deployment",
+    "DoesNotFitError",
+    "Estimate",
+    "load_calibration",
+    "serving_estimate",
+]
+
+_GPUS_PER_NODE = 8  # collectives beyond one node cross the network instead of NVLink
+
+
+class DoesNotFitError(ValueError):
+    """The set-up is impossible: the weights or the requested concurrency exceed memory."""
+
+
+@dataclass(frozen=True, slots=True)
+class Calibration:
+    """Achieved fractions of peak and fixed costs, fitted to published measurements."""
+
+    prefill_compute_efficiency: float  # η_F for prefill GEMMs
+    decode_compute_efficiency: float  # η_F for decode GEMMs and attention
+    bandwidth_efficiency: float  # η_B: achieved share of HBM bandwidth
+    step_overhead_s: float  # scheduler, sampling, launch: per engine step
+    layer_overhead_s: float  # kernel launches and small ops: per layer per step
+    collective_latency_s: float  # fixed latency of one all-reduce / all-to-all
+    memory_utilisation: float  # share of GPU memory the engine may use (vLLM default 0.9)
+    activation_reserve_gb: float  # per GPU: activations, CUDA graphs, fragmentation
+    max_batch: int  # the engine's largest running batch (scheduler cap)
+    network_gbs: float  # per GPU, one direction, between nodes (400 Gb/s InfiniBand = 50)
+    moe_imbalance: float  # max-loaded GPU's expert traffic over the mean under EP
+    fitted_on: str = ""
+    source: str = ""
+
+
+@cache
+def load_calibration() -> Calibration:
+    """The ``[calibration]`` table of data/published_points.toml."""
+    text = resources.files("tokenomy.data").joinpath("published_points.toml").read_text("utf-8")
+    table = tomllib.loads(text).get("calibration")
+    if not isinstance(table, dict):
+        raise DataFileError("tokenomy/data/published_points.toml: no [calibration] table")
+    try:
+        values = {k: table[k] for k in Calibration.__dataclass_fields__ if k in table}
+        cal = Calibration(**values)
+    except TypeError as exc:
+        raise DataFileError(f"tokenomy/data/published_points.toml [calibration]: {exc}") from exc
+    for name in ("prefill_compute_efficiency", "decode_compute_efficiency",
+                 "bandwidth_efficiency", "memory_utilisation"):
+        if not 0 < getattr(cal, name) <= 1:
+            raise DataFileError(f"[calibration] {name} must be in (0, 1]")
+    return cal
+
+
+@dataclass(frozen=True, slots=True)
+class Deployment:
+    """A model served on ``gpus`` GPUs of one kind at a precision."""
+
+    model: Architecture
+    gpu: Gpu
+    gpus: int = 1
+    precision: str = "bf16"  # weights and GEMM compute
+    kv_precision: str = ""  # "" = the weights' precision, but never below fp8
+    calibration: Calibration = field(default_factory=load_calibration)
+
+    def __post_init__(self) -> None:
+        if self.gpus < 1:
+            raise ValueError(f"gpus must be >= 1, got {self.gpus}")
+        for p in (self.precision, self.kv_bytes_name):
+            if p not in PRECISIONS:
+                raise ValueError(f"precision must be one of {sorted(PRECISIONS)}, got {p!r}")
+
+    @classmethod
+    def of(cls, model: str, gpu: str, gpus: int = 1, precision: str = "",
+           kv_precision: str = "", price_per_hour: float | None = None,
+           calibration: Calibration | None = None) -> Deployment:
+        arch, card = get_model(model), get_gpu(gpu)
+        if price_per_hour is not None:
+            card = card.with_price(price_per_hour)
+        return cls(arch, card, gpus, precision or arch.native_precision, kv_precision,
+                   calibration or load_calibration())
+
+    # -- sizes ------------------------------------------------------------------------------
+    @property
+    def kv_bytes_name(self) -> str:
+        if self.kv_precision:
+            return self.kv_precision
+        return "fp8" if self.precision == "fp4" else self.precision
+
+    @property
+    def weight_bytes(self) -> float:
+        return PRECISIONS[self.precision]
+
+    @property
+    def kv_bytes(self) -> float:
+        return PRECISIONS[self.kv_bytes_name]
+
+    @property
+    def kv_shards(self) -> int:
+        """How many GPUs one sequence's KV cache is split over. GQA shards by KV head under
+        TP (a head is replicated beyond that); MLA's single latent is not split by TP, so
+        engines run data-parallel attention and each sequence lives on one GPU."""
+        if self.model.attention == "mla":
+            return 1
+        return min(self.gpus, self.model.kv_heads)
+
+    @property
+    def sequence_groups(self) -> int:
+        """Independent KV pools: N for data-parallel MLA attention, else 1."""
+        return self.gpus if self.model.attention == "mla" else 1
+
+    @property
+    def replicated_params(self) -> float:
+        """Weights every GPU holds whole: with data-parallel attention (MLA on several GPUs)
+        the attention, dense and shared-expert weights are copied, only routed experts split."""
+        if self.sequence_groups > 1:
+            return float(self.model.resident_dense_params)
+        return 0.0
+
+    @property
+    def weights_per_gpu(self) -> float:
+        split = self.model.total_params - self.replicated_params
+        return (self.replicated_params + split / self.gpus) * self.weight_bytes
+
+    @property
+    def kv_budget_per_gpu(self) -> float:
+        cal = self.calibration
+        return (self.gpu.memory_bytes * cal.memory_utilisation - self.weights_per_gpu
+                - cal.activation_reserve_gb * 1e9)
+
+    def check_fits(self) -> None:
+        if self.kv_budget_per_gpu <= 0:
+            need = self.model.total_params * self.weight_bytes / 1e9
+            have = self.gpus * self.gpu.memory_gb * self.calibration.memory_utilisation
+            fewest = math.ceil(need / (self.gpu.memory_gb * self.calibration.memory_utilisation
+                                       - self.calibration.activation_reserve_gb))
+            raise DoesNotFitError(
+                f"{self.model.label} at {self.precision} needs {need:,.0f} GB of weights; "
+                f"{self.gpus}x {self.gpu.label} leave {have:,.0f} GB usable "
+                f"({self.calibration.memory_utilisation:.0%}) with no room for a KV cache. "
+                f"Use at least {fewest} GPUs, a narrower precision, or a larger GPU.")
+
+    def max_concurrency(self, context: float) -> int:
+        """The most sequences of mean ``context`` tokens whose KV cache fits in memory."""
+        self.check_fits()
+        per_sequence = self.model.kv_elements(context) * self.kv_bytes / self.kv_shards
+        per_pool = int(self.kv_budget_per_gpu // per_sequence)
+        return per_pool * self.sequence_groups
+
+    # -- step times -------------------------------------------------------------------------
+    def _collective(self, bytes_per_gpu: float, all_reduce: bool) -> float:
+        n = self.gpus
+        if n == 1:
+            return 0.0
+        link = (self.gpu.interconnect_gbs if n <= _GPUS_PER_NODE
+                else self.calibration.network_gbs) * 1e9
+        # Ring all-reduce moves 2(N-1)/N of the data per GPU; all-to-all (N-1)/N of it.
+        factor = 2 * (n - 1) / n if all_reduce else (n - 1) / n
+        return self.calibration.collective_latency_s + factor * bytes_per_gpu / link
+
+    def _copies_per_token(self) -> float:
+        """Copies of a token's activation an all-to-all sends to other GPUs. Inside a node each
+        of the k experts gets one; across nodes (DeepEP's hierarchical kernels) a token crosses
+        the network once per distinct remote node and fans out over NVLink there."""
+        k, n = self.model.active_experts, self.gpus
+        if n <= _GPUS_PER_NODE:
+            return float(k)
+        nodes = n / _GPUS_PER_NODE
+        touched = nodes * (1 - (1 - 1 / nodes) ** k)
+        return touched * (nodes - 1) / nodes * n / (n - 1)  # _collective applies (n-1)/n
+
+    def communication_time(self, tokens: float) -> float:
+        """Per forward pass over ``tokens`` tokens: MoE all-to-alls (dispatch and combine per
+        MoE layer) and, for tensor-parallel dense layers, two all-reduces per layer."""
+        if self.gpus == 1:
+            return 0.0
+        m = self.model
+        act = tokens * m.hidden * 2  # BF16 activations
+        t = 0.0
+        if m.is_moe:
+            # Dispatch goes out at the GEMM precision (FP8 in DeepEP), combine comes back BF16.
+            dispatch = tokens * m.hidden * min(self.weight_bytes, 2.0)
+            per_gpu = (dispatch + act) / 2 * self._copies_per_token() / self.gpus
+            t += 2 * m.moe_layers * self._collective(per_gpu, all_reduce=False)
+            if m.attention != "mla":  # GQA MoE models run TP attention: one all-reduce a layer
+                t += m.layers * self._collective(act, all_reduce=True)
+            t += m.dense_layers * 2 * self._collective(act, all_reduce=True)
+        else:
+            t += 2 * m.layers * self._collective(act, all_reduce=True)
+        return t
+
+    def _linear_time(self, tokens: float, efficiency: float) -> float:
+        m, cal, n = self.model, self.calibration, self.gpus
+        peak = n * self.gpu.flops(self.precision) * efficiency
+        bandwidth = self.gpu.bandwidth * cal.bandwidth_efficiency
+        routed_active = m.moe_layers * m.active_experts * m.expert_params
+        # Dense part (attention projections, dense FFNs, shared experts, LM head).
+        replicated = self.replicated_params
+        dense_read = (replicated + (m.resident_dense_params - replicated) / n) * self.weight_bytes
+        dense = max(2.0 * (m.active_params - routed_active) * tokens / peak,
+                    dense_read / bandwidth)
+        if not m.is_moe:
+            return dense
+        # Routed experts: the most loaded GPU sets the pace (imbalance > 1 without EPLB).
+        touched = min(m.expected_experts_touched(tokens) * cal.moe_imbalance, m.experts)
+        expert_read = m.moe_layers * touched * m.expert_params * self.weight_bytes / n
+        experts = max(2.0 * routed_active * tokens * cal.moe_imbalance / peak,
+                      expert_read / bandwidth)
+        return dense + experts
+
+    def _with_communication(self, work: float, tokens: float) -> float:
+        """MoE engines overlap expert all-to-alls with compute (DeepSeek's dual micro-batch,
+        SGLang's two-batch overlap); tensor-parallel all-reduces sit on the critical path."""
+        comm = self.communication_time(tokens)
+        return max(work, comm) if self.model.is_moe else work + comm
+
+    def decode_step_time(self, batch: float, context: float, tokens_per_sequence: int = 1
+                         ) -> float:
+        """Seconds for one decode step of ``batch`` sequences with ``context`` cached tokens
+        each, scoring ``tokens_per_sequence`` new tokens each (more than 1 when verifying a
+        speculative draft: the weights and KV are read once, the FLOPs scale)."""
+        m, cal, n = self.model, self.calibration, self.gpus
+        tokens = batch * tokens_per_sequence
+        linear = self._linear_time(tokens, cal.decode_compute_efficiency)
+        attn_flops = tokens * m.decode_attention_flops(context)
+        kv_read = batch * m.kv_elements(context) * self.kv_bytes
+        readers = self.kv_shards * self.sequence_groups
+        attention = max(
+            attn_flops / (n * self.gpu.flops("bf16") * cal.decode_compute_efficiency),
+            kv_read / (readers * self.gpu.bandwidth * cal.bandwidth_efficiency))
+        overhead = cal.step_overhead_s + cal.layer_overhead_s * m.layers
+        return self._with_communication(linear + attention, tokens) + overhead
+
+    def prefill_time(self, prompt: float, chunk: int = 8192) -> float:
+        """Seconds of GPU time to prefill one prompt when prompts are batched into chunks of
+        ``chunk`` tokens (compute-bound; weights are read once per chunk)."""
+        if prompt <= 0:
+            return 0.0
+        m, cal, n = self.model, self.calibration, self.gpus
+        # One forward pass takes a chunk per KV pool (per GPU under data-parallel attention).
+        pass_tokens = max(float(chunk * self.sequence_groups), prompt)
+        linear = self._linear_time(pass_tokens, cal.prefill_compute_efficiency)
+        attention = m.prefill_attention_flops(prompt) * pass_tokens / prompt / (
+            n * self.gpu.flops("bf16") * cal.prefill_compute_efficiency)
+        return self._with_communication(linear + attention, pass_tokens) * prompt / pass_tokens
+
+
+@dataclass(frozen=True, slots=True)
+class Estimate:
+    """What ``serving_estimate`` predicts for one set-up at one concurrency."""
+
+    model: str
+    gpu: str
+    gpus: int
+    precision: str
+    input_len: int
+    output_len: int
+    concurrency: int
+    max_concurrency: int  # what memory holds at this input/output length
+    phase: str  # "both", "decode" (disaggregated decode only) or "prefill"
+    decode_step_s: float  # one engine step at this concurrency (speculation included)
+    ttft_s: float
+    output_tps: float  # output tokens/s of the whole set-up
+    input_tps: float
+    speculation: str  # "" when off, else a description
+    speculative_speedup: float  # output throughput with speculation / without (1.0 when off)
+    price_per_hour: float  # per GPU
+    utilisation: float
+    prefill_share: float  # share of GPU time spent prefilling
+
+    @property
+    def output_tps_per_gpu(self) -> float:
+        return self.output_tps / self.gpus
+
+    @property
+    def output_tps_per_user(self) -> float:
+        return self.output_tps / self.concurrency if self.concurrency else 0.0
+
+    @property
+    def tpot_s(self) -> float:
+        return 1.0 / self.output_tps_per_user if self.output_tps_per_user else math.inf
+
+    @property
+    def cost_per_hour(self) -> float:
+        return self.gpus * self.price_per_hour
+
+    def _per_million(self, tps: float, share: float) -> float:
+        if tps <= 0:
+            return math.inf
+        return self.cost_per_hour * share * 1e6 / (3600 * tps * self.utilisation)
+
+    @property
+    def usd_per_m_output(self) -> float:
+        """$ per million output tokens for the decode share of GPU time."""
+        return self._per_million(self.output_tps, 1 - self.prefill_share)
+
+    @property
+    def usd_per_m_input(self) -> float:
+        """$ per million input tokens for the prefill share of GPU time."""
+        return self._per_million(self.input_tps, self.prefill_share)
+
+    @property
+    def usd_per_m_tokens(self) -> float:
+        """All GPU time over all tokens, input and output."""
+        return self._per_million(self.input_tps + self.output_tps, 1.0)
+
+    def as_dict(self) -> dict[str, object]:
+        return {
+            "model": self.model, "gpu": self.gpu, "gpus": self.gpus,
+            "precision": self.precision, "input_len": self.input_len,
+            "output_len": self.output_len, "concurrency": self.concurrency,
+            "max_concurrency": self.max_concurrency, "phase": self.phase,
+            "speculation": self.speculation,
+            "speculative_speedup": round(self.speculative_speedup, 4),
+            "output_tps": round(self.output_tps, 1),
+            "output_tps_per_gpu": round(self.output_tps_per_gpu, 1),
+            "output_tps_per_user": round(self.output_tps_per_user, 2),
+            "input_tps": round(self.input_tps, 1),
+            "ttft_ms": round(self.ttft_s * 1e3, 1), "tpot_ms": round(self.tpot_s * 1e3, 2),
+            "price_per_gpu_hour": self.price_per_hour, "utilisation": self.utilisation,
+            "usd_per_m_input": round(self.usd_per_m_input, 4),
+            "usd_per_m_output": round(self.usd_per_m_output, 4),
+            "usd_per_m_tokens": round(self.usd_per_m_tokens, 4),
+        }
+
+
+def _throughput(dep: Deployment, concurrency: int, input_len: int, output_len: int,
+                phase: str, spec: Speculation | None) -> tuple[float, float, float, float, float]:
+    """(output tok/s, input tok/s, decode step seconds, prefill share, speculative speedup)."""
+    context = input_len + output_len / 2
+    plain_step = dep.decode_step_time(concurrency, context)
+    step, tokens_per_step = plain_step, 1.0
+    if spec is not None:
+        step, tokens_per_step = spec.step(dep, concurrency, context)
+    per_token = step / tokens_per_step  # seconds of decode per output token of each sequence
+    prefill = concurrency * dep.prefill_time(input_len) if phase != "decode" else 0.0
+    decode = output_len * per_token if phase != "prefill" else 0.0
+    cycle = prefill + decode
+    out_tps = concurrency * output_len / cycle if phase != "prefill" else 0.0
+    in_tps = concurrency * input_len / cycle if phase != "decode" else 0.0
+    plain_cycle = prefill + output_len * plain_step if phase != "prefill" else cycle
+    speedup = plain_cycle / cycle
+    return out_tps, in_tps, per_token, prefill / cycle, speedup
+
+
+def serving_estimate(
+    model: str | Architecture,
+    gpu: str | Gpu,
+    gpus: int = 1,
+    *,
+    precision: str = "",
+    input_len: int = 1024,
+    output_len: int = 1024,
+    concurrency: int | None = None,
+    min_tps_per_user: float | None = None,
+    phase: str = "both",
+    speculation: Speculation | None = None,
+    price_per_hour: float | None = None,
+    utilisation: float = 1.0,
+    kv_precision: str = "",
+    calibration: Calibration | None = None,
+) -> Estimate:
+    """Predict throughput and $ per million tokens for ``model`` on ``gpus`` x ``gpu``.
+
+    ``concurrency=None`` picks the largest concurrency that memory and the engine hold (max
+    throughput) or, with ``min_tps_per_user``, the largest that still gives every user that
+    many output tokens/s. Raises ``DoesNotFitError`` for an impossible set-up.
+    """
+    arch = get_model(model) if isinstance(model, str) else model
+    card = get_gpu(gpu) if isinstance(gpu, str) else gpu
+    if price_per_hour is not None:
+        card = card.with_price(price_per_hour)
+    if input_len < 0 or (output_len < 1 and phase != "prefill"):
+        raise ValueError("input_len must be >= 0 and output_len >= 1")
+    if not 0 < utilisation <= 1:
+        raise ValueError(f"utilisation must be in (0, 1], got {utilisation}")
+    if phase not in ("both", "decode", "prefill"):
+        raise ValueError(f"phase must be both, decode or prefill, got {phase!r}")
+    dep = Deployment(arch, card, gpus, precision or arch.native_precision, kv_precision,
+                     calibration or load_calibration())
+    context = input_len + output_len / 2  # mean over a sequence's life (paged KV cache)
+    limit = dep.max_concurrency(context)
+    if limit < 1:
+        raise DoesNotFitError(
+            f"{arch.label} fits on {gpus}x {card.label}, but not one {input_len}+{output_len} "
+            f"token sequence's KV cache does: use more GPUs or shorter sequences")
+    engine_cap = min(limit, dep.calibration.max_batch * dep.sequence_groups)
+    if concurrency is not None:
+        if concurrency < 1:
+            raise ValueError(f"concurrency must be >= 1, got {concurrency}")
+        if concurrency > limit:
+            raise DoesNotFitError(
+                f"concurrency {concurrency} needs the KV cache of {concurrency} sequences of "
+                f"~{context:,.0f} tokens; {gpus}x {card.label} hold at most {limit} "
+                f"({dep.kv_budget_per_gpu / 1e9:,.1f} GB free per GPU after the weights)")
+        chosen = concurrency
+    elif min_tps_per_user is not None:
+        chosen = _largest_meeting(dep, engine_cap, input_len, output_len, phase, speculation,
+                                  min_tps_per_user)
+    else:
+        chosen = engine_cap
+    out_tps, in_tps, step, share, speedup = _throughput(dep, chosen, input_len, output_len,
+                                                        phase, speculation)
+    return Estimate(
+        model=arch.name, gpu=card.name, gpus=gpus, precision=dep.precision,
+        input_len=input_len, output_len=output_len, concurrency=chosen,
+        max_concurrency=limit, phase=phase, decode_step_s=step,
+        ttft_s=dep.prefill_time(input_len) + step,
+        output_tps=out_tps, input_tps=in_tps,
+        speculation=speculation.describe() if speculation else "",
+        speculative_speedup=speedup, price_per_hour=card.price_per_hour,
+        utilisation=utilisation, prefill_share=share)
+
+
+def _largest_meeting(dep: Deployment, cap: int, input_len: int, output_len: int, phase: str,
+                     spec: Speculation | None, min_tps: float) -> int:
+    """Binary search: per-user speed falls as concurrency grows."""
+
+    def speed(c: int) -> float:
+        out, *_ = _throughput(dep, c, input_len, output_len, phase, spec)
+        return out / c
+
+    if speed(1) < min_tps:
+        raise DoesNotFitError(
+            f"even one user gets only {speed(1):.1f} output tokens/s on this set-up, below "
+            f"the {min_tps:g} asked: use faster GPUs, more of them, or a narrower precision")
+    lo, hi = 1, cap
+    while lo < hi:
+        mid = (lo + hi + 1) // 2
+        lo, hi = (mid, hi) if speed(mid) >= min_tps else (lo, mid - 1)
+    return lo
