@@ -47,6 +47,7 @@ __all__ = [
     "Trace",
     "from_calls",
     "from_messages",
+    "relink",
     "thread_key",
 ]
 
@@ -433,3 +434,37 @@ def from_messages(
             cache_write_1h=0,
         )
     return b.build()
+
+
+def relink(trace: Trace) -> Trace:
+    """Recompute lineages after a lever rewrote prompts (rows: parents before children).
+
+    A call continues its parent's lineage when it shares at least the parent's breakpoint and
+    no other call has already extended that lineage further; otherwise it starts a branch that
+    shares ``shared`` tokens with its parent's lineage. First calls keep their lineage.
+    """
+    base = trace.lineage_base.tolist()
+    base_len = trace.lineage_base_len.tolist()
+    frontier: dict[int, int] = {}
+    lineage = trace.lineage.tolist()
+    parent = trace.parent.tolist()
+    shared = trace.shared.tolist()
+    bp = (trace.prompt - trace.tail).tolist()
+    for i in range(len(lineage)):
+        p = parent[i]
+        if p < 0:
+            frontier[lineage[i]] = max(frontier.get(lineage[i], 0), bp[i])
+            continue
+        lin = lineage[p]
+        if shared[i] >= bp[p] and frontier.get(lin, 0) <= shared[i]:
+            lineage[i] = lin
+        else:
+            base.append(lin)
+            base_len.append(shared[i])
+            lineage[i] = len(base) - 1
+        frontier[lineage[i]] = max(frontier.get(lineage[i], 0), bp[i])
+    return trace.with_arrays(
+        lineage=np.asarray(lineage, dtype=np.int64),
+        lineage_base=np.asarray(base, dtype=np.int64),
+        lineage_base_len=np.asarray(base_len, dtype=np.int64),
+    )

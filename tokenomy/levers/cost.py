@@ -16,7 +16,7 @@ from decimal import Decimal
 import numpy as np
 import numpy.typing as npt
 
-from tokenomy.pricing import MTOK, Pricer, Rates
+from tokenomy.pricing import MTOK, Band, Pricer, Rates
 from tokenomy.traces import F64, I64, Trace
 
 __all__ = ["Priced", "Split", "price"]
@@ -72,7 +72,6 @@ def price(
     trace: Trace,
     split: Split,
     pricer: Pricer,
-    rate_for: dict[int, Rates | None] | None = None,
 ) -> Priced:
     """Price ``split`` with each call's model, tier and time (``trace.key``, ``trace.time``)."""
     n = len(trace)
@@ -96,7 +95,7 @@ def price(
         key = int(trace.key[idx[0]])
         model, provider, tier = trace.keys[key]
         when = datetime.fromtimestamp(int(step[idx[0]]) * 60, UTC)
-        rates = pricer.rates(model, provider, when, tier)
+        rates = _rates(pricer, model, provider, when, tier)
         if rates is None:
             unpriced += idx.shape[0]
             unpriced_models.add(model)
@@ -123,7 +122,15 @@ def price(
     return Priced(per_call, total, by_kind, unpriced, tuple(sorted(unpriced_models)))
 
 
-def _float_cost(tokens: dict[str, I64], idx: I64, band: object) -> F64:
+def _rates(pricer: Pricer, model: str, provider: str, when: datetime, tier: str) -> Rates | None:
+    if tier == "batch":
+        from tokenomy.levers.batch import batch_rates
+
+        return batch_rates(pricer, model, provider, when)
+    return pricer.rates(model, provider, when, tier)
+
+
+def _float_cost(tokens: dict[str, I64], idx: I64, band: Band) -> F64:
     out = np.zeros(idx.shape[0])
     for k in _KINDS:
         out += tokens[k][idx] * (float(getattr(band, k)) / 1e6)

@@ -1,0 +1,176 @@
+"""Compaction and context editing, replayed on each thread's prompt sizes.
+
+When a thread's prompt passes the trigger (N tokens, or a share of the context window):
+
+- ``summary`` (Claude Code, Codex, Anthropic ``compact_20260112``): one extra summarising call
+  reads the whole context and writes ``summary_tokens``; the history is replaced by the stable
+  prefix (tools + system prompt, where the log revealed it) + the summary + the last
+  ``keep_turns`` calls' additions. The summarising call is billed like any other call.
+- ``clear`` (Anthropic ``clear_tool_uses_20250919``, default trigger 100k, keep 3): the tool
+  results of all but the last ``keep_turns`` calls are replaced by placeholders, no extra call.
+  Logs hold no text, so the share of a call's addition that is tool results is an assumption
+  (``tool_share``, default 0.8).
+
+Either way the prompt after the edit differs from the one before it right after the stable
+prefix, so the next call rewrites the cache from there (the replay prices that write). Where
+the log's own agent already compacted (a rewrite in the trace), its context starts afresh.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from tokenomy.levers.registry import Scenario, register
+from tokenomy.traces import Trace, relink
+
+__all__ = ["Compaction"]
+
+_COPIED = (
+    "time", "thread", "key", "prompt", "tail", "output", "reasoning", "shared", "parent",
+    "lineage", "blocks", "ttl", "subagent", "compaction", "output_exact", "synthetic", "session",
+    "input", "cache_read", "cache_write_5m", "cache_write_1h",
+)  # fmt: skip
+
+
+@dataclass(frozen=True)
+class Compaction:
+    trigger_tokens: int = 0  # 0: use ``trigger_share`` of ``window``
+    trigger_share: float = 0.835  # Claude Code: window - 20k - 13k = 83.5% of 200k
+    window: int = 200_000
+    mode: str = "summary"  # or "clear"
+    keep_turns: int = 3
+    summary_tokens: int = 3_000
+    tool_share: float = 0.8
+    slot: str = "compaction"
+
+    @property
+    def trigger(self) -> int:
+        return self.trigger_tokens or int(self.trigger_share * self.window)
+
+    @property
+    def name(self) -> str:
+        if self.mode == "clear":
+            return f"clear-tools:{self.trigger},keep={self.keep_turns}"
+        return f"compact:{self.trigger},keep={self.keep_turns},summary={self.summary_tokens}"
+
+    def apply(self, s: Scenario) -> Scenario:
+        t = s.trace
+        cols = {name: getattr(t, name).tolist() for name in _COPIED}
+        rows: dict[str, list[object]] = {name: [] for name in _COPIED}
+        new_index = [0] * len(t)
+        events = 0
+        n = len(t)
+        i = 0
+        while i < n:
+            j = i
+            while j < n and cols["thread"][j] == cols["thread"][i]:
+                j += 1
+            events += self._thread(t, cols, range(i, j), rows, new_index)
+            i = j
+        arrays = {name: np.asarray(rows[name], dtype=getattr(t, name).dtype) for name in _COPIED}
+        out = relink(t.with_arrays(**arrays))
+        what = (
+            f"summary of {self.summary_tokens:,} tokens by the same model, last "
+            f"{self.keep_turns} calls' additions kept"
+            if self.mode == "summary"
+            else f"old tool results cleared (assumed {self.tool_share:.0%} of each call's "
+            f"addition), last {self.keep_turns} calls kept"
+        )
+        return s.evolve(
+            out,
+            f"compaction at {self.trigger:,} prompt tokens: {what}; {events:,} event(s); "
+            "answer quality after compaction is not simulated",
+        )
+
+    def _thread(
+        self,
+        t: Trace,
+        cols: dict[str, list[object]],
+        span: range,
+        rows: dict[str, list[object]],
+        new_index: list[int],
+    ) -> int:
+        thread = int(cols["thread"][span.start])  # type: ignore[call-overload]
+        stable = t.stable[thread] if t.stable else ()
+        base = stable[-1] if stable else 0
+        offset = 0
+        additions: list[int] = []
+        last_row = -1  # the new index of the previous main call
+        events = 0
+        for i in span:
+            row = {name: cols[name][i] for name in _COPIED}
+            prompt, shared, parent = int(row["prompt"]), int(row["shared"]), int(row["parent"])
+            tail = int(row["tail"])
+            if parent >= 0:
+                p_bp = int(cols["prompt"][parent]) - int(cols["tail"][parent])
+                if shared < p_bp:  # the agent rewrote its history itself: start afresh
+                    offset = 0
+                    additions = []
+            additions.append(prompt - shared)
+            now = prompt - offset
+            if parent >= 0 and not row["compaction"] and now > self.trigger:
+                kept = sum(additions[-self.keep_turns :])
+                old = max(now - base - kept, 0)
+                if self.mode == "summary":
+                    prev = last_row
+                    summary = {name: rows[name][prev] for name in _COPIED}
+                    p_prompt = int(summary["prompt"])  # type: ignore[call-overload]
+                    p_out = int(summary["output"])  # type: ignore[call-overload]
+                    summary.update(
+                        time=float(row["time"]) - 0.001,  # type: ignore[arg-type]
+                        prompt=p_prompt + p_out + 200,  # + the summarising instruction
+                        tail=0,
+                        shared=p_prompt - int(summary["tail"]),  # type: ignore[call-overload]
+                        parent=prev,
+                        output=self.summary_tokens,
+                        reasoning=0,
+                        compaction=True,
+                        subagent=False,
+                        synthetic=True,
+                        output_exact=True,
+                        blocks=2,
+                    )
+                    for name in _COPIED:
+                        rows[name].append(summary[name])
+                    new_prompt = base + self.summary_tokens + kept
+                else:
+                    new_prompt = base + round(old * (1 - self.tool_share)) + kept
+                new_prompt = max(new_prompt, tail)
+                offset = prompt - new_prompt
+                row["prompt"] = new_prompt
+                row["shared"] = min(base, new_prompt)
+                additions = additions[-self.keep_turns :]
+                events += 1
+            else:
+                row["prompt"] = now
+                row["shared"] = max(shared - offset, 0) if parent >= 0 else shared
+            row["parent"] = last_row if parent >= 0 else -1
+            new_index[i] = len(rows["time"])
+            for name in _COPIED:
+                rows[name].append(row[name])
+            if not row["compaction"]:
+                last_row = new_index[i]
+        return events
+
+
+def _factory(mode: str):  # type: ignore[no-untyped-def]
+    def make(arg: str, kw: dict[str, str]) -> Compaction:
+        trigger = arg or kw.get("trigger", "")
+        share = float(trigger) if trigger and float(trigger) < 1 else 0.835
+        return Compaction(
+            trigger_tokens=int(float(trigger)) if trigger and float(trigger) >= 1 else 0,
+            trigger_share=share,
+            window=int(kw.get("window", "200000")),
+            mode=mode,
+            keep_turns=int(kw.get("keep", "3")),
+            summary_tokens=int(kw.get("summary", "3000")),
+            tool_share=float(kw.get("tool_share", "0.8")),
+        )
+
+    return make
+
+
+register("compact", _factory("summary"))
+register("clear-tools", _factory("clear"))

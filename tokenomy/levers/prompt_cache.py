@@ -1,0 +1,33 @@
+"""The caching lever: replay the trace under one provider's caching rules, or none at all."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from tokenomy.levers.caching import RULES
+from tokenomy.levers.registry import Scenario, register
+
+__all__ = ["Caching"]
+
+
+@dataclass(frozen=True)
+class Caching:
+    """Replace every call's caching behaviour with ``RULES[rules]`` ("none": no caching)."""
+
+    rules: str
+    slot: str = "caching"
+
+    def __post_init__(self) -> None:
+        if self.rules not in RULES:
+            raise ValueError(f"unknown caching rules {self.rules!r}; known: {', '.join(RULES)}")
+
+    @property
+    def name(self) -> str:
+        return "no-cache" if self.rules == "none" else f"cache:{self.rules}"
+
+    def apply(self, s: Scenario) -> Scenario:
+        return s.evolve(note=RULES[self.rules].description, rules=RULES[self.rules])
+
+
+register("cache", lambda arg, kw: Caching(arg or kw.get("rules", "anthropic")))
+register("no-cache", lambda arg, kw: Caching("none"))

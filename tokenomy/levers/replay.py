@@ -1,0 +1,63 @@
+"""Run a pipeline of levers over a trace, replay its caching call by call, and price it."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from decimal import Decimal
+
+from tokenomy.levers.caching import simulate
+from tokenomy.levers.cost import Priced, Split, price
+from tokenomy.levers.registry import Lever, Scenario
+from tokenomy.pricing import Pricer
+from tokenomy.traces import F64, Trace
+
+__all__ = ["Outcome", "replay"]
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """One scenario's bill: exact total, per-call costs, the split, and its assumptions."""
+
+    name: str
+    levers: tuple[str, ...]
+    cost: Decimal
+    per_call: F64
+    tokens: dict[str, int]
+    calls: int
+    assumptions: tuple[str, ...]
+    relative_error: float
+    unpriced_calls: int
+    storage: Decimal = Decimal(0)
+    by_kind: dict[str, Decimal] = field(default_factory=dict)
+    split: Split | None = None
+
+
+def replay(
+    trace: Trace,
+    levers: Sequence[Lever] = (),
+    pricer: Pricer | None = None,
+    name: str = "",
+) -> Outcome:
+    """Apply ``levers`` in order, replay caching under the resulting rules, price the result."""
+    pricer = pricer or Pricer()
+    s = Scenario(trace)
+    for lever in levers:
+        s = lever.apply(s)
+    cached = simulate(s.trace, s.rules)
+    priced: Priced = price(s.trace, cached.split, pricer)
+    per_call = priced.per_call + cached.storage_usd
+    return Outcome(
+        name=name or (" + ".join(lv.name for lv in levers) if levers else "baseline (replayed)"),
+        levers=tuple(lv.name for lv in levers),
+        cost=priced.total + cached.storage_total,
+        per_call=per_call,
+        tokens=cached.split.totals(),
+        calls=len(s.trace),
+        assumptions=s.assumptions,
+        relative_error=s.relative_error,
+        unpriced_calls=priced.unpriced_calls,
+        storage=cached.storage_total,
+        by_kind=priced.by_kind,
+        split=cached.split,
+    )
