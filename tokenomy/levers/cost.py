@@ -72,8 +72,13 @@ def price(
     trace: Trace,
     split: Split,
     pricer: Pricer,
+    band_prompt: I64 | None = None,
 ) -> Priced:
-    """Price ``split`` with each call's model, tier and time (``trace.key``, ``trace.time``)."""
+    """Price ``split`` with each call's model, tier and time (``trace.key``, ``trace.time``).
+
+    The long-context band is chosen by ``band_prompt`` (default: the split's own prompt), so a
+    part of a call (its reasoning, its wasted writes) is priced at the call's own band.
+    """
     n = len(trace)
     per_call = np.full(n, np.nan)
     by_kind = dict.fromkeys(_KINDS, Decimal(0))
@@ -86,7 +91,7 @@ def price(
     sorted_groups = group[order]
     starts = np.flatnonzero(np.r_[True, sorted_groups[1:] != sorted_groups[:-1]])
     ends = np.r_[starts[1:], n]
-    prompt = split.prompt
+    prompt = split.prompt if band_prompt is None else band_prompt
     tokens = {k: getattr(split, k) for k in _KINDS}
     unpriced = 0
     unpriced_models: set[str] = set()

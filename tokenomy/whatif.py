@@ -1,0 +1,212 @@
+"""What if: the real traces replayed under each lever alone and under the best combination,
+ranked by dollars saved against the same replay with no lever (the replayed baseline).
+
+Savings are measured against the *replayed* baseline, not the reported bill, so a lever's
+saving is not mixed with the replay's own error; both totals are shown, and
+``replay_agreement`` measures that error call by call.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any
+
+import numpy as np
+
+from tokenomy.calls import Call
+from tokenomy.levers import Lever, Outcome, Split, make_lever, price, replay, simulate
+from tokenomy.levers.caching import rules_for
+from tokenomy.pricing import Pricer
+from tokenomy.traces import Trace, from_calls
+
+__all__ = ["PIPELINE_ORDER", "Agreement", "WhatIf", "default_levers", "replay_agreement", "whatif"]
+
+# Levers that rewrite the trace run first; caching only picks the rules the replay uses.
+PIPELINE_ORDER = ("model", "routing", "compaction", "output", "batch", "caching")
+
+
+@dataclass
+class WhatIf:
+    """The reported bill, the replayed baseline, each lever alone and the best combination."""
+
+    reported: Decimal
+    baseline: Outcome
+    levers: list[Outcome]
+    best: Outcome | None
+    calls: int
+
+    def saved(self, o: Outcome) -> Decimal:
+        return self.baseline.cost - o.cost
+
+    def rows(self) -> list[dict[str, Any]]:
+        out = []
+        ranked = sorted(self.levers, key=lambda o: self.saved(o), reverse=True)
+        for o in [*ranked, *([self.best] if self.best else [])]:
+            saved = self.saved(o)
+            out.append(
+                {
+                    "scenario": o.name if o is not self.best else f"best: {o.name}",
+                    "cost_usd": o.cost,
+                    "saved_usd": saved,
+                    "saved_share": float(saved / self.baseline.cost) if self.baseline.cost else 0.0,
+                    "calls": o.calls,
+                    "token_error": o.relative_error,
+                    "assumptions": list(o.assumptions),
+                }
+            )
+        return out
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "reported_cost_usd": self.reported,
+            "baseline_cost_usd": self.baseline.cost,
+            "baseline_assumptions": list(self.baseline.assumptions),
+            "calls": self.calls,
+            "scenarios": self.rows(),
+            "best": None if self.best is None else list(self.best.levers),
+            "quality": "not simulated: a lever that changes the model, the context or the "
+            "output may change the answers, and failed work is not counted",
+        }
+
+
+def default_levers(trace: Trace) -> list[str]:
+    """A lever set that fits the models in the trace."""
+    models = {m for m, _, _ in trace.keys}
+    specs = ["no-cache", "cache:anthropic-5m", "cache:anthropic-1h"]
+    if any(m.startswith(("gpt", "o3", "o4")) for m in models):
+        specs.append("cache:openai-24h")
+    cheap = "claude-haiku-4-5" if any(m.startswith("claude") for m in models) else "gpt-5-mini"
+    specs += [
+        f"model:{cheap}",
+        f"route:{cheap}",
+        "compact:100000",
+        "clear-tools:100000",
+        "cap:2000",
+        "batch:subagents",
+    ]
+    return specs
+
+
+def _ordered(levers: Iterable[Lever]) -> list[Lever]:
+    rank = {slot: i for i, slot in enumerate(PIPELINE_ORDER)}
+    return sorted(levers, key=lambda lv: rank.get(lv.slot, len(rank)))
+
+
+def whatif(
+    source: Trace | Sequence[Call],
+    levers: Sequence[str | Lever] | None = None,
+    pricer: Pricer | None = None,
+    combine: bool = True,
+) -> WhatIf:
+    """Replay each lever alone, then greedily the best combination (one lever per slot)."""
+    pricer = pricer or Pricer()
+    trace = source if isinstance(source, Trace) else from_calls(source)
+    chosen = [make_lever(x) if isinstance(x, str) else x for x in (levers or default_levers(trace))]
+    reported = price(trace, Split.reported(trace), pricer).total
+    baseline = replay(trace, (), pricer)
+    alone = [replay(trace, [lv], pricer, name=lv.name) for lv in chosen]
+    best: Outcome | None = None
+    if combine:
+        gains = sorted(zip(alone, chosen, strict=True), key=lambda p: p[0].cost)
+        combo: list[Lever] = []
+        current = baseline
+        for outcome, lever in gains:
+            slots = {lv.slot for lv in combo}
+            if outcome.cost >= baseline.cost or lever.slot in slots:
+                continue
+            if {lever.slot, *slots} >= {"model", "routing"}:
+                continue  # routing to a model and swapping every call's model conflict
+            trial = replay(trace, _ordered([*combo, lever]), pricer)
+            if trial.cost < current.cost:
+                combo, current = [*combo, lever], trial
+        if len(combo) > 1:
+            best = current
+    return WhatIf(reported, baseline, alone, best, len(trace))
+
+
+@dataclass
+class Agreement:
+    """How well a replay of the provider's own rules reproduces what the provider reported."""
+
+    calls: int
+    exact_calls: int  # read, writes and fresh input all equal
+    calls_within_1pct: int  # replayed cost within 1% of the reported cost
+    dollars: Decimal
+    dollars_within_1pct: Decimal
+    reported_cost: Decimal
+    replayed_cost: Decimal
+    disagreements: list[dict[str, Any]] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "calls": self.calls,
+            "exact_calls": self.exact_calls,
+            "calls_within_1pct": self.calls_within_1pct,
+            "share_of_calls_within_1pct": self.calls_within_1pct / self.calls if self.calls else 0,
+            "share_of_dollars_within_1pct": float(self.dollars_within_1pct / self.dollars)
+            if self.dollars
+            else 0.0,
+            "reported_cost_usd": self.reported_cost,
+            "replayed_cost_usd": self.replayed_cost,
+            "disagreements": self.disagreements,
+        }
+
+
+def replay_agreement(trace: Trace, pricer: Pricer | None = None) -> Agreement:
+    """Replay each call's own provider rules and compare with its reported split, call by call."""
+    pricer = pricer or Pricer()
+    sim = simulate(trace, rules_for).split
+    rep = Split.reported(trace)
+    rep_priced = price(trace, rep, pricer)
+    sim_priced = price(trace, sim, pricer)
+    exact = (
+        (sim.cache_read == rep.cache_read)
+        & (sim.cache_write_5m == rep.cache_write_5m)
+        & (sim.cache_write_1h == rep.cache_write_1h)
+        & (sim.input == rep.input)
+    )
+    a, b = rep_priced.per_call, sim_priced.per_call
+    within = np.abs(a - b) <= 0.01 * np.abs(a)
+    dollars = Decimal(str(float(np.nansum(a))))
+    dollars_within = Decimal(str(float(np.nansum(np.where(within, a, 0.0)))))
+    disagreements = [
+        _explain(trace, rep, sim, int(i), float(a[i]), float(b[i])) for i in np.flatnonzero(~within)
+    ]
+    return Agreement(
+        len(trace), int(exact.sum()), int(within.sum()), dollars, dollars_within,
+        rep_priced.total, sim_priced.total, disagreements,
+    )  # fmt: skip
+
+
+def _explain(trace: Trace, rep: Split, sim: Split, i: int, a: float, b: float) -> dict[str, Any]:
+    parent = int(trace.parent[i])
+    read, sim_read = int(rep.cache_read[i]), int(sim.cache_read[i])
+    gap = float(trace.time[i] - trace.time[parent]) if parent >= 0 else None
+    model = trace.keys[int(trace.key[i])][0]
+    automatic = trace.tail[i] == 0
+    if parent < 0 and read > sim_read:
+        why = "first call of its thread read a prefix cached by a request outside these logs"
+    elif automatic and read < sim_read:
+        why = "provider cached less than the rules allow (OpenAI caching is best-effort: no hit guarantee)"
+    elif automatic and gap is not None and gap > 300 and read > sim_read:
+        why = (
+            f"{gap:.0f} s after the last call the thread's own cache had expired, but a "
+            f"{read:,}-token common prefix (system prompt) was still cached by another request"
+        )
+    elif parent >= 0 and read > int(trace.prompt[parent] - trace.tail[parent]):
+        why = "read past the previous call's breakpoint: an entry written by a request not logged"
+    else:
+        why = "unexplained"
+    return {
+        "thread": trace.threads[int(trace.thread[i])],
+        "time": float(trace.time[i]),
+        "model": model,
+        "prompt": int(trace.prompt[i]),
+        "reported": [int(rep.input[i]), read, int(rep.cache_write_5m[i]), int(rep.cache_write_1h[i])],
+        "replayed": [int(sim.input[i]), sim_read, int(sim.cache_write_5m[i]), int(sim.cache_write_1h[i])],
+        "reported_usd": a,
+        "replayed_usd": b,
+        "why": why,
+    }
