@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from tokenomy.levers.caching import RULES
+from tokenomy.levers.caching import RULES, CacheRules, rules_for
 from tokenomy.levers.registry import Scenario, register
 
 __all__ = ["Caching"]
@@ -26,7 +26,24 @@ class Caching:
         return "no-cache" if self.rules == "none" else f"cache:{self.rules}"
 
     def apply(self, s: Scenario) -> Scenario:
-        return s.evolve(note=RULES[self.rules].description, rules=RULES[self.rules])
+        chosen = RULES[self.rules]
+        if self.rules == "none":
+            return s.evolve(note=chosen.description, rules=chosen)
+        family = _family(chosen)
+
+        def rules(provider: str, model: str) -> CacheRules:
+            own = rules_for(provider, model)
+            return chosen if _family(own) == family else own
+
+        return s.evolve(
+            note=f"{chosen.description} (calls to other providers keep their own rules)",
+            rules=rules,
+        )
+
+
+def _family(rules: CacheRules) -> str:
+    """A rule set's provider: a provider's rules only apply to that provider's models."""
+    return rules.name.split("-")[0]
 
 
 register("cache", lambda arg, kw: Caching(arg or kw.get("rules", "anthropic")))

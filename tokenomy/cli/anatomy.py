@@ -1,0 +1,74 @@
+"""``tokenomy anatomy``: what the bill is made of, the context tax and cache efficiency."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from tokenomy.anatomy import Anatomy, anatomy
+from tokenomy.cli import common as c
+from tokenomy.cli.app import app
+from tokenomy.cli.output import Format, emit, err
+
+SessionOpt = Annotated[
+    str | None, typer.Option("--session", help="One session (with its sub-agents); default all.")
+]
+
+
+@app.command("anatomy")
+def anatomy_command(
+    paths: c.Paths = None,
+    home: c.Home = None,
+    prices: c.Prices = None,
+    strict: c.Strict = False,
+    session: SessionOpt = None,
+    since: c.Since = None,
+    until: c.Until = None,
+    model: c.Model = None,
+    project: c.Project = None,
+    source: c.SourceOpt = None,
+    timezone: c.Timezone = "UTC",
+    as_json: c.FormatJson = False,
+) -> None:
+    """Cost by token kind, the context tax (history re-sent each call), cache efficiency and
+    waste, sub-agent and compaction shares."""
+    filters = c.filters_from(since, until, model, project, source, timezone)
+    ledger, _ = c.open_ledger(paths, home, prices, strict=strict, quiet=as_json)
+    with ledger:
+        where, params = filters.where()
+        calls = ledger.calls(where, params)
+        pricer = ledger.pricer
+    if not calls:
+        err.print("no calls found")
+        raise typer.Exit(1)
+    result = anatomy(calls, pricer, session=session)
+    if result.calls == 0:
+        err.print(f"no calls in session {session!r}")
+        raise typer.Exit(1)
+    if as_json:
+        emit([], Format.json, extra=result.to_dict())
+        return
+    print_anatomy(result)
+
+
+def print_anatomy(a: Anatomy) -> None:
+    emit(a.by_kind, Format.table, title=f"Cost by token kind ({a.calls:,} calls, ${a.cost:,.2f})")
+    t = a.context_tax
+    err.print(
+        f"context tax: {t['resent_share']:.1%} of {t['prompt_tokens']:,} prompt tokens were "
+        f"history already sent earlier in the same thread ({t['new_tokens']:,} new)",
+        highlight=False,
+    )
+    curve = [r for r in a.curve if r["call_index"] in (1, 2, 3, 5, 10, 20, 50, 100, 200, 500)]
+    emit(curve, Format.table, title="Context tax by call index")
+    cache = [{"measure": k, "value": v} for k, v in a.cache.items()]
+    emit(cache, Format.table, title="Cache efficiency (as reported by the provider)")
+    shares = [{"who": k, **v} for k, v in a.shares.items()]
+    emit(shares, Format.table, title="Sub-agents and compaction")
+    if a.lower_bound["calls"]:
+        err.print(
+            f"note: {a.lower_bound['calls']:,} call(s) have output that is only a lower bound "
+            f"({a.lower_bound['output_tokens']:,} tokens).",
+            highlight=False,
+        )

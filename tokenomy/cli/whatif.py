@@ -1,0 +1,87 @@
+"""``tokenomy whatif``: real traces replayed under each lever and the best combination."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from tokenomy.cli import common as c
+from tokenomy.cli.app import app
+from tokenomy.cli.output import Format, emit, err
+from tokenomy.levers import UnknownLever, lever_names, make_lever
+from tokenomy.traces import from_calls
+from tokenomy.whatif import replay_agreement, whatif
+
+LeverOpt = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--lever",
+        help="A lever NAME[:ARG][,KEY=VALUE...], repeatable: cache:anthropic-1h, no-cache, "
+        "model:claude-haiku-4-5, route:claude-haiku-4-5,max_prompt=20000, "
+        "compact:100000,keep=3,summary=3000, clear-tools:100000, cap:2000, batch:subagents. "
+        "Default: a set that fits the logs.",
+        show_default=False,
+    ),
+]
+
+
+@app.command("whatif")
+def whatif_command(
+    paths: c.Paths = None,
+    home: c.Home = None,
+    prices: c.Prices = None,
+    strict: c.Strict = False,
+    lever: LeverOpt = None,
+    since: c.Since = None,
+    until: c.Until = None,
+    model: c.Model = None,
+    project: c.Project = None,
+    source: c.SourceOpt = None,
+    timezone: c.Timezone = "UTC",
+    check: Annotated[
+        bool, typer.Option("--check", help="Also show how well the replay reproduces the log.")
+    ] = False,
+    as_json: c.FormatJson = False,
+    as_csv: c.FormatCsv = False,
+) -> None:
+    """Baseline, each lever alone and the best combination, ranked by dollars saved."""
+    fmt = c.output_format(as_json, as_csv)
+    try:
+        levers = [make_lever(spec) for spec in lever] if lever else None
+    except UnknownLever as exc:
+        raise typer.BadParameter(f"{exc} (known: {', '.join(lever_names())})") from exc
+    filters = c.filters_from(since, until, model, project, source, timezone)
+    ledger, _ = c.open_ledger(paths, home, prices, strict=strict, quiet=fmt is not Format.table)
+    with ledger:
+        where, params = filters.where()
+        calls = ledger.calls(where, params)
+        pricer = ledger.pricer
+    if not calls:
+        err.print("no calls found")
+        raise typer.Exit(1)
+    trace = from_calls(calls)
+    result = whatif(trace, levers, pricer)
+    extra = result.to_dict()
+    if check:
+        extra["replay_agreement"] = replay_agreement(trace, pricer).to_dict()
+    rows = [{k: v for k, v in r.items() if k != "assumptions"} for r in result.rows()]
+    if fmt is Format.json:
+        emit([], fmt, extra=extra)
+        return
+    emit(rows, fmt, title=(
+        f"What if: {result.calls:,} calls; reported ${result.reported:,.2f}, replayed baseline "
+        f"${result.baseline.cost:,.2f}"
+    ))  # fmt: skip
+    if fmt is Format.table:
+        for r in result.rows():
+            for note in r["assumptions"]:
+                err.print(f"  {r['scenario']}: {note}", highlight=False)
+        err.print("note: answer quality is not simulated by any lever.", highlight=False)
+        if check:
+            a = extra["replay_agreement"]
+            err.print(
+                f"replay check: {a['share_of_calls_within_1pct']:.1%} of calls and "
+                f"{a['share_of_dollars_within_1pct']:.1%} of dollars within 1% of the log",
+                highlight=False,
+            )
