@@ -364,16 +364,19 @@ def from_messages(
     requests: Iterable[Message],
     count: Any,
     ttl: float = TTL_5M,
+    system_breakpoint: bool = True,
 ) -> Trace:
     """A trace from requests with content: shared prefixes from block hashes, exact counts.
 
     ``count(model, text) -> int`` counts tokens of one block (e.g. a tokenizer's ``count``).
-    Each request's breakpoint is at the end of its last block (automatic caching).
+    Each request's breakpoint is at the end of its last block (automatic caching), and with
+    ``system_breakpoint`` also after its first block (the system prompt), as chat clients do.
     """
     b = _Builder()
     previous: dict[str, tuple[int, list[bytes], list[int]]] = {}  # thread -> row, hashes, ends
     lineage_of_row: dict[int, int] = {}
     thread_index: dict[str, int] = {}
+    counted: dict[tuple[str, bytes], int] = {}
     for req in requests:
         t_name = req.thread or "thread"
         if t_name not in thread_index:
@@ -384,13 +387,18 @@ def from_messages(
         hashes = [hashlib.blake2b(x.encode(), digest_size=16).digest() for x in req.blocks]
         ends: list[int] = []
         total = 0
-        for text in req.blocks:
-            total += count(req.model, text)
+        for h, text in zip(hashes, req.blocks, strict=True):
+            memo = (req.model, h)
+            if memo not in counted:  # a history block is counted once, not on every turn
+                counted[memo] = count(req.model, text)
+            total += counted[memo]
             ends.append(total)
         row = len(b.rows["time"])
         prev = previous.get(t_name)
         if prev is None:
             parent, shared, blocks = -1, 0, len(hashes)
+            if system_breakpoint and len(ends) > 1:
+                b.stable[t] = (ends[0],)
             lineage = b.new_lineage(-1, 0)
             b.frontier[lineage] = total
         else:

@@ -317,7 +317,7 @@ def simulate(
                 key = (model, _canonical(levels, p))
                 if r.mode == "units" or not r.caches_output:
                     store.put(key, _Entry(p, 0, t + ttl, t))
-                if r.caches_output and out[i]:
+                if r.caches_output:
                     store.put((model, lin), _Entry(p + out[i], 0, t + ttl, t))
             continue
         if r.mode == "explicit":
