@@ -125,6 +125,12 @@ def test_report_renders_offline_with_the_cli_numbers(
     )
     daily = cli_json(tmp_path / "cli", "report", "daily", str(logs))["rows"]
     assert [float(c.get_attribute("data-v")) for c in cells] == [r["cost_usd"] for r in daily]
+    # The other modules' views show their own numbers, as their commands print them.
+    anatomy = cli_json(tmp_path / "cli", "anatomy", str(logs))
+    resent = browser.find_element("css selector", '[data-key="context_tax.resent_share"]')
+    assert float(resent.get_attribute("data-v")) == anatomy["context_tax"]["resent_share"]
+    assert resent.text == f"{100 * anatomy['context_tax']['resent_share']:.1f}%" == "97.0%"
+    assert data["anatomy"]["cache"] == anatomy["cache"]
 
 
 def test_tables_sort_by_clicking_a_header(browser: Any, logs: Path, tmp_path: Path) -> None:

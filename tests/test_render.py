@@ -161,3 +161,27 @@ def test_dashboard_serves_page_view_and_json(ledger: Ledger, logs: Path) -> None
         assert bad.value.code == 400
     finally:
         dash.close()
+
+
+def test_anatomy_and_whatif_views_equal_their_cli_json(
+    report: str, logs: Path, tmp_path: Path
+) -> None:
+    data = embedded(report)
+    anatomy = cli_json(tmp_path, "anatomy", str(logs))
+    for key in ("context_tax", "cache", "context_tax_curve", "by_kind"):
+        assert data["anatomy"][key] == anatomy[key]
+    assert round(data["anatomy"]["cache"]["hit_share"], 4) == 0.9647
+    whatif = cli_json(tmp_path, "whatif", str(logs))
+    assert data["whatif"]["scenarios"] == whatif["scenarios"]
+    assert data["whatif"]["baseline_cost_usd"] == whatif["baseline_cost_usd"]
+    # The page draws them: the context-tax curve and the ranking, with their numbers.
+    assert 'data-key="context_tax.resent_share"' in report
+    assert 'data-table="whatif"' in report and 'data-table="context_tax_curve"' in report
+    assert data["missing"].keys() <= {"selfhost"}
+
+
+def test_cost_by_kind_totals_equal_the_anatomy(ledger: Ledger, report: str) -> None:
+    split = cost_by_kind(ledger, Filters())
+    by_kind = {k["kind"]: k["cost_usd"] for k in embedded(report)["anatomy"]["by_kind"]}
+    for kind, values in split.usd.items():
+        assert float(sum(values)) == pytest.approx(by_kind[kind], abs=1e-9)

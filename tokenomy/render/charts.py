@@ -67,7 +67,7 @@ def fmt(value: float, unit: Unit, *, short: bool = True) -> str:
 
 def _tick(value: float, unit: Unit) -> str:
     """An axis tick: whole dollars without cents (``$10``), else as ``fmt``."""
-    if unit == "usd" and value == int(value) and value != 0:
+    if unit == "usd" and value == int(value):
         return f"${value:,.0f}"
     return fmt(value, unit)
 
@@ -197,7 +197,7 @@ def hbars(
         )
     for i, label in enumerate(labels):
         y = _TOP + row_h * i + 3
-        short = label if len(label) <= 34 else label[:33] + "…"
+        short = label if len(label) <= 32 else label[:31] + "…"
         parts.append(
             f'<text class="tick" x="{left - 6}" y="{y + 13}" text-anchor="end">'
             f"<title>{escape(label)}</title>{escape(short)}</text>"

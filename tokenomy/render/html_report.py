@@ -249,6 +249,11 @@ def render_views(v: Views) -> str:
 
 def _optional_sections(v: Views) -> list[tuple[str, str]]:
     """(anchor, rendered section or the reason it is missing) for the other modules' views."""
+    renderers: dict[str, Callable[[Any], str]] = {
+        "context": _context,
+        "cache": _cache,
+        "whatif": _whatif,
+    }
     out = []
     for anchor, view in (
         ("context", "anatomy"),
@@ -256,8 +261,167 @@ def _optional_sections(v: Views) -> list[tuple[str, str]]:
         ("whatif", "whatif"),
         ("selfhost", "selfhost"),
     ):
-        out.append((anchor, v.missing.get(view, f"{view} has no renderer yet")))
+        result = v.optional.get(view)
+        if result is not None and anchor in renderers:
+            out.append((anchor, renderers[anchor](result)))
+        else:
+            out.append((anchor, v.missing.get(view, f"this build cannot draw the {view} view")))
     return out
+
+
+def _context(a: Any) -> str:
+    """The context tax (``tokenomy.anatomy``): history re-sent on each call of a thread."""
+    t, curve = a.context_tax, a.curve
+    cards = (
+        _card("history re-sent", fmt(100 * t["resent_share"], "pct"), "context_tax.resent_share",
+              t["resent_share"], big=True)
+        + _card("prompt tokens", fmt(t["prompt_tokens"], "tokens"), "context_tax.prompt_tokens",
+                t["prompt_tokens"])
+        + _card("re-sent tokens", fmt(t["resent_tokens"], "tokens"), "context_tax.resent_tokens",
+                t["resent_tokens"])
+        + _card("new tokens", fmt(t["new_tokens"], "tokens"), "context_tax.new_tokens",
+                t["new_tokens"])
+    )  # fmt: skip
+    xs = [float(r["call_index"]) for r in curve]
+    series = [
+        Series("mean re-sent share of the prompt at this call",
+               [100 * r["mean_resent_share"] for r in curve], charts.PALETTE[0]),
+        Series("cumulative re-sent share, calls 1..n",
+               [100 * r["cumulative_resent_share"] for r in curve], charts.PALETTE[5], dashed=True),
+    ]  # fmt: skip
+    chart = charts.lines(
+        xs, series, x_unit="count", y_unit="pct", x_label="call index within a thread",
+        y_label="prompt re-sent (%)", title="Context tax by call index",
+    )  # fmt: skip
+    rows = [
+        {**r, "mean_pct": 100 * r["mean_resent_share"],
+         "cumulative_pct": 100 * r["cumulative_resent_share"]}
+        for r in curve
+    ]  # fmt: skip
+    cols = [
+        Column("call_index", "call index", "count"),
+        Column("threads", "threads reaching it", "count"),
+        Column("mean_pct", "mean re-sent (%)", "pct"),
+        Column("cumulative_pct", "cumulative re-sent (%)", "pct"),
+    ]
+    body = f'<div class="cards">{cards}</div>{charts.legend(series)}{chart}' + table(
+        cols, rows, name="context_tax_curve", caption="The curve, call by call"
+    )
+    intro = (
+        "Each call re-sends its thread's history: the share of each prompt that was already "
+        "sent earlier in the same thread (from tokenomy.anatomy)."
+    )
+    return _section("context", body, intro)
+
+
+def _cache(a: Any) -> str:
+    """Cache efficiency (``tokenomy.anatomy``): reads, writes, and writes never read again."""
+    c = a.cache
+    kinds = {k["kind"]: k for k in a.by_kind}
+    read = kinds["cache_read"]["tokens"]
+    written = c["written_tokens"]
+    wasted = c["written_never_read_tokens"]
+    cards = (
+        _card("prompt served from cache", fmt(100 * c["hit_share"], "pct"), "cache.hit_share",
+              c["hit_share"], big=True)
+        + _card("cache writes", fmt(written, "tokens"), "cache.written_tokens", written)
+        + _card("written, never read", fmt(wasted, "tokens"), "cache.written_never_read_tokens",
+                wasted)
+        + _card("wasted writes cost", _money(c["wasted_write_cost_usd"]),
+                "cache.wasted_write_cost_usd", c["wasted_write_cost_usd"])
+        + _card("premium over plain input", _money(c["wasted_write_premium_usd"]),
+                "cache.wasted_write_premium_usd", c["wasted_write_premium_usd"])
+    )  # fmt: skip
+    reused = written - wasted
+    labels = ["cache reads", "cache writes"]
+    series = [
+        Series("read from cache", [read, 0], charts.PALETTE[4]),
+        Series("written, read again", [0, reused], charts.PALETTE[2]),
+        Series("expired before reuse", [0, c["expired_before_reuse_tokens"]], charts.PALETTE[5]),
+        Series("not reused (history rewritten)",
+               [0, c["not_reused_history_rewritten_tokens"]], charts.PALETTE[3]),
+        Series("written at a thread's end", [0, c["written_at_thread_end_tokens"]],
+               charts.PALETTE[1]),
+    ]  # fmt: skip
+    writes_chart = charts.hbars(
+        ["cache writes"], [Series(x.name, x.values[1:], x.colour) for x in series[1:]],
+ unit="tokens", x_label="tokens written to the cache",
+        title="Cache writes: read again or wasted",
+    )  # fmt: skip
+    both_chart = charts.hbars(
+        labels, series, unit="tokens", x_label="tokens", title="Cache reads and writes"
+    )
+    rows = [
+        {"what": "read from cache", "tokens": read, "cost_usd": kinds["cache_read"]["cost_usd"]},
+        {"what": "written (5 min)", "tokens": kinds["cache_write_5m"]["tokens"],
+         "cost_usd": kinds["cache_write_5m"]["cost_usd"]},
+        {"what": "written (1 h)", "tokens": kinds["cache_write_1h"]["tokens"],
+         "cost_usd": kinds["cache_write_1h"]["cost_usd"]},
+        {"what": "written, never read", "tokens": wasted, "cost_usd": c["wasted_write_cost_usd"]},
+        {"what": "… expired before reuse", "tokens": c["expired_before_reuse_tokens"]},
+        {"what": "… history rewritten", "tokens": c["not_reused_history_rewritten_tokens"]},
+        {"what": "… at a thread's end", "tokens": c["written_at_thread_end_tokens"]},
+    ]  # fmt: skip
+    cols = [Column("what", "cache"), Column("tokens", "tokens", "tokens"),
+            Column("cost_usd", "cost ($)", "usd")]  # fmt: skip
+    body = (
+        f'<div class="cards">{cards}</div>{charts.legend(series)}{both_chart}{writes_chart}'
+        + table(cols, rows, name="cache", caption="Reads, writes and wasted writes")
+    )
+    intro = (
+        "How much of the prompt the cache served, and which written tokens no later call read "
+        "(from tokenomy.anatomy)."
+    )
+    return _section("cache", body, intro)
+
+
+def _whatif(w: Any) -> str:
+    """The what-if ranking (``tokenomy.whatif``): each lever replayed on the real calls."""
+    data = w.to_dict()
+    rows = [
+        {
+            **r,
+            "saved_pct": 100 * r["saved_share"],
+            "token_error_pct": 100 * r["token_error"],
+            "assumptions": "; ".join(r["assumptions"]),
+        }
+        for r in data["scenarios"]
+    ]
+    saving = [r for r in rows if r["saved_usd"] > 0]
+    series = [Series("saved ($) against the replayed bill",
+                     [float(r["saved_usd"]) for r in saving], charts.PALETTE[2])]  # fmt: skip
+    chart = charts.hbars(
+        [r["scenario"] for r in saving], series, unit="usd",
+        x_label="dollars saved on these calls ($)", title="Levers ranked by dollars saved",
+    )  # fmt: skip
+    cards = (
+        _card("replayed bill", _money(data["baseline_cost_usd"]), "whatif.baseline_cost_usd",
+              data["baseline_cost_usd"], big=True)
+        + _card("reported bill", _money(data["reported_cost_usd"]), "whatif.reported_cost_usd",
+                data["reported_cost_usd"])
+    )  # fmt: skip
+    if saving:
+        top = max(saving, key=lambda r: r["saved_usd"])
+        cards += _card("most saved", f"{_money(top['saved_usd'])} ({fmt(top['saved_pct'], 'pct')})",
+                       "whatif.most_saved_usd", top["saved_usd"])  # fmt: skip
+    cols = [
+        Column("scenario", "scenario"),
+        Column("cost_usd", "cost ($)", "usd"),
+        Column("saved_usd", "saved ($)", "usd"),
+        Column("saved_pct", "saved (%)", "pct"),
+        Column("calls", "calls", "count"),
+        Column("token_error_pct", "token count error (%)", "pct"),
+        Column("assumptions", "assumptions"),
+    ]
+    costs_more = len(rows) - len(saving)
+    note = f" {costs_more} scenario(s) cost more; the table lists them." if costs_more else ""
+    body = (
+        f'<div class="cards">{cards}</div>{charts.legend(series)}{chart}'
+        f'<p class="note">Answer quality: {escape(data["quality"])}.{escape(note)}</p>'
+        + table(cols, rows, name="whatif", caption="Every scenario, ranked by dollars saved")
+    )
+    intro = "Each lever replayed call by call on these calls, then the best combination."
+    return _section("whatif", body, intro)
 
 
 def _filters_form(v: Views, choices: FilterChoices) -> str:

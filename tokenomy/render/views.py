@@ -17,6 +17,7 @@ from tokenomy.bill import Bill, Filters, bill
 from tokenomy.render.cost_by_kind import CostByKind, cost_by_kind
 
 if TYPE_CHECKING:
+    from tokenomy.calls import Call
     from tokenomy.ledger import Ledger
 
 __all__ = ["OPTIONAL_VIEWS", "SessionTokens", "Views", "collect", "to_jsonable"]
@@ -90,29 +91,41 @@ def collect(ledger: Ledger, filters: Filters | None = None) -> Views:
         cost=cost_by_kind(ledger, filters, grouping),
         session_tokens=_session_tokens(ledger, filters),
     )
+    where, params = filters.where()
+    calls = ledger.calls(where, params) if bills["daily"].totals["calls"] else []
     for name, load in OPTIONAL_VIEWS.items():
+        if not calls:
+            views.missing[name] = "no calls match these filters"
+            continue
         try:
-            views.optional[name] = load(ledger, filters)
+            views.optional[name] = load(ledger, calls)
         except (ImportError, AttributeError) as exc:
             # A build without that module (or an older one): the page says so plainly.
-            views.missing[name] = f"this build has no {name} API ({exc})"
+            views.missing[name] = f"this build of tokenomy has no {name} API yet ({exc})"
     return views
 
 
-def _anatomy(ledger: Ledger, filters: Filters) -> Any:
-    raise ImportError("tokenomy.anatomy has not landed")
+def _anatomy(ledger: Ledger, calls: list[Call]) -> Any:
+    from tokenomy.anatomy import anatomy
+
+    return anatomy(calls, ledger.pricer)
 
 
-def _whatif(ledger: Ledger, filters: Filters) -> Any:
-    raise ImportError("tokenomy.whatif has not landed")
+def _whatif(ledger: Ledger, calls: list[Call]) -> Any:
+    from tokenomy.traces import from_calls
+    from tokenomy.whatif import whatif
+
+    return whatif(from_calls(calls), None, ledger.pricer)
 
 
-def _selfhost(ledger: Ledger, filters: Filters) -> Any:
-    raise ImportError("tokenomy.selfhost has no break-even yet")
+def _selfhost(ledger: Ledger, calls: list[Call]) -> Any:
+    from tokenomy.selfhost import break_even  # type: ignore[attr-defined]
+
+    return break_even(calls, ledger.pricer)
 
 
 # The views other modules compute; each loader calls that module's public API.
-OPTIONAL_VIEWS: dict[str, Callable[[Ledger, Filters], Any]] = {
+OPTIONAL_VIEWS: dict[str, Callable[[Ledger, list[Call]], Any]] = {
     "anatomy": _anatomy,
     "whatif": _whatif,
     "selfhost": _selfhost,
