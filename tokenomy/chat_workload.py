@@ -58,7 +58,6 @@ def chat_requests(
                 continue
             yield Message(when, model, tuple(history), 0, thread=conv.id or f"conv-{c_index}",
                           provider="")  # fmt: skip
-            history.append(reply)
             when += timedelta(seconds=turn_gap_s)
 
 
