@@ -10,8 +10,15 @@ from tokenomy.whatif import whatif
 
 
 def test_replays_full_history_with_exact_counts() -> None:
-    conv = Conversation("c1", [("user", "Hello there"), ("assistant", "Hi! How can I help?"),
-                               ("user", "Tell me a joke"), ("assistant", "Why did the chicken")])
+    conv = Conversation(
+        "c1",
+        [
+            ("user", "Hello there"),
+            ("assistant", "Hi! How can I help?"),
+            ("user", "Tell me a joke"),
+            ("assistant", "Why did the chicken"),
+        ],
+    )
     w = chat_workload(model="gpt-4.1", system_tokens=1000, conversations=[conv])
     tok = tokenizer_for_model("gpt-4.1")
     u1, a1, u2, a2 = (tok.count(t) for _, t in conv.turns)

@@ -7,7 +7,7 @@ from decimal import Decimal
 
 import pytest
 
-from tokenomy.levers import RULES, Split, price, simulate
+from tokenomy.levers import RULES, price, simulate
 from tokenomy.pricing import Pricer
 from tokenomy.traces import Message, Trace, from_messages
 

@@ -52,7 +52,9 @@ def chat_requests(
             if role != "user":
                 history.append(text)
                 continue
-            reply = turns[k + 1][1] if k + 1 < len(turns) and turns[k + 1][0] == "assistant" else None
+            reply = (
+                turns[k + 1][1] if k + 1 < len(turns) and turns[k + 1][0] == "assistant" else None
+            )
             history.append(text)
             if reply is None:
                 continue

@@ -33,6 +33,7 @@ import hashlib
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
+from itertools import pairwise
 from typing import Any
 
 import numpy as np
@@ -131,9 +132,7 @@ class Trace:
         parent = self.parent[idx]
         parent = np.where(parent >= 0, remap[np.maximum(parent, 0)], -1)
         arrays = {
-            name: getattr(self, name)[idx]
-            for name in _CALL_ARRAYS
-            if name not in ("parent",)
+            name: getattr(self, name)[idx] for name in _CALL_ARRAYS if name not in ("parent",)
         }
         return replace(self, parent=parent, **arrays)
 
@@ -276,7 +275,7 @@ def _stable_points(calls: Sequence[Call]) -> tuple[int, ...]:
         return ()
     points = {calls[0].cache_read} if calls[0].cache_read else set()
     main = [c for c in calls if not c.is_compaction]
-    for prev, call in zip(main, main[1:], strict=False):
+    for prev, call in pairwise(main):
         bp = prev.prompt - prev.input
         if 0 < call.cache_read < bp and call.cache_read < call.prompt - call.input:
             points.add(call.cache_read)

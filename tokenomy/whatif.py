@@ -24,6 +24,7 @@ from tokenomy.traces import Trace, from_calls
 __all__ = ["PIPELINE_ORDER", "Agreement", "WhatIf", "default_levers", "replay_agreement", "whatif"]
 
 # Levers that rewrite the trace run first; caching only picks the rules the replay uses.
+_SPLIT = ("input", "cache_read", "cache_write_5m", "cache_write_1h")
 PIPELINE_ORDER = ("model", "routing", "compaction", "output", "batch", "caching")
 
 
@@ -189,7 +190,7 @@ def _explain(trace: Trace, rep: Split, sim: Split, i: int, a: float, b: float) -
     if parent < 0 and read > sim_read:
         why = "first call of its thread read a prefix cached by a request outside these logs"
     elif automatic and read < sim_read:
-        why = "provider cached less than the rules allow (OpenAI caching is best-effort: no hit guarantee)"
+        why = "provider cached less than the rules allow (best-effort caching, no hit guarantee)"
     elif automatic and gap is not None and gap > 300 and read > sim_read:
         why = (
             f"{gap:.0f} s after the last call the thread's own cache had expired, but a "
@@ -204,8 +205,8 @@ def _explain(trace: Trace, rep: Split, sim: Split, i: int, a: float, b: float) -
         "time": float(trace.time[i]),
         "model": model,
         "prompt": int(trace.prompt[i]),
-        "reported": [int(rep.input[i]), read, int(rep.cache_write_5m[i]), int(rep.cache_write_1h[i])],
-        "replayed": [int(sim.input[i]), sim_read, int(sim.cache_write_5m[i]), int(sim.cache_write_1h[i])],
+        "reported": [int(getattr(rep, k)[i]) for k in _SPLIT],
+        "replayed": [int(getattr(sim, k)[i]) for k in _SPLIT],
         "reported_usd": a,
         "replayed_usd": b,
         "why": why,

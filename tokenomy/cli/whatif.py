@@ -85,3 +85,49 @@ def whatif_command(
                 f"{a['share_of_dollars_within_1pct']:.1%} of dollars within 1% of the log",
                 highlight=False,
             )
+
+
+def print_chat(limit: int, model: str, system_tokens: int, levers: list[str] | None) -> None:
+    """The chat workload: ShareGPT conversations replayed with full history every turn."""
+    from tokenomy.anatomy import anatomy
+    from tokenomy.chat_workload import chat_workload
+
+    work = chat_workload(limit=limit, model=model, system_tokens=system_tokens)
+    if work.read is not None:
+        r = work.read
+        cut = (
+            f"; the file is cut off mid-record, {r.bytes_left_unparsed:,} bytes left unparsed"
+            if r.truncated
+            else ""
+        )
+        err.print(f"ShareGPT: {r.records_read:,} whole records read{cut}", highlight=False)
+    for note in work.assumptions:
+        err.print(f"assumed: {note}", highlight=False)
+    tax = anatomy(work.trace).context_tax
+    err.print(
+        f"context tax: {tax['resent_share']:.1%} of {tax['prompt_tokens']:,} prompt tokens "
+        f"re-send earlier turns ({work.calls:,} calls in {work.conversations:,} conversations)",
+        highlight=False,
+    )
+    result = whatif(work.trace, levers or ["no-cache", "cache:anthropic-5m",
+                                           "cache:anthropic-1h", "compact:8000,keep=4,summary=500",
+                                           "cap:500", "model:claude-haiku-4-5"])  # fmt: skip
+    rows = [{k: v for k, v in r.items() if k != "assumptions"} for r in result.rows()]
+    emit(rows, Format.table, title=f"What if (chat workload, {model}): replayed baseline "
+         f"${result.baseline.cost:,.2f} with the provider's caching")  # fmt: skip
+
+
+def chat_demo() -> None:
+    """What ``tokenomy demo`` shows when there are no logs at all."""
+    print_chat(200, "claude-sonnet-4-5", 2000, None)
+
+
+@app.command("whatif-chat")
+def whatif_chat_command(
+    conversations: Annotated[int, typer.Option("--conversations", help="How many.")] = 1000,
+    model: Annotated[str, typer.Option("--chat-model")] = "claude-sonnet-4-5",
+    system_tokens: Annotated[int, typer.Option("--system-tokens")] = 2000,
+    lever: LeverOpt = None,
+) -> None:
+    """The levers on real ShareGPT conversations replayed as a chat product sends them."""
+    print_chat(conversations, model, system_tokens, lever)

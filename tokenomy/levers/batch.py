@@ -45,8 +45,13 @@ def batch_rates(pricer: Pricer, model: str, provider: str, when: datetime) -> Ra
     bands = tuple(
         Band(band.above, *(getattr(band, k) * ratio(k) for k in _KINDS)) for band in standard.bands
     )
-    return Rates(standard.model, standard.provider, bands, standard.per_request,
-                 source="genai-prices (batch/standard ratio of today, an estimate)")
+    return Rates(
+        standard.model,
+        standard.provider,
+        bands,
+        standard.per_request,
+        source="genai-prices (batch/standard ratio of today, an estimate)",
+    )
 
 
 @dataclass(frozen=True)

@@ -42,8 +42,8 @@ from tokenomy.traces import F64, TTL_1H, TTL_5M, Trace
 
 __all__ = [
     "RULES",
-    "CacheRules",
     "CacheReplay",
+    "CacheRules",
     "anthropic_min_tokens",
     "gemini_min_tokens",
     "gemini_storage_usd_per_mtok_hour",
@@ -119,47 +119,86 @@ class CacheRules:
 
 RULES: dict[str, CacheRules] = {
     "anthropic": CacheRules(
-        "anthropic", "breakpoints", anthropic_min_tokens, lookback_blocks=20,
+        "anthropic",
+        "breakpoints",
+        anthropic_min_tokens,
+        lookback_blocks=20,
         description="Anthropic, each call's own TTL (5 min or 1 h) refreshed on hit, "
         "<=4 breakpoints, 20-block lookback, per-model minimum",
     ),
     "anthropic-5m": CacheRules(
-        "anthropic-5m", "breakpoints", anthropic_min_tokens, ttl=TTL_5M, lookback_blocks=20,
+        "anthropic-5m",
+        "breakpoints",
+        anthropic_min_tokens,
+        ttl=TTL_5M,
+        lookback_blocks=20,
         description="Anthropic with every write at the 5-minute TTL (1.25x input)",
     ),
     "anthropic-1h": CacheRules(
-        "anthropic-1h", "breakpoints", anthropic_min_tokens, ttl=TTL_1H, lookback_blocks=20,
+        "anthropic-1h",
+        "breakpoints",
+        anthropic_min_tokens,
+        ttl=TTL_1H,
+        lookback_blocks=20,
         description="Anthropic with every write at the 1-hour TTL (2x input)",
     ),
     "openai": CacheRules(
-        "openai", "automatic", lambda _m: 1024, step=128, ttl=TTL_5M, max_lifetime=TTL_1H,
-        write_kind="input", caches_output=True,
+        "openai",
+        "automatic",
+        lambda _m: 1024,
+        step=128,
+        ttl=TTL_5M,
+        max_lifetime=TTL_1H,
+        write_kind="input",
+        caches_output=True,
         description="OpenAI up to GPT-5.5: automatic from 1,024 tokens in 128-token steps, "
         "in-memory retention assumed 5 min idle (docs: 5-10 min) and at most 1 h, writes free",
     ),
     "openai-24h": CacheRules(
-        "openai-24h", "automatic", lambda _m: 1024, step=128, ttl=24 * TTL_1H,
-        max_lifetime=24 * TTL_1H, write_kind="input", caches_output=True,
+        "openai-24h",
+        "automatic",
+        lambda _m: 1024,
+        step=128,
+        ttl=24 * TTL_1H,
+        max_lifetime=24 * TTL_1H,
+        write_kind="input",
+        caches_output=True,
         description="OpenAI up to GPT-5.5 with prompt_cache_retention=24h",
     ),
     "openai-5.6": CacheRules(
-        "openai-5.6", "breakpoints", lambda _m: 1024, ttl=1800.0, lookback_blocks=None,
+        "openai-5.6",
+        "breakpoints",
+        lambda _m: 1024,
+        ttl=1800.0,
+        lookback_blocks=None,
         write_kind="cache_write_5m",
         description="OpenAI GPT-5.6+: implicit breakpoint on the latest message, exact "
         "boundaries from 1,024 tokens, writes at 1.25x, 30-minute TTL",
     ),
     "gemini-implicit": CacheRules(
-        "gemini-implicit", "automatic", gemini_min_tokens, ttl=TTL_5M, write_kind="input",
+        "gemini-implicit",
+        "automatic",
+        gemini_min_tokens,
+        ttl=TTL_5M,
+        write_kind="input",
         description="Gemini implicit caching (2.5+): no write fee, no storage, min 2,048/4,096; "
         "the docs give no TTL: assumed 5 min after last use",
     ),
     "gemini-explicit": CacheRules(
-        "gemini-explicit", "explicit", gemini_min_tokens, ttl=TTL_1H, write_kind="input",
+        "gemini-explicit",
+        "explicit",
+        gemini_min_tokens,
+        ttl=TTL_1H,
+        write_kind="input",
         description="Gemini explicit CachedContent of each thread's stable prefix (system "
         "prompt), created at the input rate, kept 1 h after last use, storage per token-hour",
     ),
     "deepseek": CacheRules(
-        "deepseek", "units", lambda _m: 64, ttl=4 * TTL_1H, write_kind="input",
+        "deepseek",
+        "units",
+        lambda _m: 64,
+        ttl=4 * TTL_1H,
+        write_kind="input",
         caches_output=True,
         description="DeepSeek V4 disk cache: a hit must match a whole persisted unit (each "
         "request's input end and output end); no write fee; entries assumed to live 4 h",
@@ -179,7 +218,7 @@ def rules_for(provider: str, model: str) -> CacheRules:
         return RULES["deepseek"]
     if p == "openai" or m.startswith(("gpt", "o1", "o3", "o4", "codex")):
         v = re.search(r"gpt-(\d+)\.(\d+)", m)
-        if v and (int(v.group(1)), int(v.group(2))) >= (5, 6) or m.startswith("gpt-6"):
+        if (v and (int(v.group(1)), int(v.group(2))) >= (5, 6)) or m.startswith("gpt-6"):
             return RULES["openai-5.6"]
         return RULES["openai"]
     return RULES["none"]
@@ -287,7 +326,6 @@ def simulate(
         lin = lineage[i]
         levels = path(lin, p)
         if r.mode in ("automatic", "units"):
-            end = p
             best = 0
             for lvl, limit in levels:
                 pos, entries = store.get((model, lvl))
@@ -343,8 +381,8 @@ def simulate(
         else:
             block = blocks[i]
         block_of[i] = block
-        stable = trace.stable[thread[i]] if trace.stable else ()
-        points = [s for s in stable if s < bp][-(r.max_breakpoints - 1) :] + [bp]
+        fixed = trace.stable[thread[i]] if trace.stable else ()
+        points = [*[s for s in fixed if s < bp][-(r.max_breakpoints - 1) :], bp]
         hit = 0
         for b in points:
             b_block = block if b == bp else 0
@@ -357,8 +395,9 @@ def simulate(
             continue
         for b in points:
             if b >= minimum and b > hit:
-                store.put((model, _canonical(levels, b)), _Entry(b, block if b == bp else 0,
-                                                                 t + ttl, t))
+                store.put(
+                    (model, _canonical(levels, b)), _Entry(b, block if b == bp else 0, t + ttl, t)
+                )
         read[i] = hit
         written = max(last - hit, 0)
         if r.write_kind == "input":

@@ -18,7 +18,9 @@ the log's own agent already compacted (a rewrite in the trace), its context star
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -58,7 +60,7 @@ class Compaction:
     def apply(self, s: Scenario) -> Scenario:
         t = s.trace
         cols = {name: getattr(t, name).tolist() for name in _COPIED}
-        rows: dict[str, list[object]] = {name: [] for name in _COPIED}
+        rows: dict[str, list[Any]] = {name: [] for name in _COPIED}
         new_index = [0] * len(t)
         events = 0
         n = len(t)
@@ -87,12 +89,12 @@ class Compaction:
     def _thread(
         self,
         t: Trace,
-        cols: dict[str, list[object]],
+        cols: dict[str, list[Any]],
         span: range,
-        rows: dict[str, list[object]],
+        rows: dict[str, list[Any]],
         new_index: list[int],
     ) -> int:
-        thread = int(cols["thread"][span.start])  # type: ignore[call-overload]
+        thread = int(cols["thread"][span.start])
         stable = t.stable[thread] if t.stable else ()
         base = stable[-1] if stable else 0
         offset = 0
@@ -116,13 +118,13 @@ class Compaction:
                 if self.mode == "summary":
                     prev = last_row
                     summary = {name: rows[name][prev] for name in _COPIED}
-                    p_prompt = int(summary["prompt"])  # type: ignore[call-overload]
-                    p_out = int(summary["output"])  # type: ignore[call-overload]
+                    p_prompt = int(summary["prompt"])
+                    p_out = int(summary["output"])
                     summary.update(
-                        time=float(row["time"]) - 0.001,  # type: ignore[arg-type]
+                        time=float(row["time"]) - 0.001,
                         prompt=p_prompt + p_out + 200,  # + the summarising instruction
                         tail=0,
-                        shared=p_prompt - int(summary["tail"]),  # type: ignore[call-overload]
+                        shared=p_prompt - int(summary["tail"]),
                         parent=prev,
                         output=self.summary_tokens,
                         reasoning=0,
@@ -155,7 +157,7 @@ class Compaction:
         return events
 
 
-def _factory(mode: str):  # type: ignore[no-untyped-def]
+def _factory(mode: str) -> Callable[[str, dict[str, str]], Compaction]:
     def make(arg: str, kw: dict[str, str]) -> Compaction:
         trigger = arg or kw.get("trigger", "")
         share = float(trigger) if trigger and float(trigger) < 1 else 0.835

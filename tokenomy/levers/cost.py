@@ -14,7 +14,6 @@ from datetime import UTC, datetime
 from decimal import Decimal
 
 import numpy as np
-import numpy.typing as npt
 
 from tokenomy.pricing import MTOK, Band, Pricer, Rates
 from tokenomy.traces import F64, I64, Trace

@@ -125,5 +125,3 @@ def make_lever(spec: str) -> Lever:
         return _FACTORIES[name](arg, options)
     except (ValueError, KeyError) as exc:
         raise UnknownLever(f"{spec!r}: {exc}") from exc
-
-
