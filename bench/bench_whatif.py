@@ -50,10 +50,26 @@ def replicate(trace: Trace, copies: int) -> Trace:
         threads=trace.threads * copies,
         **{
             name: tile(getattr(trace, name))
-            for name in ("key", "prompt", "tail", "output", "reasoning", "shared", "blocks",
-                         "ttl", "subagent", "compaction", "output_exact", "synthetic", "session",
-                         "input", "cache_read", "cache_write_5m", "cache_write_1h")
-        },  # fmt: skip
+            for name in (
+                "key",
+                "prompt",
+                "tail",
+                "output",
+                "reasoning",
+                "shared",
+                "blocks",
+                "ttl",
+                "subagent",
+                "compaction",
+                "output_exact",
+                "synthetic",
+                "session",
+                "input",
+                "cache_read",
+                "cache_write_5m",
+                "cache_write_1h",
+            )
+        },
     )
 
 
