@@ -238,9 +238,9 @@ class _Client:
                             result.input_tokens = int(usage.get("prompt_tokens") or 0)
                     for choice in event.get("choices") or ():
                         delta = choice.get("delta") or {}
-                        text = choice.get("text") or delta.get("content") or delta.get(
+                        piece = choice.get("text") or delta.get("content") or delta.get(
                             "reasoning_content")
-                        if not text:
+                        if not piece:
                             continue
                         if chunks == 0:
                             result.ttft = now - start

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import math
 import tomllib
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import cache
 from importlib import resources
 
@@ -163,13 +163,14 @@ class Deployment:
         if self.kv_budget_per_gpu <= 0:
             need = self.model.total_params * self.weight_bytes / 1e9
             have = self.gpus * self.gpu.memory_gb * self.calibration.memory_utilisation
-            fewest = math.ceil(need / (self.gpu.memory_gb * self.calibration.memory_utilisation
-                                       - self.calibration.activation_reserve_gb))
+            fewest = next((n for n in range(self.gpus + 1, 4097)
+                           if replace(self, gpus=n).kv_budget_per_gpu > 0), None)
             raise DoesNotFitError(
                 f"{self.model.label} at {self.precision} needs {need:,.0f} GB of weights; "
                 f"{self.gpus}x {self.gpu.label} leave {have:,.0f} GB usable "
                 f"({self.calibration.memory_utilisation:.0%}) with no room for a KV cache. "
-                f"Use at least {fewest} GPUs, a narrower precision, or a larger GPU.")
+                f"Use {f'at least {fewest} GPUs' if fewest else 'more GPUs'}, a narrower "
+                f"precision, or a larger GPU.")
 
     def max_concurrency(self, context: float) -> int:
         """The most sequences of mean ``context`` tokens whose KV cache fits in memory."""

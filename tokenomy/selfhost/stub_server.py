@@ -94,7 +94,12 @@ def running_stub_server(timing: StubTiming) -> Iterator[str]:
     def run() -> None:
         asyncio.set_event_loop(loop)
         ready: asyncio.Future[int] = loop.create_future()
-        ready.add_done_callback(lambda f: (port.append(f.result()), started.set()))
+
+        def on_ready(f: asyncio.Future[int]) -> None:
+            port.append(f.result())
+            started.set()
+
+        ready.add_done_callback(on_ready)
         task.append(loop.create_task(serve(timing, 0, ready)))
         with contextlib.suppress(asyncio.CancelledError):
             loop.run_until_complete(task[0])

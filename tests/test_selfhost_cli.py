@@ -1,0 +1,47 @@
+"""``tokenomy selfhost`` and ``tokenomy bench`` from the command line."""
+
+from __future__ import annotations
+
+import json
+
+from typer.testing import CliRunner
+
+from tokenomy.cli import app
+from tokenomy.selfhost.stub_server import StubTiming, spawned_stub_server
+
+runner = CliRunner()
+
+
+def test_selfhost_json() -> None:
+    res = runner.invoke(app, ["selfhost", "--model", "llama-3.1-8b", "--gpu", "h100",
+                              "--gpus", "1", "--precision", "fp8", "--input-len", "1024",
+                              "--output-len", "1024", "--json"])
+    assert res.exit_code == 0, res.output
+    row = json.loads(res.stdout)["rows"][0]
+    assert row["output_tps_per_gpu"] > 5000 and row["usd_per_m_output"] > 0
+    assert json.loads(res.stdout)["model_median_abs_error"] <= 0.25
+
+
+def test_selfhost_impossible_setup_exits_2() -> None:
+    res = runner.invoke(app, ["selfhost", "--model", "deepseek-v3", "--gpu", "l40s"])
+    assert res.exit_code == 2
+    assert "needs 671 GB of weights" in res.stderr
+
+
+def test_selfhost_break_even_by_hand() -> None:
+    res = runner.invoke(app, ["selfhost", "--model", "llama-3.3-70b", "--gpus", "2",
+                              "--precision", "fp8", "--tokens-per-day", "1e9", "--api",
+                              "gpt-4.1", "--spec-acceptance", "0.8", "--json"])
+    assert res.exit_code == 0, res.output
+    rows = json.loads(res.stdout)["rows"]
+    assert [r["speculation"] for r in rows] == ["off", "on"]
+    assert rows[1]["gpus"] <= rows[0]["gpus"]
+
+
+def test_bench_against_stub() -> None:
+    with spawned_stub_server(StubTiming(0.05, 0.01, 8)) as url:
+        res = runner.invoke(app, ["bench", url, "-n", "8", "--concurrency", "4",
+                                  "--output-len", "8", "--gpu-price", "2", "--json"])
+    assert res.exit_code == 0, res.output
+    row = json.loads(res.stdout)["rows"][0]
+    assert row["completed"] == 8 and row["usd_per_m_output"] > 0

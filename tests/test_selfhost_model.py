@@ -1,0 +1,127 @@
+"""The self-hosting data files, the serving-cost model and its validation against
+published measurements."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+import tokenomy.selfhost as sh
+from tokenomy.selfhost.datafile import DataFileError, read_table
+from tokenomy.selfhost.speculative import expected_tokens_per_step
+
+
+def test_public_api_names_exist() -> None:
+    for name in sh.__all__:
+        assert hasattr(sh, name), name
+
+
+def test_data_files_load_with_provenance() -> None:
+    gpus, models = sh.load_gpus(), sh.load_models()
+    assert {"h100", "h200", "b200", "a100", "l40s", "mi300x"} <= set(gpus)
+    assert {"llama-3.1-8b", "llama-3.1-70b", "qwen3-8b", "qwen3-30b-a3b", "deepseek-v3",
+            "deepseek-r1", "gpt-oss-20b", "gpt-oss-120b", "mixtral-8x7b"} <= set(models)
+    for item in [*gpus.values(), *models.values()]:
+        assert item.source and item.date.year >= 2021
+    for point in sh.load_points():
+        assert point.source.startswith("https://") and point.date.year >= 2024
+
+
+def test_parameter_counts_from_shapes() -> None:
+    v3 = sh.get_model("deepseek-v3")
+    assert v3.total_params / 1e9 == pytest.approx(671, rel=0.01)
+    assert v3.active_params / 1e9 == pytest.approx(37, rel=0.03)
+    # 8,030,261,248 in the checkpoint; the 266,240 norm weights are not modelled.
+    assert sh.get_model("llama-3.1-8b").total_params == 8_029_995_008
+
+
+def test_kv_cache_per_token_mha_gqa_mla() -> None:
+    # DeepSeek-V2 Table 1: GQA 2·n_kv·d_h·l; MLA (d_c + d_h^R)·l elements per token.
+    assert sh.get_model("llama-3.1-8b").kv_bytes_per_token(2) == 131_072  # 128 KiB
+    assert sh.get_model("llama-3.1-70b").kv_bytes_per_token(2) == 327_680
+    assert sh.get_model("deepseek-v3").kv_bytes_per_token(2) == 70_272
+    # MLA vs the same model with MHA (128 heads x 128 dims): the ~93% smaller cache.
+    v2 = sh.get_model("deepseek-v2")
+    mha = 2 * v2.heads * 128 * v2.layers * 2
+    assert 1 - v2.kv_bytes_per_token(2) / mha > 0.93
+
+
+def test_moe_reads_few_experts_at_batch_one_and_all_at_large_batch() -> None:
+    m = sh.get_model("mixtral-8x7b")
+    assert m.expected_experts_touched(1) == pytest.approx(2)
+    assert m.expected_experts_touched(256) == pytest.approx(8, rel=1e-6)
+
+
+def test_bad_row_is_refused_naming_the_row(tmp_path: Path) -> None:
+    bad = tmp_path / "gpus.toml"
+    bad.write_text('[[gpu]]\nname = "x1"\nlabel = "X"\nmemory_gb = 80\n')
+    rows = read_table(bad, "gpu")
+    with pytest.raises(DataFileError, match=r"\[\[gpu\]\] x1: 'source'"):
+        rows[0].provenance()
+
+
+def test_unknown_names_are_clear() -> None:
+    with pytest.raises(DataFileError, match="unknown GPU 'h900'; known: a100"):
+        sh.get_gpu("h900")
+    with pytest.raises(DataFileError, match="unknown model"):
+        sh.get_model("llama-9")
+
+
+def test_impossible_setups_raise_clear_errors() -> None:
+    with pytest.raises(sh.DoesNotFitError, match=r"needs 671 GB of weights.*at least \d+ GPUs"):
+        sh.serving_estimate("deepseek-v3", "h100", 4, precision="fp8")
+    with pytest.raises(sh.DoesNotFitError, match="hold at most"):
+        sh.serving_estimate("llama-3.1-70b", "h100", 2, precision="fp8", concurrency=100_000)
+
+
+def test_more_bandwidth_more_throughput_and_cost_formula() -> None:
+    h100 = sh.serving_estimate("llama-3.1-8b", "h100", precision="fp8", concurrency=64,
+                               price_per_hour=2.0)
+    h200 = sh.serving_estimate("llama-3.1-8b", "h200", precision="fp8", concurrency=64,
+                               price_per_hour=2.0)
+    assert h200.output_tps > h100.output_tps
+    # $/M over all tokens = price * 1e6 / (3600 * tokens/s).
+    assert h100.usd_per_m_tokens == pytest.approx(
+        2.0 * 1e6 / (3600 * (h100.output_tps + h100.input_tps)))
+    half = sh.serving_estimate("llama-3.1-8b", "h100", precision="fp8", concurrency=64,
+                               price_per_hour=2.0, utilisation=0.5)
+    assert half.usd_per_m_output == pytest.approx(2 * h100.usd_per_m_output)
+
+
+def test_leviathan_expected_tokens() -> None:
+    assert expected_tokens_per_step(0.75, 7) == pytest.approx(3.60, abs=0.005)
+    assert expected_tokens_per_step(1.0, 3) == 4
+
+
+def test_speculation_gain_shrinks_as_concurrency_grows() -> None:
+    spec = sh.Speculation(0.8, 3, 0.05)
+    gains = [sh.serving_estimate("llama-3.1-70b", "h100", 2, precision="fp8", input_len=1024,
+                                 output_len=1024, concurrency=c,
+                                 speculation=spec).speculative_speedup
+             for c in (1, 16, 64, 256)]
+    assert gains[0] > 2.0  # memory-bound: near τ/(1+γc) = 2.95/1.15
+    assert gains == sorted(gains, reverse=True)
+    assert gains[-1] < 1.1
+    adaptive = sh.serving_estimate("llama-3.1-70b", "h100", 2, precision="fp8",
+                                   concurrency=256, speculation=sh.Speculation(
+                                       0.8, 3, 0.05, adaptive=True)).speculative_speedup
+    assert adaptive >= 1.0  # load-aware verification never loses to no speculation
+
+
+def test_min_tps_per_user_picks_the_largest_concurrency_meeting_it() -> None:
+    est = sh.serving_estimate("llama-3.1-70b", "h100", 2, precision="fp8", min_tps_per_user=30)
+    assert est.output_tps_per_user >= 30
+    more = sh.serving_estimate("llama-3.1-70b", "h100", 2, precision="fp8",
+                               concurrency=est.concurrency + 1)
+    assert more.output_tps_per_user < 30
+
+
+def test_validation_median_error_within_target() -> None:
+    results = sh.validate()
+    assert len(results) >= 20
+    assert sh.median_abs_error(results, speculative=False) <= 0.25
+    by_id = {r.point.id: r for r in results}
+    # The published pattern: speculation gains more at low load than at high load.
+    assert (by_id["sglang-mtp-dsv3-16xh200-low-load"].point.measured
+            > by_id["sglang-mtp-dsv3-128xh200-high-load"].point.measured)
