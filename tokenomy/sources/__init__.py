@@ -13,6 +13,10 @@ from pathlib import Path
 
 from tokenomy.calls import Call
 from tokenomy.sources import claude_code, codex  # noqa: F401  (registers the built-in sources)
+
+# isort: split
+# After the two agent-log formats, so they keep first claim in detection order.
+from tokenomy.sources import anthropic, gemini, gemini_cli, llm_sqlite, openai, otel  # noqa: F401
 from tokenomy.sources.base import FileReport, Source, register, registry
 
 __all__ = [

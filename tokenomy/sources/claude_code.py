@@ -44,7 +44,13 @@ class ClaudeCode:
     incremental = True
 
     def detect(self, path: Path, head: bytes) -> bool:
-        return path.suffix == ".jsonl" and b'"sessionId"' in head and b'"payload"' not in head
+        # ``projectHash`` marks a Gemini CLI chat recording, which also has a ``sessionId``.
+        return (
+            path.suffix == ".jsonl"
+            and b'"sessionId"' in head
+            and b'"payload"' not in head
+            and b'"projectHash"' not in head
+        )
 
     def read(self, path: Path, offset: int, report: FileReport) -> Iterator[Call]:
         # Rows of one message are merged as raw dicts first, so only the kept row of each
