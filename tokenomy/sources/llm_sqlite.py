@@ -151,9 +151,13 @@ def _call(row: dict[str, Any], session_column: str, report: FileReport) -> Call 
     if time is None:
         report.skip("missing or bad timestamp")
         return None
-    model = str(row.get("resolved_model") or row["model"] or "")
     details = _json(row["token_details"])
     raw = _json(row.get("response_json"))
+    # The model the provider says served the call beats llm's alias for it ("stub-gpt",
+    # "4o-mini"): only the former has a price.
+    served = raw.get("model")
+    model = str(row.get("resolved_model") or (served if isinstance(served, str) else "") or "")
+    model = model or str(row["model"] or "")
     provider = _provider(model, details)
     try:
         logged_in = token_count(row, "input_tokens")
