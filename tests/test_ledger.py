@@ -35,7 +35,7 @@ def test_reimport_changes_nothing_and_reads_nothing(logs: Path, home: Path) -> N
         before = totals(ledger)
         again = ledger.import_paths([logs])
         assert totals(ledger) == before
-    assert first.new_calls == 694
+    assert first.new_calls == 694 + 3  # Claude Code + Codex calls, and the 3 API payloads
     assert again.files_read == 0 and again.files_unchanged == first.files_read
     assert again.new_calls == 0 and again.lines == 0
 

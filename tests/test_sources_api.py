@@ -40,7 +40,11 @@ def test_real_chat_completions_final_chunk(logs: Path) -> None:
     # prompt_tokens 54 includes 0 cached; completion_tokens 20 includes 0 reasoning.
     assert _tokens(call) == (54, 0, 0, 0, 20, 0)
     assert call.id == "chatcmpl-BWlJBDk2xe66hjff60joVYpXi1hh4"
-    assert (call.source, call.provider, call.model) == ("openai", "openai", "gpt-4o-mini-2024-07-18")
+    assert (call.source, call.provider, call.model) == (
+        "openai",
+        "openai",
+        "gpt-4o-mini-2024-07-18",
+    )
     assert call.service_tier == ""  # "default" is the standard rate
     assert call.time == datetime.fromtimestamp(1747148049, UTC)
 

@@ -60,16 +60,16 @@ def test_anthropic_rows_recover_the_cache_split(tmp_path: Path) -> None:
     # cache option on: the counts are in token_details.
     db.execute(
         "UPDATE responses SET model = 'claude-sonnet-4.5', input_tokens = 40, output_tokens = 90,"
-        " token_details = '{\"cache_read_input_tokens\": 5000,"
-        " \"cache_creation_input_tokens\": 700}', response_json = NULL WHERE id = ?",
+        ' token_details = \'{"cache_read_input_tokens": 5000,'
+        ' "cache_creation_input_tokens": 700}\', response_json = NULL WHERE id = ?',
         [first],
     )
     # cache option off: token_details empty, the counts only in response_json.usage.
     db.execute(
         "UPDATE responses SET model = 'claude-sonnet-4.5', input_tokens = 10, output_tokens = 20,"
-        " token_details = NULL, response_json = '{\"model\": \"claude-sonnet-4-5-20250929\","
-        " \"usage\": {\"input_tokens\": 10, \"cache_read_input_tokens\": 300,"
-        " \"cache_creation_input_tokens\": 0, \"output_tokens\": 20}}' WHERE id = ?",
+        ' token_details = NULL, response_json = \'{"model": "claude-sonnet-4-5-20250929",'
+        ' "usage": {"input_tokens": 10, "cache_read_input_tokens": 300,'
+        ' "cache_creation_input_tokens": 0, "output_tokens": 20}}\' WHERE id = ?',
         [second],
     )
     db.commit()
