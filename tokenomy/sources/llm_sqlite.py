@@ -38,7 +38,7 @@ __all__ = ["LlmSqlite"]
 
 SQLITE_MAGIC = b"SQLite format 3\x00"
 _TABLES = {
-    # table -> (session column, columns that may be missing in older schemas)
+    # table -> the column naming the conversation it belongs to
     "responses": "conversation_id",
     "turns": "thread_id",
 }
