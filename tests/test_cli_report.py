@@ -30,8 +30,8 @@ def as_json(home: Path, *args: str) -> dict[str, Any]:
 def test_daily_json_totals_equal_the_sum_of_all_calls(logs: Path, home: Path) -> None:
     data = as_json(home, "report", "daily", str(logs))
     totals = data["totals"]
-    assert totals["calls"] == 694
-    assert sum(r["calls"] for r in data["rows"]) == 694
+    assert totals["calls"] == 694 + 3  # Claude Code + Codex calls, and the 3 API payloads
+    assert sum(r["calls"] for r in data["rows"]) == totals["calls"]
     with Ledger(home) as ledger:
         cost = ledger.sql("SELECT sum(cost) FROM calls")[0][0]
     assert Decimal(str(totals["cost_usd"])) == cost
@@ -69,12 +69,12 @@ def test_csv_has_a_header_and_one_line_per_row(logs: Path, home: Path) -> None:
     out = run(home, "report", "monthly", str(logs), "--csv").stdout
     lines = [line for line in out.splitlines() if line.startswith(("monthly", "2026"))]
     assert lines[0].startswith("monthly,calls,")
-    assert len(lines) == 1 + 2  # 2026-01 and 2026-02
+    assert len(lines) == 1 + 3  # 2026-01, 2026-02 and the payloads dated 2026-05
 
 
 def test_blocks_split_at_five_hours(logs: Path, home: Path) -> None:
     data = as_json(home, "report", "blocks", str(logs))
-    assert data["totals"]["calls"] == 694
+    assert data["totals"]["calls"] == 697
     for row in data["rows"]:
         assert row["block"].endswith(":00")  # blocks start on the hour
         assert row["active"] is False  # these logs are months old
@@ -107,10 +107,10 @@ def test_python_api_matches_cli(logs: Path, home: Path) -> None:
 
 def test_import_json_report(logs: Path, home: Path) -> None:
     data = as_json(home, "import", str(logs))
-    assert data["new_calls"] == 694
+    assert data["new_calls"] == 697
     assert data["duplicates_dropped"] == 741
     again = as_json(home, "import", str(logs))
-    assert again["new_calls"] == 0 and again["files_unchanged"] == 24
+    assert again["new_calls"] == 0 and again["files_unchanged"] == 24 + 3
 
 
 def test_warm_rerun_reuses_the_report_until_a_log_changes(

@@ -99,6 +99,13 @@ _SUMS = """
     sum(reported_cost) AS reported_cost_usd
 """
 
+# The task a call belongs to: a sub-agent counts toward its parent's session, and a call with
+# no session (a lone API payload) is a task of its own, not one catch-all spanning months.
+TASK_KEY = (
+    "CASE WHEN parent_session <> '' THEN parent_session WHEN session <> '' THEN session "
+    "ELSE source || ':' || id END"
+)
+
 _INT_COLUMNS = (
     "calls", "input", "cache_read", "cache_write_5m", "cache_write_1h", "output", "reasoning",
     "total_tokens", "unpriced_calls", "lower_bound_calls", "subagent_calls",
@@ -108,7 +115,7 @@ _INT_COLUMNS = (
 def _key_sql(grouping: str, filters: Filters) -> tuple[str, str]:
     """(SELECT expression for the key, extra columns) of a grouping."""
     local = filters.local()
-    root = "CASE WHEN parent_session <> '' THEN parent_session ELSE session END"
+    root = TASK_KEY
     return {
         "daily": (f"strftime({local}, '%Y-%m-%d')", ""),
         "weekly": (f"strftime(date_trunc('week', {local}), '%Y-%m-%d')", ""),

@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from tokenomy.anatomy import Anatomy, anatomy
 from tokenomy.cli import common as c
 from tokenomy.cli.app import app
 from tokenomy.cli.output import Format, emit, err
+
+if TYPE_CHECKING:
+    from tokenomy.anatomy import Anatomy
 
 SessionOpt = Annotated[
     str | None, typer.Option("--session", help="One session (with its sub-agents); default all.")
@@ -33,6 +35,8 @@ def anatomy_command(
 ) -> None:
     """Cost by token kind, the context tax (history re-sent each call), cache efficiency and
     waste, sub-agent and compaction shares."""
+    from tokenomy.anatomy import anatomy  # numpy: loaded only for this command
+
     filters = c.filters_from(since, until, model, project, source, timezone)
     ledger, _ = c.open_ledger(paths, home, prices, strict=strict, quiet=as_json)
     with ledger:

@@ -9,9 +9,6 @@ import typer
 from tokenomy.cli import common as c
 from tokenomy.cli.app import app
 from tokenomy.cli.output import Format, emit, err
-from tokenomy.levers import UnknownLever, lever_names, make_lever
-from tokenomy.traces import from_calls
-from tokenomy.whatif import replay_agreement, whatif
 
 LeverOpt = Annotated[
     list[str] | None,
@@ -46,6 +43,11 @@ def whatif_command(
     as_csv: c.FormatCsv = False,
 ) -> None:
     """Baseline, each lever alone and the best combination, ranked by dollars saved."""
+    # Imported here: the replay engine loads numpy, which every other command can do without.
+    from tokenomy.levers import UnknownLever, lever_names, make_lever
+    from tokenomy.traces import from_calls
+    from tokenomy.whatif import replay_agreement, whatif
+
     fmt = c.output_format(as_json, as_csv)
     try:
         levers = [make_lever(spec) for spec in lever] if lever else None
@@ -91,6 +93,7 @@ def print_chat(limit: int, model: str, system_tokens: int, levers: list[str] | N
     """The chat workload: ShareGPT conversations replayed with full history every turn."""
     from tokenomy.anatomy import anatomy
     from tokenomy.chat_workload import chat_workload
+    from tokenomy.whatif import whatif
 
     work = chat_workload(limit=limit, model=model, system_tokens=system_tokens)
     if work.read is not None:

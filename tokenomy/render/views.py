@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
-from tokenomy.bill import Bill, Filters, bill
+from tokenomy.bill import TASK_KEY, Bill, Filters, bill
 from tokenomy.render.cost_by_kind import CostByKind, cost_by_kind
 
 if TYPE_CHECKING:
@@ -134,10 +134,9 @@ OPTIONAL_VIEWS: dict[str, Callable[[Ledger, list[Call]], Any]] = {
 
 def _session_tokens(ledger: Ledger, filters: Filters) -> list[SessionTokens]:
     where, params = filters.where()
-    root = "CASE WHEN parent_session <> '' THEN parent_session ELSE session END"
     tokens = "input + cache_read + cache_write_5m + cache_write_1h + output"
     rows = ledger.sql(
-        f"SELECT {root} AS task, "
+        f"SELECT {TASK_KEY} AS task, "
         f"coalesce(sum({tokens}) FILTER (WHERE agent = ''), 0), "
         f"coalesce(sum({tokens}) FILTER (WHERE agent <> ''), 0) "
         f"FROM calls WHERE {where} GROUP BY task ORDER BY min(time)",
