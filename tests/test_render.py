@@ -177,7 +177,16 @@ def test_anatomy_and_whatif_views_equal_their_cli_json(
     # The page draws them: the context-tax curve and the ranking, with their numbers.
     assert 'data-key="context_tax.resent_share"' in report
     assert 'data-table="whatif"' in report and 'data-table="context_tax_curve"' in report
-    assert data["missing"].keys() <= {"selfhost"}
+    assert data["missing"] == {}
+    # The self-host break-even equals `tokenomy selfhost --from-ledger` on the same ledger.
+    sh = data["selfhost"]
+    cli = cli_json(tmp_path, "selfhost", "--from-ledger", "--model", sh["model"], "--gpu",
+                   sh["gpu"], "--gpus", str(sh["gpus_per_replica"]))  # fmt: skip
+    page_off = [r for r in sh["rows"] if r["speculation"] == "off"]
+    assert [(r["api_model"], r["api_monthly"], r["self_host_monthly"]) for r in page_off] == [
+        (r["api_model"], r["api_monthly"], r["self_host_monthly"]) for r in cli["rows"]
+    ]
+    assert 'data-table="selfhost"' in report and "Self-host break-even" in report
 
 
 def test_cost_by_kind_totals_equal_the_anatomy(ledger: Ledger, report: str) -> None:

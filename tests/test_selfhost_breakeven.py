@@ -55,3 +55,32 @@ def test_break_even_fleet_and_api_costs() -> None:
     assert gpt.crossover_tokens_per_day == pytest.approx(
         2 * 2.0 * HOURS_PER_MONTH / (HOURS_PER_MONTH / 24) / per_token, rel=1e-3)
     assert unknown.monthly is None and unknown.crossover_tokens_per_day is None
+
+
+def test_curve_steps_by_replica_and_crosses_where_the_table_says() -> None:
+    w = Workload.by_hand(500e6, 0.2, 2000, 400)
+    result = break_even(w, "llama-3.3-70b", "h100", 2, precision="fp8", api_models=["gpt-4.1"],
+                        price_per_hour=2.0)
+    curve = result.curve(points=401)
+    replica = float(result.replica_monthly)
+    assert replica == pytest.approx(2 * 2.0 * HOURS_PER_MONTH, abs=0.01)
+    for row in curve:
+        volume = float(row["tokens_per_day"])  # type: ignore[arg-type]
+        replicas = max(1, -(-volume // result.replica_tokens_per_day))
+        assert row["self_host_monthly"] == pytest.approx(replicas * replica, rel=1e-6)
+    # The API line is straight, and meets one replica's month at the table's cross-over.
+    crossover = result.apis[0].crossover_tokens_per_day
+    assert crossover is not None and crossover < curve[-1]["tokens_per_day"]  # type: ignore
+    below = [r for r in curve if r["tokens_per_day"] < crossover]  # type: ignore[operator]
+    above = [r for r in curve if r["tokens_per_day"] > crossover]  # type: ignore[operator]
+    assert below[-1]["gpt-4.1"] < replica < above[0]["gpt-4.1"]  # type: ignore[operator]
+
+
+def test_prefix_cache_makes_cached_prompts_cheaper_to_serve() -> None:
+    cached = Workload.by_hand(500e6, 0.05, 20000, 400, cached_share=0.9)
+    on = break_even(cached, "llama-3.3-70b", "h100", 2, precision="fp8", api_models=["gpt-4.1"])
+    off = break_even(cached, "llama-3.3-70b", "h100", 2, precision="fp8", api_models=["gpt-4.1"],
+                     prefix_cache=False)
+    assert on.estimate.prefix_hit == pytest.approx(0.9) and off.estimate.prefix_hit == 0
+    assert on.estimate.output_tps > off.estimate.output_tps
+    assert on.replica_tokens_per_day > off.replica_tokens_per_day

@@ -66,6 +66,10 @@ def selfhost(
         "--peak-factor", help="Busiest hour over the mean (hand-given profile).")] = 1.0,
     api: Annotated[list[str] | None, typer.Option(
         "--api", help="API model to compare (repeatable; default: the ledger's top 3).")] = None,
+    prefix_cache: Annotated[bool, typer.Option(
+        "--prefix-cache/--no-prefix-cache", help="Break-even: the engine's prefix cache hits "
+        "as often as the API's cache did (vLLM/SGLang default), so cached prompt tokens are "
+        "not prefilled.")] = True,
     home: c.Home = None,
     as_json: c.FormatJson = False,
     as_csv: c.FormatCsv = False,
@@ -80,7 +84,7 @@ def selfhost(
         if from_ledger or tokens_per_day is not None:
             _break_even(model, gpu, gpus, precision, spec, gpu_price, min_tps_per_user,
                         from_ledger, tokens_per_day, output_share, peak_factor,
-                        input_len, output_len, api or [], home, fmt)
+                        input_len, output_len, api or [], home, fmt, prefix_cache)
             return
         rows = (_sweep(model, gpu, gpus, precision, input_len, output_len, spec, gpu_price,
                        utilisation) if sweep else
@@ -143,7 +147,7 @@ def _break_even(model: str, gpu: str, gpus: int, precision: str, spec: Any,
                 price: float | None, min_tps: float | None, from_ledger: bool,
                 tokens_per_day: float | None, output_share: float, peak_factor: float,
                 input_len: int, output_len: int, apis: list[str], home: Path | None,
-                fmt: Any) -> None:
+                fmt: Any, prefix_cache: bool = True) -> None:
     from tokenomy.selfhost.breakeven import Workload, break_even
 
     if from_ledger:
@@ -163,7 +167,8 @@ def _break_even(model: str, gpu: str, gpus: int, precision: str, spec: Any,
     extra: dict[str, object] = {}
     for label, s in (("off", None), ("on", spec)) if spec is not None else (("off", None),):
         result = break_even(workload, model, gpu, gpus, api_models=apis, precision=precision,
-                            speculation=s, price_per_hour=price, min_tps_per_user=min_tps)
+                            speculation=s, price_per_hour=price, min_tps_per_user=min_tps,
+                            prefix_cache=prefix_cache)
         for row in result.as_rows():
             rows.append({"speculation": label, **row,
                          "fleet_utilisation": round(result.utilisation, 3)})

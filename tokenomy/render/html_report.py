@@ -253,6 +253,7 @@ def _optional_sections(v: Views) -> list[tuple[str, str]]:
         "context": _context,
         "cache": _cache,
         "whatif": _whatif,
+        "selfhost": _selfhost,
     }
     out = []
     for anchor, view in (
@@ -422,6 +423,69 @@ def _whatif(w: Any) -> str:
     )
     intro = "Each lever replayed call by call on these calls, then the best combination."
     return _section("whatif", body, intro)
+
+
+def _selfhost(view: Any) -> str:
+    """The self-host break-even (``tokenomy.selfhost``): your traffic on your own GPUs."""
+    data = view.to_dict()
+    w = data["workload"]
+    curve = data["curve"]
+    xs = [float(r["tokens_per_day"]) for r in curve["off"]]
+    series = [
+        Series(f"self-hosted {data['model']} on {data['gpus_per_replica']}x {data['gpu']}",
+               [r["self_host_monthly"] for r in curve["off"]], charts.PALETTE[0]),
+        Series(f"… with speculative decoding ({data['speculation']})",
+               [r["self_host_monthly"] for r in curve["on"]], charts.PALETTE[4], dashed=True),
+    ]  # fmt: skip
+    shown = [m for m in dict.fromkeys(data["apis"]) if m in curve["off"][0]]
+    for i, api in enumerate(shown):
+        colour = charts.PALETTE[(1, 2, 3, 5, 7)[i % 5]]
+        series.append(Series(f"API: {api}", [r[api] for r in curve["off"]], colour))
+    chart = charts.lines(
+        xs, series, x_unit="tokens", y_unit="usd", x_label="tokens a day (input + output)",
+        y_label="monthly cost ($)", title="Self-host break-even: monthly cost by daily volume",
+    )  # fmt: skip
+    off = [r for r in data["rows"] if r["speculation"] == "off"]
+    crossings = [r["crossover_tokens_per_day"] for r in off if r["crossover_tokens_per_day"]]
+    cards = (
+        _card("your volume", f"{fmt(w['tokens_per_day'], 'tokens')} tokens/day",
+              "selfhost.workload.tokens_per_day", w["tokens_per_day"], big=True)
+        + _card("self-host, one replica", _money(off[0]["self_host_monthly"]) + "/month",
+                "selfhost.self_host_monthly", off[0]["self_host_monthly"])
+    )  # fmt: skip
+    if crossings:
+        first = min(crossings)
+        cards += _card("first cross-over", f"{fmt(first, 'tokens')} tokens/day",
+                       "selfhost.first_crossover_tokens_per_day", first)  # fmt: skip
+    rows = [{**r, "crossover": r["crossover_tokens_per_day"]} for r in data["rows"]]
+    cols = [
+        Column("speculation", "speculation"),
+        Column("api_model", "API model"),
+        Column("api_monthly", "API monthly ($)", "usd"),
+        Column("self_host_monthly", "self-host monthly ($)", "usd"),
+        Column("gpus", "GPUs", "count"),
+        Column("api_per_m_tokens", "API $/Mtok at your mix", "usd"),
+        Column("crossover", "cross-over (tokens/day)", "tokens"),
+        Column("cheaper", "cheaper at your volume"),
+    ]
+    note = (
+        f"An estimate from tokenomy's calibrated serving model (median error on published "
+        f"measurements in the README), at your mix: {fmt(100 * w['output_share'], 'pct')} "
+        f"output, {fmt(100 * w['cached_share'], 'pct')} of prompts cached (the engine's prefix "
+        f"cache assumed to hit as often), busiest hour {w['peak_factor']:.1f}x the mean, "
+        f"measured over {w['days']:,.1f} days. GPUs rented around the clock at the dated "
+        "price in gpus.toml; API prices from genai-prices today. Answer quality is not compared."
+    )
+    body = (
+        f'<div class="cards">{cards}</div>{charts.legend(series)}{chart}'
+        f'<p class="note">{escape(note)}</p>'
+        + table(cols, rows, name="selfhost", caption="Monthly cost at your volume, per API")
+    )
+    intro = (
+        "What your traffic would cost on your own GPUs, and the daily volume where that beats "
+        "each API (`tokenomy selfhost --from-ledger` for other models and GPUs)."
+    )
+    return _section("selfhost", body, intro)
 
 
 def _filters_form(v: Views, choices: FilterChoices) -> str:

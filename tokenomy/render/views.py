@@ -118,10 +118,66 @@ def _whatif(ledger: Ledger, calls: list[Call]) -> Any:
     return whatif(from_calls(calls), None, ledger.pricer)
 
 
-def _selfhost(ledger: Ledger, calls: list[Call]) -> Any:
-    from tokenomy.selfhost import break_even  # type: ignore[attr-defined]
+# The open-weight deployment the report compares with: a frontier model at its released FP8
+# on one 8-GPU node, with and without DeepSeek's MTP-1 speculative decoding (acceptance
+# 85-90% in the DeepSeek-V3 paper, draft cost ~0.05 of a step: research/selfhost_economics.md).
+SELFHOST_MODEL, SELFHOST_GPU, SELFHOST_GPUS = "deepseek-v3", "h200", 8
+SELFHOST_MTP = (0.85, 1, 0.05)
 
-    return break_even(calls, ledger.pricer)
+
+@dataclass
+class SelfHostView:
+    """Break-even of the ledger's traffic on one deployment, speculation off and on."""
+
+    model: str
+    gpu: str
+    gpus: int
+    speculation: str
+    results: dict[str, Any]  # "off" / "on" -> tokenomy.selfhost.breakeven.BreakEven
+
+    def to_dict(self) -> dict[str, Any]:
+        off = self.results["off"]
+        w = off.workload
+        top = max(r.curve_top() for r in self.results.values())  # one x axis for both
+        return {
+            "model": self.model,
+            "gpu": self.gpu,
+            "gpus_per_replica": self.gpus,
+            "speculation": self.speculation,
+            "workload": {
+                "tokens_per_day": round(w.input_tokens_per_day + w.output_tokens_per_day),
+                "output_share": round(
+                    w.output_tokens_per_day / (w.input_tokens_per_day + w.output_tokens_per_day),
+                    4,
+                ),
+                "cached_share": round(w.cached_share, 4),
+                "peak_factor": round(w.peak_factor, 3),
+                "days": round(w.days, 2),
+            },
+            "apis": [a.model for a in off.apis],
+            "rows": [
+                {"speculation": label, **row}
+                for label, result in self.results.items()
+                for row in result.as_rows()
+            ],
+            "curve": {label: result.curve(top) for label, result in self.results.items()},
+        }
+
+
+def _selfhost(ledger: Ledger, calls: list[Call]) -> Any:
+    from tokenomy.selfhost import Speculation
+    from tokenomy.selfhost.breakeven import Workload, break_even
+
+    workload = Workload.from_calls(calls)
+    spec = Speculation(*SELFHOST_MTP)
+    results = {
+        label: break_even(
+            workload, SELFHOST_MODEL, SELFHOST_GPU, SELFHOST_GPUS, speculation=s,
+            pricer=ledger.pricer,
+        )
+        for label, s in (("off", None), ("on", spec))
+    }
+    return SelfHostView(SELFHOST_MODEL, SELFHOST_GPU, SELFHOST_GPUS, spec.describe(), results)
 
 
 # The views other modules compute; each loader calls that module's public API.

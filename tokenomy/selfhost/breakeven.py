@@ -121,6 +121,34 @@ class BreakEven:
     monthly_self_host: Decimal
     utilisation: float  # mean load over fleet capacity
     apis: list[ApiCost]
+    replica_monthly: Decimal = Decimal(0)  # one replica rented around the clock
+    replica_tokens_per_day: float = 0.0  # what one replica serves a day at this traffic shape
+
+    def curve_top(self) -> float:
+        """Enough daily volume to show the user's own, two replicas and every cross-over."""
+        per_day = self.workload.input_tokens_per_day + self.workload.output_tokens_per_day
+        crossings = [a.crossover_tokens_per_day or 0.0 for a in self.apis]
+        return max(2 * per_day, 2.5 * self.replica_tokens_per_day, 1.5 * max(crossings, default=0))
+
+    def curve(self, top: float | None = None, points: int = 121) -> list[dict[str, object]]:
+        """Monthly cost against daily token volume (at the workload's mix and hourly pattern):
+        the self-hosted fleet in steps of one replica, each API in a straight line, from zero
+        to ``top`` tokens a day (default ``curve_top()``)."""
+        top = top or self.curve_top()
+        rows: list[dict[str, object]] = []
+        for k in range(points):
+            volume = round(top * k / (points - 1))
+            replicas = max(1, math.ceil(volume / self.replica_tokens_per_day))
+            row: dict[str, object] = {
+                "tokens_per_day": volume,
+                "self_host_monthly": float(self.replica_monthly) * replicas,
+            }
+            for a in self.apis:
+                if a.per_million_tokens is not None:
+                    monthly = float(a.per_million_tokens) * volume / 1e6 * _DAYS_PER_MONTH
+                    row[a.model] = round(monthly, 2)
+            rows.append(row)
+        return rows
 
     def as_rows(self) -> list[dict[str, object]]:
         return [{
@@ -142,15 +170,20 @@ def _money(x: float) -> Decimal:
 def break_even(workload: Workload, model: str, gpu: str, gpus: int = 1, *,
                api_models: Sequence[str] = (), precision: str = "",
                speculation: Speculation | None = None, price_per_hour: float | None = None,
-               min_tps_per_user: float | None = None, pricer: Pricer | None = None
-               ) -> BreakEven:
-    """Size a fleet of ``gpus``-GPU replicas for ``workload`` and compare it with APIs."""
+               min_tps_per_user: float | None = None, pricer: Pricer | None = None,
+               prefix_cache: bool = True) -> BreakEven:
+    """Size a fleet of ``gpus``-GPU replicas for ``workload`` and compare it with APIs.
+
+    ``prefix_cache``: the engine's prefix cache serves the same share of prompts that the API
+    billed as cache reads (vLLM and SGLang cache prefixes by default), so only the rest is
+    prefilled; off, every prompt token is prefilled."""
     from tokenomy.pricing import Pricer
 
     est = serving_estimate(model, gpu, gpus, precision=precision,
                            input_len=workload.input_len, output_len=workload.output_len,
                            min_tps_per_user=min_tps_per_user, speculation=speculation,
-                           price_per_hour=price_per_hour)
+                           price_per_hour=price_per_hour,
+                           prefix_hit=min(workload.cached_share, 0.99) if prefix_cache else 0.0)
     # One replica serves output_tps output tokens/s (its input ride along at the same mix).
     peak_output_tps = workload.output_tokens_per_day / 86400 * workload.peak_factor
     replicas = max(1, math.ceil(peak_output_tps / est.output_tps))
@@ -180,4 +213,4 @@ def break_even(workload: Workload, model: str, gpu: str, gpus: int = 1, *,
         apis.append(ApiCost(name, _money(api_month), Decimal(f"{per_token * 1e6:.4f}"),
                             crossover, monthly < api_month))
     return BreakEven(workload, est, replicas, replicas * gpus, _money(monthly), utilisation,
-                     apis)
+                     apis, _money(replica_month), tokens_per_replica_day)

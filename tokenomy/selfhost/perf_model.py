@@ -299,6 +299,7 @@ class Estimate:
     price_per_hour: float  # per GPU
     utilisation: float
     prefill_share: float  # share of GPU time spent prefilling
+    prefix_hit: float = 0.0  # share of each prompt served from the engine's prefix cache
 
     @property
     def output_tps_per_gpu(self) -> float:
@@ -350,6 +351,7 @@ class Estimate:
             "input_tps": round(self.input_tps, 1),
             "ttft_ms": round(self.ttft_s * 1e3, 1), "tpot_ms": round(self.tpot_s * 1e3, 2),
             "price_per_gpu_hour": self.price_per_hour, "utilisation": self.utilisation,
+            "prefix_hit": round(self.prefix_hit, 4),
             "usd_per_m_input": round(self.usd_per_m_input, 4),
             "usd_per_m_output": round(self.usd_per_m_output, 4),
             "usd_per_m_tokens": round(self.usd_per_m_tokens, 4),
@@ -357,15 +359,20 @@ class Estimate:
 
 
 def _throughput(dep: Deployment, concurrency: int, input_len: int, output_len: int,
-                phase: str, spec: Speculation | None) -> tuple[float, float, float, float, float]:
-    """(output tok/s, input tok/s, decode step seconds, prefill share, speculative speedup)."""
+                phase: str, spec: Speculation | None, prefix_hit: float = 0.0
+                ) -> tuple[float, float, float, float, float]:
+    """(output tok/s, input tok/s, decode step seconds, prefill share, speculative speedup).
+
+    ``prefix_hit``: the share of each prompt an engine's prefix cache (vLLM, SGLang) already
+    holds; only the rest is prefilled, while decode still attends over the whole context."""
     context = input_len + output_len / 2
     plain_step = dep.decode_step_time(concurrency, context)
     step, tokens_per_step = plain_step, 1.0
     if spec is not None:
         step, tokens_per_step = spec.step(dep, concurrency, context)
     per_token = step / tokens_per_step  # seconds of decode per output token of each sequence
-    prefill = concurrency * dep.prefill_time(input_len) if phase != "decode" else 0.0
+    fresh = round(input_len * (1 - prefix_hit))
+    prefill = concurrency * dep.prefill_time(fresh) if phase != "decode" else 0.0
     decode = output_len * per_token if phase != "prefill" else 0.0
     cycle = prefill + decode
     out_tps = concurrency * output_len / cycle if phase != "prefill" else 0.0
@@ -391,6 +398,7 @@ def serving_estimate(
     utilisation: float = 1.0,
     kv_precision: str = "",
     calibration: Calibration | None = None,
+    prefix_hit: float = 0.0,
 ) -> Estimate:
     """Predict throughput and $ per million tokens for ``model`` on ``gpus`` x ``gpu``.
 
@@ -408,6 +416,8 @@ def serving_estimate(
         raise ValueError(f"utilisation must be in (0, 1], got {utilisation}")
     if phase not in ("both", "decode", "prefill"):
         raise ValueError(f"phase must be both, decode or prefill, got {phase!r}")
+    if not 0 <= prefix_hit < 1:
+        raise ValueError(f"prefix_hit must be in [0, 1), got {prefix_hit}")
     dep = Deployment(arch, card, gpus, precision or arch.native_precision, kv_precision,
                      calibration or load_calibration())
     context = input_len + output_len / 2  # mean over a sequence's life (paged KV cache)
@@ -428,28 +438,28 @@ def serving_estimate(
         chosen = concurrency
     elif min_tps_per_user is not None:
         chosen = _largest_meeting(dep, engine_cap, input_len, output_len, phase, speculation,
-                                  min_tps_per_user)
+                                  min_tps_per_user, prefix_hit)
     else:
         chosen = engine_cap
     out_tps, in_tps, step, share, speedup = _throughput(dep, chosen, input_len, output_len,
-                                                        phase, speculation)
+                                                        phase, speculation, prefix_hit)
     return Estimate(
         model=arch.name, gpu=card.name, gpus=gpus, precision=dep.precision,
         input_len=input_len, output_len=output_len, concurrency=chosen,
         max_concurrency=limit, phase=phase, decode_step_s=step,
-        ttft_s=dep.prefill_time(input_len) + step,
+        ttft_s=dep.prefill_time(round(input_len * (1 - prefix_hit))) + step,
         output_tps=out_tps, input_tps=in_tps,
         speculation=speculation.describe() if speculation else "",
         speculative_speedup=speedup, price_per_hour=card.price_per_hour,
-        utilisation=utilisation, prefill_share=share)
+        utilisation=utilisation, prefill_share=share, prefix_hit=prefix_hit)
 
 
 def _largest_meeting(dep: Deployment, cap: int, input_len: int, output_len: int, phase: str,
-                     spec: Speculation | None, min_tps: float) -> int:
+                     spec: Speculation | None, min_tps: float, prefix_hit: float = 0.0) -> int:
     """Binary search: per-user speed falls as concurrency grows."""
 
     def speed(c: int) -> float:
-        out, *_ = _throughput(dep, c, input_len, output_len, phase, spec)
+        out, *_ = _throughput(dep, c, input_len, output_len, phase, spec, prefix_hit)
         return out / c
 
     if speed(1) < min_tps:
