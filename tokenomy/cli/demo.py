@@ -16,7 +16,7 @@ import typer
 
 from tokenomy.cli import common as c
 from tokenomy.cli.app import app
-from tokenomy.cli.output import Format, err
+from tokenomy.cli.output import Format, emit, err
 
 SHARED_LOGS = Path(__file__).resolve().parents[3] / "shared" / "data" / "logs"
 
@@ -25,11 +25,19 @@ SHARED_LOGS = Path(__file__).resolve().parents[3] / "shared" / "data" / "logs"
 def demo(
     home: c.Home = None,
     limit: Annotated[int, typer.Option(help="Sessions to list.")] = 10,
+    out: Annotated[
+        Path | None, typer.Option("--out", help="Where to write the HTML report.")
+    ] = None,
 ) -> None:
     """Run the main job on real data: your own logs, else bundled real conversations."""
+    from tokenomy.anatomy import anatomy
     from tokenomy.bill import Filters, bill
+    from tokenomy.cli.anatomy import print_anatomy
     from tokenomy.cli.report import print_bill
+    from tokenomy.render import collect, write_report
     from tokenomy.sources import default_locations
+    from tokenomy.traces import from_calls
+    from tokenomy.whatif import whatif
 
     targets = default_locations()
     if targets:
@@ -51,9 +59,24 @@ def demo(
         sessions = bill(ledger, "session", filters)
         sessions.rows = sorted(sessions.rows, key=lambda r: r["cost_usd"], reverse=True)[:limit]
         print_bill(sessions, Format.table, f"Tokens per task: the {limit} costliest sessions")
+        calls = ledger.calls()
+        # Explain: what the bill is made of.
+        print_anatomy(anatomy(calls, ledger.pricer))
+        # Cut: each lever replayed on these calls, ranked by dollars saved.
+        result = whatif(from_calls(calls), None, ledger.pricer)
+        rows = [{k: v for k, v in r.items() if k != "assumptions"} for r in result.rows()]
+        title = (
+            f"What if: replayed bill ${result.baseline.cost:,.2f}, each lever alone and the "
+            "best combination (answer quality not simulated)"
+        )
+        emit(rows, Format.table, title=title)
+        # See: the whole report in one file.
+        target = out or ledger.home / "report.html"
+        size = write_report(collect(ledger), str(target))
+    err.print(f"HTML report: {target} ({size / 1024:,.0f} KiB)", highlight=False)
     err.print(
-        "Next: `tokenomy anatomy` (where the money goes), `tokenomy whatif` (what each lever "
-        "saves), `tokenomy report html --out report.html`.",
+        "Next: `tokenomy report daily|session|blocks`, `tokenomy whatif --lever ...`, "
+        "`tokenomy selfhost --from-ledger`, `tokenomy serve`.",
         highlight=False,
     )
 
