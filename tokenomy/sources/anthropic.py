@@ -25,7 +25,14 @@ from pathlib import Path
 from typing import Any
 
 from tokenomy.calls import Call
-from tokenomy.sources.base import BadUsage, FileReport, register, token_count
+from tokenomy.sources.base import (
+    BadUsage,
+    FileReport,
+    anthropic_cache_writes,
+    anthropic_tier,
+    register,
+    token_count,
+)
 from tokenomy.sources.payloads import file_time, iter_payloads, mentions
 
 __all__ = ["Anthropic", "call_from_message"]
@@ -128,22 +135,14 @@ def call_from_message(
         report.skip("message without id")
         return None
     try:
-        cache_write = token_count(usage, "cache_creation_input_tokens")
-        split = usage.get("cache_creation")
-        if isinstance(split, dict):
-            write_1h = token_count(split, "ephemeral_1h_input_tokens")
-            write_5m = token_count(split, "ephemeral_5m_input_tokens")
-            # Writes the split does not attribute were billed at the 5-minute rate.
-            write_5m += max(0, cache_write - write_5m - write_1h)
-        else:
-            write_5m, write_1h = cache_write, 0
+        write_5m, write_1h = anthropic_cache_writes(usage)
         return Call(
             source="anthropic",
             id=str(message["id"]),
             time=when,
             model=str(message.get("model") or ""),
             provider="anthropic",
-            service_tier=tier or _tier(usage),
+            service_tier=tier or anthropic_tier(usage),
             input=token_count(usage, "input_tokens"),
             cache_read=token_count(usage, "cache_read_input_tokens"),
             cache_write_5m=write_5m,
@@ -155,8 +154,3 @@ def call_from_message(
         return None
 
 
-def _tier(usage: dict[str, Any]) -> str:
-    if usage.get("speed") == "fast":
-        return "fast"
-    tier = usage.get("service_tier")
-    return tier if tier in ("priority", "batch") else ""

@@ -22,6 +22,8 @@ __all__ = [
     "BadUsage",
     "FileReport",
     "Source",
+    "anthropic_cache_writes",
+    "anthropic_tier",
     "iter_json_lines",
     "parse_time",
     "register",
@@ -159,3 +161,25 @@ def token_count(usage: dict[str, Any], key: str) -> int:
     if isinstance(value, bool) or not isinstance(value, int | float) or value < 0:
         raise BadUsage(f"bad token field {key!r}")
     return int(value)
+
+
+def anthropic_cache_writes(usage: dict[str, Any]) -> tuple[int, int]:
+    """(5-minute, 1-hour) cache writes of an Anthropic usage block (Messages API, Claude Code).
+
+    ``cache_creation_input_tokens`` is the total; ``cache_creation`` splits it by TTL. An older
+    or partial split can miss tokens: what it misses was billed at the 5-minute rate."""
+    cache_write = token_count(usage, "cache_creation_input_tokens")
+    split = usage.get("cache_creation")
+    if not isinstance(split, dict):
+        return cache_write, 0
+    write_1h = token_count(split, "ephemeral_1h_input_tokens")
+    write_5m = token_count(split, "ephemeral_5m_input_tokens")
+    return write_5m + max(0, cache_write - write_5m - write_1h), write_1h
+
+
+def anthropic_tier(usage: dict[str, Any]) -> str:
+    """The price tier of an Anthropic usage block: fast mode, or a non-standard service tier."""
+    if usage.get("speed") == "fast":
+        return "fast"
+    tier = usage.get("service_tier")
+    return tier if tier in ("priority", "batch", "flex") else ""

@@ -29,6 +29,8 @@ from tokenomy.calls import Call
 from tokenomy.sources.base import (
     BadUsage,
     FileReport,
+    anthropic_cache_writes,
+    anthropic_tier,
     iter_json_lines,
     parse_time,
     register,
@@ -139,15 +141,7 @@ def call_from_row(row: dict[str, Any], report: FileReport) -> Call | None:
         report.skip("usage without token fields")
         return None
     try:
-        cache_write = token_count(usage, "cache_creation_input_tokens")
-        split = usage.get("cache_creation")
-        if isinstance(split, dict):
-            write_1h = token_count(split, "ephemeral_1h_input_tokens")
-            write_5m = token_count(split, "ephemeral_5m_input_tokens")
-            # An older split can miss tokens; what it misses was billed at the 5-minute rate.
-            write_5m += max(0, cache_write - write_5m - write_1h)
-        else:
-            write_5m, write_1h = cache_write, 0
+        write_5m, write_1h = anthropic_cache_writes(usage)
         call = Call(
             source="claude_code",
             id=str(message.get("id") or row.get("uuid") or ""),
@@ -156,7 +150,7 @@ def call_from_row(row: dict[str, Any], report: FileReport) -> Call | None:
             provider="anthropic",
             session=str(row.get("sessionId") or ""),
             project=_project(row),
-            service_tier=_tier(usage),
+            service_tier=anthropic_tier(usage),
             input=token_count(usage, "input_tokens"),
             cache_read=token_count(usage, "cache_read_input_tokens"),
             cache_write_5m=write_5m,
@@ -184,14 +178,6 @@ def call_from_row(row: dict[str, Any], report: FileReport) -> Call | None:
         if isinstance(searches, int) and searches > 0:
             call.extra["web_search_requests"] = searches
     return call
-
-
-def _tier(usage: dict[str, Any]) -> str:
-    """The price tier: fast mode, or a non-standard service tier the response reports."""
-    if usage.get("speed") == "fast":
-        return "fast"
-    tier = usage.get("service_tier")
-    return tier if tier in ("priority", "batch", "flex") else ""
 
 
 def _echoed_subagent_row(row: dict[str, Any]) -> dict[str, Any]:
