@@ -152,5 +152,3 @@ def call_from_message(
     except BadUsage as exc:
         report.skip(str(exc))
         return None
-
-
