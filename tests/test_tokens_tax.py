@@ -55,6 +55,13 @@ def test_cli_count_and_tax(tmp_path: Path) -> None:
     assert out.exit_code == 0, out.output
     payload = json.loads(out.stdout)
     assert payload["tokens"]["o200k_base"] == get_tokenizer("o200k_base").count(data.read_text())
+    only = runner.invoke(app, ["count", str(data), "--tokenizer", "cl100k_base", "--json"])
+    assert only.exit_code == 0, only.output
+    chosen = json.loads(only.stdout)
+    assert chosen["tokens"] == {"cl100k_base": get_tokenizer("cl100k_base").count(data.read_text())}
+    assert [m["model"] for m in chosen["models"]] == []  # no default model uses cl100k
+    unknown = runner.invoke(app, ["count", str(data), "--tokenizer", "nope"])
+    assert unknown.exit_code == 2 and "no tokenizer 'nope'" in unknown.stderr
     out = runner.invoke(app, ["tax", str(data), "--json", "--model", "gpt-4o"])
     assert out.exit_code == 0, out.output
     shapes = {r["shape"]: r for r in json.loads(out.stdout)["rows"]}

@@ -5,7 +5,7 @@ from __future__ import annotations
 import sys
 from decimal import Decimal
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, Annotated, Any
 
 import typer
 
@@ -38,16 +38,25 @@ def _input_price(model: str) -> Decimal | None:
 def count(
     path: str = typer.Argument(..., metavar="FILE|-", help="A text file, or - for stdin."),
     models: str = typer.Option(DEFAULT_MODELS, help="Comma-separated models to price."),
+    tokenizer: Annotated[
+        list[str] | None,
+        typer.Option("--tokenizer", help="Count with these only (repeatable), e.g. o200k_base."),
+    ] = None,
     as_json: FormatJson = False,
     as_csv: FormatCsv = False,
 ) -> None:
-    """Exact tokens of a file under every tokenizer, and what it costs as input per model."""
+    """Exact tokens of a file under every tokenizer, and what it costs as input per model.
+
+    The input is streamed in blocks: a file of any size is counted in bounded memory."""
     from tokenomy.tokens import EXACT_TOKENIZERS, BinaryInput, count_stream, get_tokenizer
     from tokenomy.tokens.registry import tokenizer_name_for_model
 
     fmt = output_format(as_json, as_csv)
-    names = [*EXACT_TOKENIZERS, "claude-estimate", "claude-4.7-estimate"]
-    tokenizers = [get_tokenizer(n) for n in names]
+    names = tokenizer or [*EXACT_TOKENIZERS, "claude-estimate", "claude-4.7-estimate"]
+    try:
+        tokenizers = [get_tokenizer(n) for n in names]
+    except KeyError as error:
+        raise typer.BadParameter(str(error.args[0]), param_hint="--tokenizer") from None
     try:
         with _open(path) as stream:
             result = count_stream(stream, tokenizers)
@@ -65,13 +74,15 @@ def count(
     ]
     prices: list[dict[str, Any]] = []
     for model in [m.strip() for m in models.split(",") if m.strip()]:
-        tokenizer = tokenizer_name_for_model(model)
-        tokens = result.tokens[tokenizer]
+        tokenizer_name = tokenizer_name_for_model(model)
+        if tokenizer_name not in result.tokens:
+            continue  # its tokenizer was not asked for
+        tokens = result.tokens[tokenizer_name]
         per_mtok = _input_price(model)
         prices.append(
             {
                 "model": model,
-                "tokenizer": tokenizer,
+                "tokenizer": tokenizer_name,
                 "tokens": tokens,
                 "input_usd_per_mtok": per_mtok,
                 "input_usd": None if per_mtok is None else per_mtok * tokens / 1_000_000,
