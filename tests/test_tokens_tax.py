@@ -79,3 +79,13 @@ def test_cli_bad_input(tmp_path: Path) -> None:
     empty.write_text("")
     assert runner.invoke(app, ["tax", str(empty)]).exit_code == 1
     assert runner.invoke(app, ["count", str(empty), "--json"]).exit_code == 0
+
+
+def test_toon_in_a_second_process_counts_the_same(monkeypatch: pytest.MonkeyPatch) -> None:
+    import tokenomy.tokens.tax as tax_module
+
+    text = json.dumps([{**row, "n": i} for i, row in enumerate(ROWS * 50)])
+    tokenizer = get_tokenizer("o200k_base")
+    serial = format_tax(text, tokenizer)
+    monkeypatch.setattr(tax_module, "TOON_PARALLEL_CHARS", 1)
+    assert format_tax(text, tokenizer) == serial
