@@ -45,3 +45,27 @@ def test_bench_against_stub() -> None:
     assert res.exit_code == 0, res.output
     row = json.loads(res.stdout)["rows"][0]
     assert row["completed"] == 8 and row["usd_per_m_output"] > 0
+
+
+def test_ledger_prompts_take_real_sizes_capped() -> None:
+    from tokenomy.selfhost.loadgen import ledger_prompts
+
+    sizes = [(40_000, 300), (900, 12), (5, 2000)]
+    specs = ledger_prompts(sizes, 30, max_input=1024, max_output=256)
+    assert {(s.input_tokens, s.max_tokens) for s in specs} <= {(1024, 256), (900, 12), (5, 256)}
+    assert len({s.input_tokens for s in specs}) == 3  # every size is drawn from
+    assert all(len(s.prompt.split()) == s.input_tokens for s in specs)
+
+
+def test_bench_with_ledger_shaped_prompts(logs, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    home = tmp_path / "home"
+    imported = runner.invoke(app, ["import", str(logs / "codex"), "--home", str(home)])
+    assert imported.exit_code == 0, imported.output
+    with spawned_stub_server(StubTiming(0.01, 0.001, 4)) as url:
+        res = runner.invoke(app, ["bench", url, "-n", "6", "--concurrency", "3", "--prompts",
+                                  "ledger", "--input-len", "512", "--home", str(home), "--json"])
+    assert res.exit_code == 0, res.output
+    assert json.loads(res.stdout)["rows"][0]["completed"] == 6
+    empty = runner.invoke(app, ["bench", "http://127.0.0.1:9", "--prompts", "ledger", "--home",
+                                str(tmp_path / "empty")])
+    assert empty.exit_code == 2 and "no calls to shape prompts from" in empty.stderr

@@ -195,9 +195,11 @@ def bench(
     max_concurrency: Annotated[int | None, typer.Option("--max-concurrency")] = None,
     num_requests: Annotated[int, typer.Option("--num-requests", "-n")] = 100,
     prompts: Annotated[str, typer.Option(
-        "--prompts", help="'random', 'sharegpt', or a file (one prompt per line).")] = "random",
+        "--prompts", help="'random', 'sharegpt', 'ledger' (sizes of your imported calls, "
+        "capped at --input-len/--output-len) or a file (one prompt per line).")] = "random",
     input_len: Annotated[int, typer.Option("--input-len")] = 256,
     output_len: Annotated[int, typer.Option("--output-len")] = 128,
+    home: c.Home = None,
     api: Annotated[str, typer.Option("--api", help="chat or completions")] = "chat",
     ignore_eos: Annotated[bool, typer.Option(
         "--ignore-eos", help="Ask vLLM/SGLang to generate exactly --output-len tokens.")] = False,
@@ -214,6 +216,7 @@ def bench(
         EndpointError,
         LoadSpec,
         PromptSpec,
+        ledger_prompts,
         run_bench_sync,
         synthetic_prompts,
     )
@@ -231,6 +234,14 @@ def bench(
             convs, _ = load_conversations(limit=num_requests * 2)
             specs = [PromptSpec(t, output_len) for conv in convs
                      for role, t in conv.turns[:1] if role == "user" and t.strip()]
+        elif prompts == "ledger":
+            from tokenomy.ledger import Ledger
+
+            with Ledger(home) as ledger:
+                sizes = [(int(p), int(o)) for p, o in ledger.sql(
+                    "SELECT input + cache_read + cache_write_5m + cache_write_1h, output "
+                    "FROM calls")]
+            specs = ledger_prompts(sizes, min(num_requests, 256), input_len, output_len)
         else:
             lines = Path(prompts).read_text(encoding="utf-8").splitlines()
             specs = [PromptSpec(line, output_len) for line in lines if line.strip()]

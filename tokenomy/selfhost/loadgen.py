@@ -37,6 +37,7 @@ __all__ = [
     "LoadSpec",
     "PromptSpec",
     "RequestResult",
+    "ledger_prompts",
     "run_bench",
     "run_bench_sync",
     "synthetic_prompts",
@@ -161,13 +162,30 @@ class BenchReport:
         return row
 
 
-def synthetic_prompts(n: int, input_len: int, output_len: int, seed: int = 0) -> list[PromptSpec]:
+def synthetic_prompts(n: int, input_len: int, output_len: int, seed: float = 0
+                      ) -> list[PromptSpec]:
     """Prompts of about ``input_len`` tokens (one common English word is about one token)."""
     rng = random.Random(seed)
     words = ("time", "data", "model", "token", "cost", "price", "server", "query", "answer",
              "system", "memory", "batch", "user", "cache", "speed", "write")
     return [PromptSpec(" ".join(rng.choice(words) for _ in range(input_len)), output_len,
                        input_len) for _ in range(n)]
+
+
+def ledger_prompts(sizes: Sequence[tuple[int, int]], n: int, max_input: int, max_output: int,
+                   seed: int = 0) -> list[PromptSpec]:
+    """Prompts shaped like real traffic: ``n`` (prompt tokens, output tokens) pairs drawn from
+    ``sizes`` (a ledger's calls), capped at what the server takes. The ledger keeps no text,
+    so the words are synthetic; only the sizes are real."""
+    if not sizes:
+        raise ValueError("the ledger has no calls to shape prompts from: run `tokenomy import`")
+    rng = random.Random(seed)
+    specs = []
+    for prompt, output in (rng.choice(sizes) for _ in range(n)):
+        length = max(1, min(prompt, max_input))
+        (spec,) = synthetic_prompts(1, length, max(1, min(output, max_output)), rng.random())
+        specs.append(spec)
+    return specs
 
 
 def _endpoint(url: str, api: str) -> str:
