@@ -18,8 +18,8 @@ def test_cli_import_does_not_load_heavy_libraries() -> None:
     # imports must not pull it (or tokenizers, numpy, genai-prices' data) in.
     code = (
         "import sys, tokenomy.cli; "
-        "print(sorted(m for m in ('duckdb', 'numpy', 'tiktoken', 'genai_prices', 'pyarrow') "
-        "if m in sys.modules))"
+        "print(sorted(m for m in ('duckdb', 'numpy', 'tiktoken', 'genai_prices', 'pyarrow', "
+        "'numba') if m in sys.modules))"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"

@@ -36,6 +36,7 @@ from decimal import Decimal
 from typing import Literal
 
 import numpy as np
+import numpy.typing as npt
 
 from tokenomy.levers.cost import Split
 from tokenomy.traces import F64, TTL_1H, TTL_5M, Trace
@@ -49,6 +50,7 @@ __all__ = [
     "gemini_storage_usd_per_mtok_hour",
     "rules_for",
     "simulate",
+    "simulate_reference",
 ]
 
 Mode = Literal["breakpoints", "automatic", "units", "explicit", "none"]
@@ -268,11 +270,163 @@ class _Store:
             entries.insert(j, entry)
 
 
+_MODE_CODES = {"none": 0, "automatic": 1, "units": 2, "breakpoints": 3, "explicit": 4}
+_WRITE_CODES = {"ttl": 0, "cache_write_5m": 1, "input": 2}
+
+
 def simulate(
     trace: Trace,
     rules: CacheRules | Callable[[str, str], CacheRules],
 ) -> CacheReplay:
-    """Replay ``trace`` under ``rules`` (one rule set, or one per (provider, model))."""
+    """Replay ``trace`` under ``rules`` (one rule set, or one per (provider, model)).
+
+    The modes none, automatic, units and breakpoints run in a compiled kernel
+    (``levers.kernels``); Gemini's explicit caches (Decimal storage) in Python. The result
+    equals ``simulate_reference`` exactly.
+    """
+    from tokenomy.levers.kernels import simulate_kernel
+
+    n = len(trace)
+    rules_by_key: list[CacheRules] = [
+        rules if isinstance(rules, CacheRules) else rules(prov, model)
+        for model, prov, _ in trace.keys
+    ]
+    min_by_key = [r.min_tokens(k[0]) for r, k in zip(rules_by_key, trace.keys, strict=True)]
+    order = np.argsort(trace.time, kind="stable")
+    key = np.ascontiguousarray(trace.key, dtype=np.int64)
+    counts = _counts(rules_by_key, key[order])
+    inp = np.array(trace.prompt, dtype=np.int64)
+    read = np.zeros(n, dtype=np.int64)
+    w5 = np.zeros(n, dtype=np.int64)
+    w1h = np.zeros(n, dtype=np.int64)
+    storage = np.zeros(n)
+    storage_total = Decimal(0)
+    modes = np.array([_MODE_CODES[r.mode] for r in rules_by_key], dtype=np.int64)
+    if n and (modes[key] != _MODE_CODES["none"]).any():
+        groups: dict[str, int] = {}
+        group = [groups.setdefault(m, len(groups)) for m, _, _ in trace.keys]
+        own_ttl = np.array([r.ttl is not None for r in rules_by_key], dtype=np.bool_)
+        rule_ttl = np.array([r.ttl or 0.0 for r in rules_by_key], dtype=np.float64)
+        ttl = np.where(own_ttl[key], rule_ttl[key], trace.ttl).astype(np.float64)
+        if trace.stable:
+            sizes = np.array([len(s) for s in trace.stable], dtype=np.int64)
+            stable_ptr = np.concatenate([[0], np.cumsum(sizes)]).astype(np.int64)
+            stable_vals = np.array([v for s in trace.stable for v in s], dtype=np.int64)
+        else:
+            stable_ptr = np.zeros(0, dtype=np.int64)
+            stable_vals = np.zeros(0, dtype=np.int64)
+
+        def ints(name: str) -> npt.NDArray[np.int64]:
+            return np.ascontiguousarray(getattr(trace, name), dtype=np.int64)
+
+        _check_indices(trace, len(trace.keys))
+
+        simulate_kernel(
+            order, np.ascontiguousarray(trace.time, dtype=np.float64), key,
+            ints("prompt"), ints("tail"), ints("output"), ints("parent"), ints("shared"),
+            ints("lineage"), ints("blocks"), ttl, ints("thread"), stable_ptr, stable_vals,
+            ints("lineage_base"), ints("lineage_base_len"),
+            modes, np.array(group, dtype=np.int64), np.array(min_by_key, dtype=np.int64),
+            np.array([r.step for r in rules_by_key], dtype=np.int64),
+            np.array([np.inf if r.max_lifetime is None else r.max_lifetime
+                      for r in rules_by_key], dtype=np.float64),
+            np.array([-1 if r.lookback_blocks is None else r.lookback_blocks
+                      for r in rules_by_key], dtype=np.int64),
+            np.array([r.max_breakpoints for r in rules_by_key], dtype=np.int64),
+            np.array([r.caches_output for r in rules_by_key], dtype=np.bool_),
+            np.array([_WRITE_CODES[r.write_kind] for r in rules_by_key], dtype=np.int64),
+            inp, read, w5, w1h,
+        )  # fmt: skip
+        explicit = modes[key[order]] == _MODE_CODES["explicit"]
+        if explicit.any():
+            storage_total = _explicit(
+                trace, order[explicit].tolist(), rules_by_key, min_by_key, inp, read, storage
+            )
+    split = Split(inp, read, w5, w1h, trace.output.copy())
+    return CacheReplay(split, storage, storage_total, counts)
+
+
+def _check_indices(trace: Trace, n_keys: int) -> None:
+    """The compiled kernel does not check bounds: refuse a trace whose links point nowhere."""
+    n, n_lin = len(trace), trace.lineage_base.shape[0]
+    for name, values, low, high in (
+        ("key", trace.key, 0, n_keys),
+        ("parent", trace.parent, -1, n),
+        ("lineage", trace.lineage, 0, n_lin),
+        ("lineage_base", trace.lineage_base, -1, n_lin),
+        ("thread", trace.thread, 0, len(trace.stable) if trace.stable else 2**62),
+    ):
+        if values.shape[0] and (int(values.min()) < low or int(values.max()) >= high):
+            raise IndexError(f"trace.{name} holds an index outside [{low}, {high})")
+
+
+def _counts(
+    rules_by_key: list[CacheRules], keys_in_time_order: npt.NDArray[np.int64]
+) -> dict[str, int]:
+    """Calls replayed per rule set name, in order of first use (as the reference counts)."""
+    if keys_in_time_order.shape[0] == 0:
+        return {}
+    uniq, first, per_key = np.unique(keys_in_time_order, return_index=True, return_counts=True)
+    counts: dict[str, int] = {}
+    for j in np.argsort(first, kind="stable").tolist():
+        name = rules_by_key[int(uniq[j])].name
+        counts[name] = counts.get(name, 0) + int(per_key[j])
+    return counts
+
+
+def _explicit(
+    trace: Trace,
+    rows: list[int],
+    rules_by_key: list[CacheRules],
+    min_by_key: list[int],
+    inp: npt.NDArray[np.int64],
+    read: npt.NDArray[np.int64],
+    storage: F64,
+) -> Decimal:
+    """Gemini explicit caches (``CachedContent``) for ``rows`` in time order, as the reference."""
+    storage_total = Decimal(0)
+    base = trace.lineage_base.tolist()
+    base_len = trace.lineage_base_len.tolist()
+    explicit_open: dict[tuple[str, int], list[float]] = {}  # [born, expiry, tokens, row]
+    for i in rows:
+        k = int(trace.key[i])
+        r = rules_by_key[k]
+        model = trace.keys[k][0]
+        t = float(trace.time[i])
+        p = int(trace.prompt[i])
+        ttl = r.ttl if r.ttl is not None else float(trace.ttl[i])
+        lin = int(trace.lineage[i])
+        levels = [(lin, p)]
+        limit = p
+        while base[lin] >= 0:
+            limit = min(limit, base_len[lin])
+            lin = base[lin]
+            levels.append((lin, limit))
+        thread = int(trace.thread[i])
+        stable = [s for s in trace.stable[thread] if s <= p] if trace.stable else []
+        prefix = stable[0] if stable else (int(trace.shared[i]) if trace.parent[i] < 0 else 0)
+        if prefix < min_by_key[k]:
+            continue
+        key = (model, _canonical(levels, prefix))
+        cache = explicit_open.get(key)
+        if cache is not None and cache[1] >= t:
+            read[i] = prefix
+            inp[i] = p - prefix
+            cache[1] = t + ttl
+        else:
+            if cache is not None:
+                storage_total += _close(cache, model, storage)
+            explicit_open[key] = [t, t + ttl, float(prefix), float(i)]
+    for key, cache in explicit_open.items():
+        storage_total += _close(cache, key[0], storage)
+    return storage_total
+
+
+def simulate_reference(
+    trace: Trace,
+    rules: CacheRules | Callable[[str, str], CacheRules],
+) -> CacheReplay:
+    """The reference replay, a Python loop: ``simulate`` (compiled) must equal it exactly."""
     n = len(trace)
     inp = trace.prompt.copy()
     read = np.zeros(n, dtype=np.int64)
