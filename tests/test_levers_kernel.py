@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 
 from tokenomy.calls import Call
 from tokenomy.chat_workload import chat_workload
-from tokenomy.levers import RULES, CacheRules, Scenario, make_lever, rules_for
+from tokenomy.levers import RULES, CacheRules, Compaction, Scenario, make_lever, rules_for
 from tokenomy.levers.caching import CacheReplay, simulate, simulate_reference
 from tokenomy.sources import read_paths
 from tokenomy.traces import Message, Trace, from_calls, from_messages
@@ -293,3 +293,68 @@ def test_an_automatic_sweep_is_seen_by_a_later_breakpoint_lookup() -> None:
     )  # fmt: skip
     out = assert_same(tr, SHARED_STORE)
     assert out.split.cache_read.tolist() == [0, 100, 100, 100, 100]
+
+
+# --- compaction ----------------------------------------------------------------------------
+
+TRACE_ARRAYS = (
+    "time", "thread", "key", "prompt", "tail", "output", "reasoning", "shared", "parent",
+    "lineage", "blocks", "ttl", "subagent", "compaction", "output_exact", "synthetic", "session",
+    "input", "cache_read", "cache_write_5m", "cache_write_1h", "lineage_base", "lineage_base_len",
+)  # fmt: skip
+
+
+def assert_same_compaction(trace: Trace, lever: Compaction) -> Trace:
+    fast = lever.apply(Scenario(trace))
+    ref = lever.apply_reference(Scenario(trace))
+    for name in TRACE_ARRAYS:
+        a, b = getattr(fast.trace, name), getattr(ref.trace, name)
+        assert a.dtype == b.dtype, name
+        np.testing.assert_array_equal(a, b, err_msg=name)
+    assert fast.trace.keys == ref.trace.keys and fast.trace.stable == ref.trace.stable
+    assert fast.assumptions == ref.assumptions
+    return fast.trace
+
+
+COMPACTIONS = (
+    Compaction(trigger_tokens=100_000),
+    Compaction(trigger_tokens=100_000, mode="clear"),
+    Compaction(trigger_tokens=30_000, keep_turns=1, summary_tokens=500),
+    Compaction(trigger_tokens=30_000, keep_turns=0, mode="clear", tool_share=0.5),
+    Compaction(trigger_tokens=50_000, keep_turns=-1),  # Python's [-(-1):] drops the first
+    Compaction(),  # 83.5% of a 200k window
+)
+
+
+@pytest.mark.parametrize("lever", COMPACTIONS, ids=lambda c: f"{c.name}")
+def test_compaction_on_real_logs(trace: Trace, lever: Compaction) -> None:
+    out = assert_same_compaction(trace, lever)
+    assert_same(out, rules_for)
+
+
+def test_compaction_on_sharegpt() -> None:
+    work = chat_workload(limit=60, model="claude-sonnet-4-5", system_tokens=2000)
+    for lever in (Compaction(trigger_tokens=3000), Compaction(trigger_tokens=3000, mode="clear")):
+        assert_same_compaction(work.trace, lever)
+
+
+@PROPERTY
+@given(
+    st.lists(thread, min_size=1, max_size=5),
+    st.sampled_from([0, 500, 1500, 5000]),
+    st.integers(-1, 4),
+    st.sampled_from(["summary", "clear"]),
+    st.sampled_from([0.0, 0.5, 0.8, 1.0]),
+)
+def test_compaction_on_random_traces(
+    threads: list[tuple[int, float, list[Step]]],
+    trigger: int,
+    keep: int,
+    mode: str,
+    tool_share: float,
+) -> None:
+    tr = from_calls(calls_of(threads))
+    lever = Compaction(trigger_tokens=trigger, keep_turns=keep, mode=mode, summary_tokens=300,
+                       tool_share=tool_share, trigger_share=0.001, window=1000)  # fmt: skip
+    out = assert_same_compaction(tr, lever)
+    assert_same(out, rules_for)

@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 
 from tokenomy.levers.registry import Scenario, register
 from tokenomy.traces import Trace, relink
@@ -58,6 +59,57 @@ class Compaction:
         return f"compact:{self.trigger},keep={self.keep_turns},summary={self.summary_tokens}"
 
     def apply(self, s: Scenario) -> Scenario:
+        """Compaction replayed by a compiled kernel; equals ``apply_reference`` exactly."""
+        from tokenomy.levers.kernels import compact_kernel
+
+        t = s.trace
+        if t.stable:
+            sizes = np.array([len(x) for x in t.stable], dtype=np.int64)
+            stable_ptr = np.concatenate([[0], np.cumsum(sizes)]).astype(np.int64)
+            stable_vals = np.array([v for x in t.stable for v in x], dtype=np.int64)
+            if len(t) and int(t.thread.max()) >= len(t.stable):
+                raise IndexError("trace.thread holds an index beyond trace.stable")
+        else:
+            stable_ptr = np.zeros(0, dtype=np.int64)
+            stable_vals = np.zeros(0, dtype=np.int64)
+        if len(t) and (int(t.parent.min()) < -1 or int(t.parent.max()) >= len(t)):
+            raise IndexError("trace.parent holds an index outside the trace")
+
+        def ints(name: str) -> npt.NDArray[np.int64]:
+            return np.ascontiguousarray(getattr(t, name), dtype=np.int64)
+
+        src, time, prompt, shared, parent, summary, events = compact_kernel(
+            ints("thread"), np.ascontiguousarray(t.time, dtype=np.float64), ints("prompt"),
+            ints("tail"), ints("shared"), ints("parent"), ints("output"),
+            np.ascontiguousarray(t.compaction, dtype=np.bool_), stable_ptr, stable_vals,
+            self.trigger, self.keep_turns, self.mode == "summary", self.summary_tokens,
+            float(self.tool_share),
+        )  # fmt: skip
+        arrays = {name: getattr(t, name)[src] for name in _COPIED}
+        arrays.update(time=time, prompt=prompt, shared=shared, parent=parent)
+        for name, value in _SUMMARY.items():
+            if name == "output":
+                value = self.summary_tokens
+            arrays[name][summary] = value
+        arrays = {name: a.astype(getattr(t, name).dtype, copy=False) for name, a in arrays.items()}
+        out = _relink(t.with_arrays(**arrays))
+        return s.evolve(out, self._note(int(events)))
+
+    def _note(self, events: int) -> str:
+        what = (
+            f"summary of {self.summary_tokens:,} tokens by the same model, last "
+            f"{self.keep_turns} calls' additions kept"
+            if self.mode == "summary"
+            else f"old tool results cleared (assumed {self.tool_share:.0%} of each call's "
+            f"addition), last {self.keep_turns} calls kept"
+        )
+        return (
+            f"compaction at {self.trigger:,} prompt tokens: {what}; {events:,} event(s); "
+            "answer quality after compaction is not simulated"
+        )
+
+    def apply_reference(self, s: Scenario) -> Scenario:
+        """The reference replay, a Python loop per thread: ``apply`` must equal it exactly."""
         t = s.trace
         cols = {name: getattr(t, name).tolist() for name in _COPIED}
         rows: dict[str, list[Any]] = {name: [] for name in _COPIED}
@@ -73,18 +125,7 @@ class Compaction:
             i = j
         arrays = {name: np.asarray(rows[name], dtype=getattr(t, name).dtype) for name in _COPIED}
         out = relink(t.with_arrays(**arrays))
-        what = (
-            f"summary of {self.summary_tokens:,} tokens by the same model, last "
-            f"{self.keep_turns} calls' additions kept"
-            if self.mode == "summary"
-            else f"old tool results cleared (assumed {self.tool_share:.0%} of each call's "
-            f"addition), last {self.keep_turns} calls kept"
-        )
-        return s.evolve(
-            out,
-            f"compaction at {self.trigger:,} prompt tokens: {what}; {events:,} event(s); "
-            "answer quality after compaction is not simulated",
-        )
+        return s.evolve(out, self._note(events))
 
     def _thread(
         self,
@@ -155,6 +196,28 @@ class Compaction:
             if not row["compaction"]:
                 last_row = new_index[i]
         return events
+
+
+# What an added summarising call changes in the row it copies (``output``: summary_tokens).
+_SUMMARY: dict[str, int | bool] = {
+    "tail": 0, "output": 0, "reasoning": 0, "compaction": True, "subagent": False,
+    "synthetic": True, "output_exact": True, "blocks": 2,
+}  # fmt: skip
+
+
+def _relink(trace: Trace) -> Trace:
+    """``traces.relink`` compiled (``levers.kernels.relink_kernel``), the same result."""
+    from tokenomy.levers.kernels import relink_kernel
+
+    lineage, base, base_len = relink_kernel(
+        np.array(trace.lineage, dtype=np.int64),
+        np.ascontiguousarray(trace.parent, dtype=np.int64),
+        np.ascontiguousarray(trace.shared, dtype=np.int64),
+        np.ascontiguousarray(trace.prompt - trace.tail, dtype=np.int64),
+        np.ascontiguousarray(trace.lineage_base, dtype=np.int64),
+        np.ascontiguousarray(trace.lineage_base_len, dtype=np.int64),
+    )
+    return trace.with_arrays(lineage=lineage, lineage_base=base, lineage_base_len=base_len)
 
 
 def _factory(mode: str) -> Callable[[str, dict[str, str]], Compaction]:

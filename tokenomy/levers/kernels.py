@@ -412,3 +412,148 @@ def _put(
         ends[lst, 1] = e
     else:
         ints[nxt, _PREV] = e
+
+
+@njit(cache=True)
+def _slice_start(length: int, keep: int) -> int:
+    """Where Python's ``lst[-keep:]`` starts in a list of ``length`` (keep 0: the whole list)."""
+    start = -keep
+    if start < 0:
+        return max(length + start, 0)
+    return min(start, length)
+
+
+@njit(cache=True)
+def compact_kernel(
+    thread: np.ndarray,
+    time: np.ndarray,
+    prompt: np.ndarray,
+    tail: np.ndarray,
+    shared: np.ndarray,
+    parent: np.ndarray,
+    output: np.ndarray,
+    compaction: np.ndarray,
+    stable_ptr: np.ndarray,
+    stable_vals: np.ndarray,
+    trigger: int,
+    keep: int,
+    summary: bool,
+    summary_tokens: int,
+    tool_share: float,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray, int]:
+    """Compaction replayed on each run of rows of one thread (``Compaction.apply_reference``).
+
+    Returns, per output row, the input row it copies (``src``), its new time, prompt, shared
+    and parent, whether it is an added summarising call, and the number of events.
+    """
+    n = thread.shape[0]
+    src = np.empty(2 * n, dtype=np.int64)
+    new_time = np.empty(2 * n, dtype=np.float64)
+    new_prompt = np.empty(2 * n, dtype=np.int64)
+    new_shared = np.empty(2 * n, dtype=np.int64)
+    new_parent = np.empty(2 * n, dtype=np.int64)
+    is_summary = np.zeros(2 * n, dtype=np.bool_)
+    additions = np.empty(n, dtype=np.int64)
+    out = 0
+    events = 0
+    i = 0
+    while i < n:
+        end = i
+        while end < n and thread[end] == thread[i]:
+            end += 1
+        th = thread[i]
+        base = 0
+        if stable_ptr.shape[0] > 0 and stable_ptr[th + 1] > stable_ptr[th]:
+            base = stable_vals[stable_ptr[th + 1] - 1]
+        offset = 0
+        a_start = 0
+        a_end = 0
+        last_row = -1  # the output index of the previous main call
+        for r in range(i, end):
+            p, sh, par = prompt[r], shared[r], parent[r]
+            if par >= 0 and sh < prompt[par] - tail[par]:
+                offset = 0  # the agent rewrote its history itself: start afresh
+                a_start = 0
+                a_end = 0
+            additions[a_end] = p - sh
+            a_end += 1
+            now = p - offset
+            if par >= 0 and not compaction[r] and now > trigger:
+                cut = _slice_start(a_end - a_start, keep)
+                kept = 0
+                for a in range(a_start + cut, a_end):
+                    kept += additions[a]
+                old = max(now - base - kept, 0)
+                if summary:
+                    prev = last_row if last_row >= 0 else out - 1  # Python's rows[-1]
+                    if prev < 0:
+                        raise IndexError("a summary needs a previous call")
+                    src[out] = src[prev]
+                    new_time[out] = time[r] - 0.001
+                    new_prompt[out] = new_prompt[prev] + output[src[prev]] + 200
+                    new_shared[out] = new_prompt[prev] - tail[src[prev]]
+                    new_parent[out] = last_row
+                    is_summary[out] = True
+                    out += 1
+                    target = base + summary_tokens + kept
+                else:
+                    target = base + round(old * (1 - tool_share)) + kept
+                target = max(target, tail[r])
+                offset = p - target
+                new_prompt[out] = target
+                new_shared[out] = min(base, target)
+                a_start += cut
+                events += 1
+            else:
+                new_prompt[out] = now
+                new_shared[out] = max(sh - offset, 0) if par >= 0 else sh
+            new_parent[out] = last_row if par >= 0 else -1
+            src[out] = r
+            new_time[out] = time[r]
+            is_summary[out] = False
+            out += 1
+            if not compaction[r]:
+                last_row = out - 1
+        i = end
+    return (
+        src[:out], new_time[:out], new_prompt[:out], new_shared[:out], new_parent[:out],
+        is_summary[:out], events,
+    )  # fmt: skip
+
+
+@njit(cache=True)
+def relink_kernel(
+    lineage: np.ndarray,
+    parent: np.ndarray,
+    shared: np.ndarray,
+    bp: np.ndarray,
+    lineage_base: np.ndarray,
+    lineage_base_len: np.ndarray,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``traces.relink_reference`` compiled: ``lineage`` is rewritten in place."""
+    n = lineage.shape[0]
+    n_lin = lineage_base.shape[0]
+    base = np.empty(n_lin + n, dtype=np.int64)
+    base_len = np.empty(n_lin + n, dtype=np.int64)
+    base[:n_lin] = lineage_base
+    base_len[:n_lin] = lineage_base_len
+    size = n_lin
+    for i in range(n):
+        size = max(size, lineage[i] + 1)
+    frontier = np.zeros(size + n, dtype=np.int64)
+    nb = n_lin
+    for i in range(n):
+        p = parent[i]
+        if p < 0:
+            frontier[lineage[i]] = max(frontier[lineage[i]], bp[i])
+            continue
+        lin = lineage[p]
+        if shared[i] >= bp[p] and frontier[lin] <= shared[i]:
+            lineage[i] = lin
+        else:
+            base[nb] = lin
+            base_len[nb] = shared[i]
+            lineage[i] = nb
+            nb += 1
+        frontier[lineage[i]] = max(frontier[lineage[i]], bp[i])
+    return lineage, base[:nb], base_len[:nb]
