@@ -101,7 +101,7 @@ def main() -> None:
           lambda: price(trace, Split.reported(trace), pricer))  # fmt: skip
     timed("replay provider caching rules (one lever)", args.runs,
           lambda: simulate(trace, rules_for))  # fmt: skip
-    result = timed("whatif: 10 default levers + best combination", 1,
+    result = timed("whatif: 10 default levers + best combination", args.runs,
                    lambda: whatif(trace, None, pricer))  # fmt: skip
     print(f"  baseline ${result.baseline.cost:,.2f}; best {result.best and result.best.name}")
     work = timed(f"ShareGPT: read + tokenize {args.conversations} conversations", 1,

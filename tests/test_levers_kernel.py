@@ -1,4 +1,5 @@
-"""The compiled cache replay (``simulate``) equals the Python reference, array for array."""
+"""The compiled replays (``simulate``, ``Compaction.apply``) equal their Python references,
+array for array; every test here runs them compiled, whatever the trace's size."""
 
 from __future__ import annotations
 
@@ -12,17 +13,22 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from tokenomy.calls import Call
+from tokenomy.calls import TOKEN_KINDS, Call
 from tokenomy.chat_workload import chat_workload
-from tokenomy.levers import RULES, CacheRules, Compaction, Scenario, make_lever, rules_for
+from tokenomy.levers import RULES, CacheRules, Compaction, Scenario, caching, make_lever, rules_for
 from tokenomy.levers.caching import CacheReplay, simulate, simulate_reference
 from tokenomy.sources import read_paths
-from tokenomy.traces import Message, Trace, from_calls, from_messages
+from tokenomy.traces import CALL_ARRAYS, Message, Trace, from_calls, from_messages
 from tokenomy.whatif import default_levers
 
 T0 = datetime(2026, 3, 2, tzinfo=UTC)
-KINDS = ("input", "cache_read", "cache_write_5m", "cache_write_1h", "output")
+KINDS = TOKEN_KINDS
 Rules = CacheRules | Callable[[str, str], CacheRules]
+
+
+@pytest.fixture(autouse=True)
+def compiled(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(caching, "COMPILED_FROM_CALLS", 0)
 
 
 def assert_same(trace: Trace, rules: Rules) -> CacheReplay:
@@ -297,11 +303,7 @@ def test_an_automatic_sweep_is_seen_by_a_later_breakpoint_lookup() -> None:
 
 # --- compaction ----------------------------------------------------------------------------
 
-TRACE_ARRAYS = (
-    "time", "thread", "key", "prompt", "tail", "output", "reasoning", "shared", "parent",
-    "lineage", "blocks", "ttl", "subagent", "compaction", "output_exact", "synthetic", "session",
-    "input", "cache_read", "cache_write_5m", "cache_write_1h", "lineage_base", "lineage_base_len",
-)  # fmt: skip
+TRACE_ARRAYS = (*CALL_ARRAYS, "lineage_base", "lineage_base_len")
 
 
 def assert_same_compaction(trace: Trace, lever: Compaction) -> Trace:

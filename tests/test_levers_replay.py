@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
 
 import numpy as np
 import pytest
 
-from tokenomy.calls import Call
+from tokenomy.calls import TOKEN_KINDS, Call
 from tokenomy.levers import (
     Compaction,
     Lever,
@@ -48,6 +49,53 @@ def test_vectorised_price_equals_rates_cost(calls: list[Call], trace: Trace) -> 
     assert abs(got.total - expected) < Decimal("1e-15")
     assert got.unpriced_calls == 0
     assert float(np.sum(got.per_call)) == pytest.approx(float(expected), rel=1e-12)
+
+
+def _price_call_by_call(trace: Trace, split: Split, pricer: Pricer) -> list[Decimal | None]:
+    """The slow reference: ``Rates.cost`` of each call at its own time."""
+    out = []
+    for i in range(len(trace)):
+        model, provider, tier = trace.keys[int(trace.key[i])]
+        when = datetime.fromtimestamp(float(trace.time[i]), UTC)
+        out.append(pricer.cost(model, when, provider=provider, service_tier=tier,
+                               **{k: int(getattr(split, k)[i]) for k in TOKEN_KINDS}))  # fmt: skip
+    return out
+
+
+@pytest.mark.parametrize("dense", [True, False], ids=["counted", "sorted"])
+def test_price_equals_rates_cost_call_by_call_with_bands_and_unpriced(
+    trace: Trace, dense: bool, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A mix of models: one with a long-context band (Sonnet 4.5 above 200k), one priced by
+    # time of day (DeepSeek's off-peak hours), one unknown; prompts on both sides of 200k.
+    from tokenomy.levers import cost
+
+    if not dense:
+        monkeypatch.setattr(cost, "_DENSE_LIMIT", 0)
+    keys = [("claude-sonnet-4-5", "anthropic", ""), ("deepseek-chat", "deepseek", ""),
+            ("no-such-model-xyz", "", ""), *trace.keys]  # fmt: skip
+    n = len(trace)
+    rng = np.random.default_rng(7)
+    t = trace.with_arrays(
+        keys=keys,
+        key=rng.integers(0, len(keys), n),
+        input=np.where(np.arange(n) % 3 == 0, 210_000, trace.input),
+        time=trace.time + rng.integers(0, 86_400, n),  # spread over many hours of the day
+    )
+    split = Split.reported(t)
+    pricer = Pricer()
+    assert pricer.varies_within_a_day("deepseek-chat", "deepseek")
+    got = price(t, split, pricer)
+    ref = _price_call_by_call(t, split, pricer)
+    assert (split.prompt > 200_000).any() and (split.prompt <= 200_000).any()
+    assert got.unpriced_calls == sum(r is None for r in ref) > 0
+    assert got.unpriced_models == ("no-such-model-xyz",)
+    assert got.total == sum((r for r in ref if r is not None), Decimal(0))
+    for i, r in enumerate(ref):
+        if r is None:
+            assert np.isnan(got.per_call[i])
+        else:
+            assert got.per_call[i] == pytest.approx(float(r), rel=1e-12, abs=1e-15)
 
 
 def test_replay_reproduces_claude_code_split_call_by_call(calls: list[Call]) -> None:

@@ -22,14 +22,14 @@ from typing import Any
 
 import numpy as np
 
-from tokenomy.calls import Call
+from tokenomy.calls import TOKEN_KINDS, Call
 from tokenomy.levers.cost import Split, price
 from tokenomy.pricing import Pricer
 from tokenomy.traces import I64, Trace, from_calls
 
 __all__ = ["Anatomy", "anatomy", "context_tax_curve"]
 
-_KINDS = ("input", "cache_read", "cache_write_5m", "cache_write_1h", "output")
+_KINDS = TOKEN_KINDS
 
 
 @dataclass

@@ -33,6 +33,7 @@ import hashlib
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
+from functools import cached_property
 from itertools import pairwise
 from typing import Any
 
@@ -43,6 +44,7 @@ from tokenomy.calls import Call
 
 __all__ = [
     "BLOCKS_PER_CALL",
+    "CALL_ARRAYS",
     "Message",
     "PriceKey",
     "Trace",
@@ -120,9 +122,37 @@ class Trace:
     def model_of(self, i: int) -> str:
         return self.keys[int(self.key[i])][0]
 
+    @cached_property
+    def time_order(self) -> I64:
+        """Call indices in time order (stable), sorted once per trace: every replay needs it."""
+        return np.argsort(self.time, kind="stable")
+
+    @cached_property
+    def minute(self) -> I64:
+        """Each call's minute since the epoch (prices are looked up by minute or by day)."""
+        return (self.time // 60).astype(np.int64)
+
+    @cached_property
+    def replay_order(self) -> tuple[I64, I64]:
+        """``time_order`` regrouped by independent component (``kernels.component_order``),
+        and each call's component: the cache replay's order."""
+        from tokenomy.levers.kernels import component_order
+
+        def ints(a: npt.NDArray[Any]) -> I64:
+            return np.ascontiguousarray(a, dtype=np.int64)
+
+        return component_order(
+            self.time_order, ints(self.lineage), ints(self.parent), ints(self.lineage_base)
+        )
+
     def with_arrays(self, **changes: Any) -> Trace:
-        """A copy with some arrays replaced (levers never modify a trace in place)."""
-        return replace(self, **changes)
+        """A copy with some arrays replaced (levers never modify a trace in place); what was
+        derived from arrays that did not change is kept."""
+        out = replace(self, **changes)
+        for name, inputs in _DERIVED.items():
+            if name in self.__dict__ and not changes.keys() & inputs:
+                out.__dict__[name] = self.__dict__[name]
+        return out
 
     def take(self, index: npt.NDArray[np.int64] | npt.NDArray[np.bool_]) -> Trace:
         """The calls at ``index`` (a subset of whole threads keeps the structure valid)."""
@@ -132,12 +162,19 @@ class Trace:
         parent = self.parent[idx]
         parent = np.where(parent >= 0, remap[np.maximum(parent, 0)], -1)
         arrays = {
-            name: getattr(self, name)[idx] for name in _CALL_ARRAYS if name not in ("parent",)
+            name: getattr(self, name)[idx] for name in CALL_ARRAYS if name not in ("parent",)
         }
         return replace(self, parent=parent, **arrays)
 
 
-_CALL_ARRAYS = (
+# Cached properties of a trace, by the arrays they are computed from.
+_DERIVED = {
+    "time_order": {"time"},
+    "minute": {"time"},
+    "replay_order": {"time", "lineage", "parent", "lineage_base"},
+}
+
+CALL_ARRAYS = (
     "time", "thread", "key", "prompt", "tail", "output", "reasoning", "shared", "parent",
     "lineage", "blocks", "ttl", "subagent", "compaction", "output_exact", "synthetic", "session",
     "input", "cache_read", "cache_write_5m", "cache_write_1h",
@@ -169,7 +206,7 @@ class _Builder:
     """Accumulates rows and lineages; shared by ``from_calls`` and ``from_messages``."""
 
     def __init__(self) -> None:
-        self.rows: dict[str, list[Any]] = {name: [] for name in _CALL_ARRAYS}
+        self.rows: dict[str, list[Any]] = {name: [] for name in CALL_ARRAYS}
         self.keys: dict[PriceKey, int] = {}
         self.threads: list[str] = []
         self.stable: list[tuple[int, ...]] = []

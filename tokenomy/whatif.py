@@ -16,7 +16,16 @@ from typing import Any
 import numpy as np
 
 from tokenomy.calls import Call
-from tokenomy.levers import Lever, Outcome, Split, make_lever, price, replay, simulate
+from tokenomy.levers import (
+    Lever,
+    Outcome,
+    Scenario,
+    Split,
+    make_lever,
+    price,
+    replay,
+    simulate,
+)
 from tokenomy.levers.caching import rules_for
 from tokenomy.pricing import Pricer
 from tokenomy.traces import Trace, from_calls
@@ -113,15 +122,24 @@ def whatif(
         gains = sorted(zip(alone, chosen, strict=True), key=lambda p: p[0].cost)
         combo: list[Lever] = []
         current = baseline
+        applied: dict[tuple[str, ...], Scenario] = {}  # the current combination's prefixes
         for outcome, lever in gains:
             slots = {lv.slot for lv in combo}
             if outcome.cost >= baseline.cost or lever.slot in slots:
                 continue
             if {lever.slot, *slots} >= {"model", "routing"}:
                 continue  # routing to a model and swapping every call's model conflict
-            trial = replay(trace, _ordered([*combo, lever]), pricer)
+            trial = (
+                replay(trace, _ordered([*combo, lever]), pricer, applied=applied)
+                if combo
+                else outcome  # the lever alone, already replayed
+            )
             if trial.cost < current.cost:
                 combo, current = [*combo, lever], trial
+            # Keep only the scenarios a later trial can start from (each holds a whole trace).
+            names = [lv.name for lv in _ordered(combo)]
+            keep = {tuple(names[: i + 1]) for i in range(len(names))}
+            applied = {k: v for k, v in applied.items() if k in keep}
         if len(combo) > 1:
             best = current
     return WhatIf(reported, baseline, alone, best, len(trace))

@@ -17,12 +17,13 @@ from decimal import Decimal
 
 import numpy as np
 
+from tokenomy.calls import TOKEN_KINDS
 from tokenomy.levers.registry import Scenario, register
 from tokenomy.pricing import Band, Pricer, Rates
 
 __all__ = ["Batch", "batch_rates"]
 
-_KINDS = ("input", "cache_read", "cache_write_5m", "cache_write_1h", "output")
+_KINDS = TOKEN_KINDS
 
 
 def batch_rates(pricer: Pricer, model: str, provider: str, when: datetime) -> Rates | None:

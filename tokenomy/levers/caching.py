@@ -270,6 +270,10 @@ class _Store:
             entries.insert(j, entry)
 
 
+# Below this many calls the Python loop beats loading the compiled kernels (about 1.5 s; their
+# first compile after an install takes about 15 s); both give the same result.
+COMPILED_FROM_CALLS = 5_000
+
 _MODE_CODES = {"none": 0, "automatic": 1, "units": 2, "breakpoints": 3, "explicit": 4}
 _WRITE_CODES = {"ttl": 0, "cache_write_5m": 1, "input": 2}
 
@@ -280,10 +284,12 @@ def simulate(
 ) -> CacheReplay:
     """Replay ``trace`` under ``rules`` (one rule set, or one per (provider, model)).
 
-    The modes none, automatic, units and breakpoints run in a compiled kernel
-    (``levers.kernels``); Gemini's explicit caches (Decimal storage) in Python. The result
-    equals ``simulate_reference`` exactly.
+    From ``COMPILED_FROM_CALLS`` calls, the modes none, automatic, units and breakpoints run in
+    a compiled kernel (``levers.kernels``), Gemini's explicit caches (Decimal storage) in
+    Python; smaller traces run ``simulate_reference``. The result is the same either way.
     """
+    if len(trace) < COMPILED_FROM_CALLS:
+        return simulate_reference(trace, rules)
     from tokenomy.levers.kernels import simulate_kernel
 
     n = len(trace)
@@ -292,7 +298,7 @@ def simulate(
         for model, prov, _ in trace.keys
     ]
     min_by_key = [r.min_tokens(k[0]) for r, k in zip(rules_by_key, trace.keys, strict=True)]
-    order = np.argsort(trace.time, kind="stable")
+    order = trace.time_order
     key = np.ascontiguousarray(trace.key, dtype=np.int64)
     counts = _counts(rules_by_key, key[order])
     inp = np.array(trace.prompt, dtype=np.int64)
@@ -320,9 +326,10 @@ def simulate(
             return np.ascontiguousarray(getattr(trace, name), dtype=np.int64)
 
         _check_indices(trace, len(trace.keys))
+        replay_order, comp = trace.replay_order
 
         simulate_kernel(
-            order, np.ascontiguousarray(trace.time, dtype=np.float64), key,
+            replay_order, comp, np.ascontiguousarray(trace.time, dtype=np.float64), key,
             ints("prompt"), ints("tail"), ints("output"), ints("parent"), ints("shared"),
             ints("lineage"), ints("blocks"), ttl, ints("thread"), stable_ptr, stable_vals,
             ints("lineage_base"), ints("lineage_base_len"),
@@ -466,7 +473,7 @@ def simulate_reference(
             out_.append((lin, limit))
         return out_
 
-    for i in np.argsort(trace.time, kind="stable").tolist():
+    for i in trace.time_order.tolist():
         k = key_arr[i]
         r = rules_by_key[k]
         counts[r.name] = counts.get(r.name, 0) + 1

@@ -25,16 +25,11 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from tokenomy.levers import caching
 from tokenomy.levers.registry import Scenario, register
-from tokenomy.traces import Trace, relink
+from tokenomy.traces import CALL_ARRAYS, Trace, relink
 
 __all__ = ["Compaction"]
-
-_COPIED = (
-    "time", "thread", "key", "prompt", "tail", "output", "reasoning", "shared", "parent",
-    "lineage", "blocks", "ttl", "subagent", "compaction", "output_exact", "synthetic", "session",
-    "input", "cache_read", "cache_write_5m", "cache_write_1h",
-)  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -60,6 +55,8 @@ class Compaction:
 
     def apply(self, s: Scenario) -> Scenario:
         """Compaction replayed by a compiled kernel; equals ``apply_reference`` exactly."""
+        if len(s.trace) < caching.COMPILED_FROM_CALLS:
+            return self.apply_reference(s)
         from tokenomy.levers.kernels import compact_kernel
 
         t = s.trace
@@ -85,12 +82,11 @@ class Compaction:
             self.trigger, self.keep_turns, self.mode == "summary", self.summary_tokens,
             float(self.tool_share),
         )  # fmt: skip
-        arrays = {name: getattr(t, name)[src] for name in _COPIED}
-        arrays.update(time=time, prompt=prompt, shared=shared, parent=parent)
-        for name, value in _SUMMARY.items():
-            if name == "output":
-                value = self.summary_tokens
-            arrays[name][summary] = value
+        arrays = {"time": time, "prompt": prompt, "shared": shared, "parent": parent}
+        if src.shape[0] > len(t):  # summarising calls were added: every array gets their rows
+            arrays |= {name: getattr(t, name)[src] for name in CALL_ARRAYS if name not in arrays}
+            for name, value in _SUMMARY.items():
+                arrays[name][summary] = self.summary_tokens if name == "output" else value
         arrays = {name: a.astype(getattr(t, name).dtype, copy=False) for name, a in arrays.items()}
         out = _relink(t.with_arrays(**arrays))
         return s.evolve(out, self._note(int(events)))
@@ -111,8 +107,8 @@ class Compaction:
     def apply_reference(self, s: Scenario) -> Scenario:
         """The reference replay, a Python loop per thread: ``apply`` must equal it exactly."""
         t = s.trace
-        cols = {name: getattr(t, name).tolist() for name in _COPIED}
-        rows: dict[str, list[Any]] = {name: [] for name in _COPIED}
+        cols = {name: getattr(t, name).tolist() for name in CALL_ARRAYS}
+        rows: dict[str, list[Any]] = {name: [] for name in CALL_ARRAYS}
         new_index = [0] * len(t)
         events = 0
         n = len(t)
@@ -123,7 +119,9 @@ class Compaction:
                 j += 1
             events += self._thread(t, cols, range(i, j), rows, new_index)
             i = j
-        arrays = {name: np.asarray(rows[name], dtype=getattr(t, name).dtype) for name in _COPIED}
+        arrays = {
+            name: np.asarray(rows[name], dtype=getattr(t, name).dtype) for name in CALL_ARRAYS
+        }
         out = relink(t.with_arrays(**arrays))
         return s.evolve(out, self._note(events))
 
@@ -143,7 +141,7 @@ class Compaction:
         last_row = -1  # the new index of the previous main call
         events = 0
         for i in span:
-            row = {name: cols[name][i] for name in _COPIED}
+            row = {name: cols[name][i] for name in CALL_ARRAYS}
             prompt, shared, parent = int(row["prompt"]), int(row["shared"]), int(row["parent"])
             tail = int(row["tail"])
             if parent >= 0:
@@ -158,7 +156,7 @@ class Compaction:
                 old = max(now - base - kept, 0)
                 if self.mode == "summary":
                     prev = last_row
-                    summary = {name: rows[name][prev] for name in _COPIED}
+                    summary = {name: rows[name][prev] for name in CALL_ARRAYS}
                     p_prompt = int(summary["prompt"])
                     p_out = int(summary["output"])
                     summary.update(
@@ -175,7 +173,7 @@ class Compaction:
                         output_exact=True,
                         blocks=2,
                     )
-                    for name in _COPIED:
+                    for name in CALL_ARRAYS:
                         rows[name].append(summary[name])
                     new_prompt = base + self.summary_tokens + kept
                 else:
@@ -191,7 +189,7 @@ class Compaction:
                 row["shared"] = max(shared - offset, 0) if parent >= 0 else shared
             row["parent"] = last_row if parent >= 0 else -1
             new_index[i] = len(rows["time"])
-            for name in _COPIED:
+            for name in CALL_ARRAYS:
                 rows[name].append(row[name])
             if not row["compaction"]:
                 last_row = new_index[i]

@@ -15,12 +15,13 @@ from decimal import Decimal
 
 import numpy as np
 
+from tokenomy.calls import TOKEN_KINDS
 from tokenomy.pricing import MTOK, Band, Pricer, Rates
 from tokenomy.traces import F64, I64, Trace
 
 __all__ = ["Priced", "Split", "price"]
 
-_KINDS = ("input", "cache_read", "cache_write_5m", "cache_write_1h", "output")
+_KINDS = TOKEN_KINDS
 
 
 @dataclass(frozen=True)
@@ -58,13 +59,33 @@ class Priced:
     unpriced_models: tuple[str, ...]
 
 
-def _group_step(trace: Trace, pricer: Pricer) -> I64:
-    """Pricing step per call: the day, or the minute for models priced by time of day."""
-    minute = (trace.time // 60).astype(np.int64)
+_DENSE_LIMIT = 1 << 26  # (keys x days) codes counted densely; a wider spread sorts instead
+
+
+def _groups(trace: Trace, pricer: Pricer) -> tuple[I64, I64, I64]:
+    """Each call's pricing group (0..G-1, ordered by key then step), and per group its key and
+    step (the minute its prices are read at: the day's first, or the call's own minute for
+    models priced by time of day).
+
+    Codes are counted in a dense table instead of sorted: one pass over the calls.
+    """
+    minute = trace.minute
     by_minute = np.array(
         [pricer.varies_within_a_day(m, p) for m, p, _ in trace.keys] or [False], dtype=np.bool_
     )
-    return np.where(by_minute[trace.key], minute, (minute // 1440) * 1440)
+    step = np.where(by_minute[trace.key], minute, (minute // 1440) * 1440)
+    low = int(step.min())
+    unit = 1 if by_minute.any() else 1440
+    span = (int(step.max()) - low) // unit + 1
+    if len(trace.keys) * span > _DENSE_LIMIT:
+        code = trace.key * np.int64(1 << 40) + step
+        uniq, inverse = np.unique(code, return_inverse=True)
+        return inverse.astype(np.int64), uniq >> 40, uniq & ((1 << 40) - 1)
+    code = trace.key * np.int64(span) + (step - low) // unit
+    present = np.bincount(code, minlength=len(trace.keys) * span) > 0
+    dense = np.cumsum(present) - 1
+    codes = np.flatnonzero(present)
+    return dense[code], codes // span, (codes % span) * unit + low
 
 
 def price(
@@ -79,51 +100,59 @@ def price(
     part of a call (its reasoning, its wasted writes) is priced at the call's own band.
     """
     n = len(trace)
-    per_call = np.full(n, np.nan)
     by_kind = dict.fromkeys(_KINDS, Decimal(0))
-    per_request = Decimal(0)
     if n == 0:
-        return Priced(per_call, Decimal(0), by_kind, 0, ())
-    step = _group_step(trace, pricer)
-    group = trace.key * np.int64(1 << 40) + step
-    order = np.argsort(group, kind="stable")
-    sorted_groups = group[order]
-    starts = np.flatnonzero(np.r_[True, sorted_groups[1:] != sorted_groups[:-1]])
-    ends = np.r_[starts[1:], n]
+        return Priced(np.full(0, np.nan), Decimal(0), by_kind, 0, ())
+    group, group_key, group_step = _groups(trace, pricer)
     prompt = split.prompt if band_prompt is None else band_prompt
-    tokens = {k: getattr(split, k) for k in _KINDS}
-    unpriced = 0
+    # One row per (group, band): its Decimal rates (zero where unpriced), the first row of each
+    # group, and each group's band thresholds above the first.
+    rows: list[tuple[Band, Decimal]] = []
+    row_priced: list[bool] = []
+    first_row = np.zeros(group_key.shape[0], dtype=np.int64)
+    above: list[list[int]] = [[] for _ in range(group_key.shape[0])]
     unpriced_models: set[str] = set()
-    for s, e in zip(starts, ends, strict=True):
-        idx = order[s:e]
-        key = int(trace.key[idx[0]])
+    priced_group = np.ones(group_key.shape[0], dtype=np.bool_)
+    for g, (key, step) in enumerate(zip(group_key.tolist(), group_step.tolist(), strict=True)):
         model, provider, tier = trace.keys[key]
-        when = datetime.fromtimestamp(int(step[idx[0]]) * 60, UTC)
-        rates = _rates(pricer, model, provider, when, tier)
+        rates = _rates(pricer, model, provider, datetime.fromtimestamp(step * 60, UTC), tier)
+        first_row[g] = len(rows)
         if rates is None:
-            unpriced += idx.shape[0]
+            priced_group[g] = False
             unpriced_models.add(model)
+            rows.append((Band(0, *[Decimal(0)] * 5), Decimal(0)))
+            row_priced.append(False)
             continue
-        aboves = np.array([b.above for b in rates.bands], dtype=np.int64)
-        band = np.maximum(np.searchsorted(aboves, prompt[idx], side="left") - 1, 0)
-        cost = np.zeros(idx.shape[0])
-        for bi, b in enumerate(rates.bands):
-            in_band = idx[band == bi] if len(rates.bands) > 1 else idx
-            if in_band.shape[0] == 0:
-                continue
-            for k in _KINDS:
-                rate: Decimal = getattr(b, k)
-                col = tokens[k][in_band]
-                by_kind[k] += Decimal(int(col.sum())) * rate / MTOK
-            if len(rates.bands) > 1:
-                mask = band == bi
-                cost[mask] = _float_cost(tokens, in_band, b)
-            else:
-                cost = _float_cost(tokens, in_band, b)
-        per_call[idx] = cost + float(rates.per_request)
-        per_request += rates.per_request * idx.shape[0]
+        rows += [(b, rates.per_request) for b in rates.bands]
+        row_priced += [True] * len(rates.bands)
+        above[g] = [b.above for b in rates.bands[1:]]
+    # A call's band: how many of its group's higher bands its prompt is above.
+    row = first_row[group]
+    most = max(len(a) for a in above)
+    if most:
+        thresholds = np.full((len(above), most), np.iinfo(np.int64).max, dtype=np.int64)
+        for g, a in enumerate(above):
+            thresholds[g, : len(a)] = a
+        row = row + (prompt[:, None] > thresholds[group]).sum(axis=1)
+    priced = priced_group[group]
+    per_call = np.zeros(n)
+    rate = np.array([[float(getattr(b, k)) / 1e6 for b, _ in rows] for k in _KINDS])
+    for j, k in enumerate(_KINDS):
+        tokens = getattr(split, k)
+        per_call += tokens * rate[j][row]
+        # Exact integer sums per row (float64 sums are exact below 2**53 tokens).
+        sums = np.bincount(row, weights=tokens, minlength=len(rows))
+        for r, total in enumerate(sums.tolist()):
+            if total and row_priced[r]:
+                by_kind[k] += Decimal(int(total)) * getattr(rows[r][0], k) / MTOK
+    per_call += np.array([float(pr) for _, pr in rows])[row]
+    per_call[~priced] = np.nan
+    calls_per_row = np.bincount(row, minlength=len(rows)).tolist()
+    per_request = sum(
+        (pr * c for (_, pr), c in zip(rows, calls_per_row, strict=True) if c), Decimal(0)
+    )
     total = sum(by_kind.values(), Decimal(0)) + per_request
-    return Priced(per_call, total, by_kind, unpriced, tuple(sorted(unpriced_models)))
+    return Priced(per_call, total, by_kind, int((~priced).sum()), tuple(sorted(unpriced_models)))
 
 
 def _rates(pricer: Pricer, model: str, provider: str, when: datetime, tier: str) -> Rates | None:
@@ -132,10 +161,3 @@ def _rates(pricer: Pricer, model: str, provider: str, when: datetime, tier: str)
 
         return batch_rates(pricer, model, provider, when)
     return pricer.rates(model, provider, when, tier)
-
-
-def _float_cost(tokens: dict[str, I64], idx: I64, band: Band) -> F64:
-    out = np.zeros(idx.shape[0])
-    for k in _KINDS:
-        out += tokens[k][idx] * (float(getattr(band, k)) / 1e6)
-    return out

@@ -51,7 +51,7 @@ def _slot(table: np.ndarray, key: int, bits: int) -> int:
 
 
 @njit(cache=True)
-def _rehash(table: np.ndarray, bits: int, keys: int) -> tuple[int, np.ndarray]:
+def _rehash(table: np.ndarray, bits: int, keys: int, ends: np.ndarray) -> tuple[int, np.ndarray]:
     """A table twice as large (or more) that holds ``keys`` keys at most half full."""
     while 2 * keys > (1 << bits):
         bits += 1
@@ -61,6 +61,7 @@ def _rehash(table: np.ndarray, bits: int, keys: int) -> tuple[int, np.ndarray]:
             h = _slot(new, table[s, 0], bits)
             new[h, 0] = table[s, 0]
             new[h, 1] = table[s, 1]
+            ends[table[s, 1], 2] = h
     return bits, new
 
 
@@ -76,7 +77,7 @@ def _grow_pool(ints: np.ndarray, flts: np.ndarray, need: int) -> tuple[np.ndarra
 
 @njit(cache=True)
 def _grow_lists(ends: np.ndarray, need: int) -> np.ndarray:
-    new = np.full((max(ends.shape[0] * 2, need), 2), -1, dtype=np.int64)
+    new = np.full((max(ends.shape[0] * 2, need), 3), -1, dtype=np.int64)
     new[: ends.shape[0]] = ends
     return new
 
@@ -106,6 +107,7 @@ def _last_at_most(ints: np.ndarray, ends: np.ndarray, lst: int, x: int) -> int:
 @njit(cache=True)
 def simulate_kernel(
     order: np.ndarray,
+    comp: np.ndarray,
     time: np.ndarray,
     key: np.ndarray,
     prompt: np.ndarray,
@@ -147,7 +149,7 @@ def simulate_kernel(
     # Hash table: store key (group * n_lin + lineage) -> list index; lists: head, tail entry.
     bits = 10
     table = np.full((1 << bits, 2), -1, dtype=np.int64)
-    ends = np.full((256, 2), -1, dtype=np.int64)
+    ends = np.full((256, 3), -1, dtype=np.int64)  # per list: head, tail, hash slot
     ints = np.empty((1024, 4), dtype=np.int64)
     flts = np.empty((1024, 2), dtype=np.float64)
     state = np.zeros(3, dtype=np.int64)
@@ -164,15 +166,31 @@ def simulate_kernel(
         depth = max(depth, d)
     lv_lin = np.empty(depth, dtype=np.int64)
     lv_lim = np.empty(depth, dtype=np.int64)
+    lv_lst = np.empty(depth, dtype=np.int64)  # the store list of (model, lineage), -1: none
     most_stable = 0
     for th in range(stable_ptr.shape[0] - 1):
         most_stable = max(most_stable, stable_ptr[th + 1] - stable_ptr[th])
     points = np.empty(most_stable + 1, dtype=np.int64)
     put_pos = np.empty(2, dtype=np.int64)
-    put_lin = np.empty(2, dtype=np.int64)
+    put_lvl = np.empty(2, dtype=np.int64)
 
+    current = -1
     for oi in range(order.shape[0]):
         i = order[oi]
+        if comp[i] != current:
+            # A new component shares no store key with the ones before: start an empty store
+            # (small and hot in the CPU cache) instead of growing one for the whole trace.
+            current = comp[i]
+            if bits > 10:
+                bits = 10
+                table = np.full((1 << bits, 2), -1, dtype=np.int64)
+            else:
+                for lst in range(state[_KEYS]):
+                    table[ends[lst, 2], 0] = -1
+                    table[ends[lst, 2], 1] = -1  # lookups read the list index unchecked
+            state[_USED] = 0
+            state[_FREE] = -1
+            state[_KEYS] = 0
         k = key[i]
         mode = k_mode[k]
         if mode in (MODE_NONE, MODE_EXPLICIT):
@@ -195,6 +213,8 @@ def simulate_kernel(
             lv_lin[nlev] = x
             lv_lim[nlev] = limit
             nlev += 1
+        for li in range(nlev):
+            lv_lst[li] = table[_slot(table, g * n_lin + lv_lin[li], bits), 1]
 
         n_put = 0
         if mode in (MODE_AUTOMATIC, MODE_UNITS):
@@ -202,10 +222,9 @@ def simulate_kernel(
             max_life = k_max_life[k]
             best = 0
             for li in range(nlev):
-                h = _slot(table, g * n_lin + lv_lin[li], bits)
-                if table[h, 0] == -1:
+                lst = lv_lst[li]
+                if lst == -1:
                     continue
-                lst = table[h, 1]
                 lim = lv_lim[li]
                 j = ends[lst, 1]
                 while j != -1:
@@ -243,27 +262,28 @@ def simulate_kernel(
             inp[i] = p - hit
             if p >= minimum:
                 if units or not k_caches_output[k]:
-                    chosen = lv_lin[0]
+                    chosen = 0
                     for li in range(1, nlev):
                         if p <= lv_lim[li]:
-                            chosen = lv_lin[li]
-                    put_lin[n_put] = chosen
+                            chosen = li
+                    put_lvl[n_put] = chosen
                     put_pos[n_put] = p
                     n_put += 1
                 if k_caches_output[k]:
-                    put_lin[n_put] = lin
+                    put_lvl[n_put] = 0
                     put_pos[n_put] = p + output[i]
                     n_put += 1
             if state[_USED] + 2 > ints.shape[0]:
                 ints, flts = _grow_pool(ints, flts, state[_USED] + 2)
             if 2 * (state[_KEYS] + 2) > table.shape[0]:
-                bits, table = _rehash(table, bits, state[_KEYS] + 2)
+                bits, table = _rehash(table, bits, state[_KEYS] + 2, ends)
             if state[_KEYS] + 2 > ends.shape[0]:
                 ends = _grow_lists(ends, state[_KEYS] + 2)
             expiry = t + ttl_i
             for q in range(n_put):
-                _put(ints, flts, table, bits, ends, state,
-                     g * n_lin + put_lin[q], put_pos[q], 0, expiry, t)  # fmt: skip
+                li = put_lvl[q]
+                _put(ints, flts, table, bits, ends, state, lv_lst, li,
+                     g * n_lin + lv_lin[li], put_pos[q], 0, expiry, t)  # fmt: skip
             continue
 
         # Breakpoints (Anthropic; OpenAI 5.6+): reads at <= max_bp breakpoints, one write each.
@@ -302,10 +322,9 @@ def simulate_kernel(
             b_block = block if b == bp else 0
             found = -1
             for li in range(nlev):
-                h = _slot(table, g * n_lin + lv_lin[li], bits)
-                if table[h, 0] == -1:
+                if lv_lst[li] == -1:
                     continue
-                j = _last_at_most(ints, ends, table[h, 1], min(b, lv_lim[li]))
+                j = _last_at_most(ints, ends, lv_lst[li], min(b, lv_lim[li]))
                 stop = False
                 while j != -1:
                     # The breakpoint counts as the first of the blocks looked at.
@@ -333,19 +352,19 @@ def simulate_kernel(
         if state[_USED] + n_pts > ints.shape[0]:
             ints, flts = _grow_pool(ints, flts, state[_USED] + n_pts)
         if 2 * (state[_KEYS] + n_pts) > table.shape[0]:
-            bits, table = _rehash(table, bits, state[_KEYS] + n_pts)
+            bits, table = _rehash(table, bits, state[_KEYS] + n_pts, ends)
         if state[_KEYS] + n_pts > ends.shape[0]:
             ends = _grow_lists(ends, state[_KEYS] + n_pts)
         expiry = t + ttl_i
         for pi in range(n_pts):
             b = points[pi]
             if b >= minimum and b > hit:
-                chosen = lv_lin[0]
+                chosen = 0
                 for li in range(1, nlev):
                     if b <= lv_lim[li]:
-                        chosen = lv_lin[li]
-                _put(ints, flts, table, bits, ends, state,
-                     g * n_lin + chosen, b, block if b == bp else 0, expiry, t)  # fmt: skip
+                        chosen = li
+                _put(ints, flts, table, bits, ends, state, lv_lst, chosen,
+                     g * n_lin + lv_lin[chosen], b, block if b == bp else 0, expiry, t)  # fmt: skip
         read[i] = hit
         written = max(last - hit, 0)
         write = k_write[k]
@@ -367,23 +386,31 @@ def _put(
     bits: int,
     ends: np.ndarray,
     state: np.ndarray,
+    lv_lst: np.ndarray,
+    li: int,
     skey: int,
     pos: int,
     block: int,
     expiry: float,
     born: float,
 ) -> None:
-    """Store an entry at ``pos`` under ``skey``, replacing one at the same position.
+    """Store an entry at ``pos`` in the list of level ``li`` (store key ``skey``), replacing
+    one at the same position; a new list is made (and hashed) where the level has none.
 
     The caller has made room: a free pool slot, a hash slot and a list for a new key.
     ``state`` holds [pool slots used, free list head, keys].
     """
-    h = _slot(table, skey, bits)
-    if table[h, 0] == -1:
-        table[h, 0] = skey
-        table[h, 1] = state[_KEYS]
+    lst = lv_lst[li]
+    if lst == -1:
+        h = _slot(table, skey, bits)
+        lst = state[_KEYS]
         state[_KEYS] += 1
-    lst = table[h, 1]
+        table[h, 0] = skey
+        table[h, 1] = lst
+        ends[lst, 0] = -1
+        ends[lst, 1] = -1
+        ends[lst, 2] = h
+        lv_lst[li] = lst
     j = _last_at_most(ints, ends, lst, pos)
     if j != -1 and ints[j, _POS] == pos:
         ints[j, _BLOCK] = block
@@ -557,3 +584,51 @@ def relink_kernel(
             nb += 1
         frontier[lineage[i]] = max(frontier[lineage[i]], bp[i])
     return lineage, base[:nb], base_len[:nb]
+
+
+@njit(cache=True)
+def _root(up: np.ndarray, x: int) -> int:
+    while up[x] != x:
+        up[x] = up[up[x]]
+        x = up[x]
+    return x
+
+
+@njit(cache=True)
+def component_order(
+    order: np.ndarray, lineage: np.ndarray, parent: np.ndarray, lineage_base: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """``order`` (time order) regrouped by independent component, time order kept within each;
+    and each call's component.
+
+    Two calls can affect each other's replay only through a lineage on their paths (the cache
+    store is keyed by lineage) or a parent link (block counts): lineages joined by base and
+    parent links form components that share nothing, so replaying one component after another
+    gives the same result as the global time order, with far fewer cache misses.
+    """
+    n = lineage.shape[0]
+    n_lin = lineage_base.shape[0]
+    up = np.arange(n_lin)
+    for lin in range(n_lin):
+        if lineage_base[lin] >= 0:
+            a, b = _root(up, lin), _root(up, lineage_base[lin])
+            if a != b:
+                up[max(a, b)] = min(a, b)
+    for i in range(n):
+        if parent[i] >= 0:
+            a, b = _root(up, lineage[i]), _root(up, lineage[parent[i]])
+            if a != b:
+                up[max(a, b)] = min(a, b)
+    start = np.zeros(n_lin + 1, dtype=np.int64)
+    comp = np.empty(n, dtype=np.int64)
+    for i in range(n):
+        comp[i] = _root(up, lineage[i])
+        start[comp[i] + 1] += 1
+    for c in range(n_lin):
+        start[c + 1] += start[c]
+    out = np.empty(order.shape[0], dtype=np.int64)
+    for k in range(order.shape[0]):
+        c = comp[order[k]]
+        out[start[c]] = order[k]
+        start[c] += 1
+    return out, comp

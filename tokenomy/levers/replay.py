@@ -38,12 +38,23 @@ def replay(
     levers: Sequence[Lever] = (),
     pricer: Pricer | None = None,
     name: str = "",
+    applied: dict[tuple[str, ...], Scenario] | None = None,
 ) -> Outcome:
-    """Apply ``levers`` in order, replay caching under the resulting rules, price the result."""
+    """Apply ``levers`` in order, replay caching under the resulting rules, price the result.
+
+    ``applied`` memoises the scenario after each prefix of levers (by their names), so trials
+    that share a prefix (a greedy search for the best combination) apply it once.
+    """
     pricer = pricer or Pricer()
     s = Scenario(trace)
-    for lever in levers:
+    for i, lever in enumerate(levers):
+        prefix = tuple(lv.name for lv in levers[: i + 1])
+        if applied is not None and prefix in applied:
+            s = applied[prefix]
+            continue
         s = lever.apply(s)
+        if applied is not None:
+            applied[prefix] = s
     cached = simulate(s.trace, s.rules)
     priced: Priced = price(s.trace, cached.split, pricer)
     per_call = priced.per_call + cached.storage_usd
