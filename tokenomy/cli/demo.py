@@ -35,11 +35,11 @@ def demo(
     from tokenomy.cli.anatomy import print_anatomy
     from tokenomy.cli.report import print_bill
     from tokenomy.render import collect, write_report
-    from tokenomy.sources import default_locations
+    from tokenomy.sources import default_locations, has_logs
     from tokenomy.traces import from_calls
     from tokenomy.whatif import whatif
 
-    targets = default_locations()
+    targets = [place for place in default_locations() if has_logs([place])]
     if targets:
         err.print(f"Your logs: {', '.join(map(str, targets))}", highlight=False)
     elif SHARED_LOGS.is_dir():

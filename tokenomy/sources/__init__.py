@@ -24,6 +24,7 @@ __all__ = [
     "Source",
     "default_locations",
     "detect",
+    "has_logs",
     "iter_files",
     "read_file",
     "read_paths",
@@ -82,6 +83,12 @@ def _walk_dir(folder: str) -> Iterator[tuple[str, os.stat_result]]:
                 yield from _walk_dir(entry.path)
         elif entry.is_file():
             yield entry.path, entry.stat()
+
+
+def has_logs(paths: Iterable[Path | str]) -> bool:
+    """Whether any file under ``paths`` is a log a source reads (an agent CLI's folder can
+    exist with nothing in it yet)."""
+    return any(detect(Path(path)) is not None for path, _ in walk_files(paths))
 
 
 def read_file(
