@@ -20,6 +20,7 @@ from tokenomy.calls import TOKEN_KINDS
 if TYPE_CHECKING:
     from tokenomy.bill import Filters
     from tokenomy.ledger import Ledger
+    from tokenomy.pricing import Band, Rates
 
 __all__ = ["KIND_LABELS", "CostByKind", "cost_by_kind"]
 
@@ -59,24 +60,45 @@ def cost_by_kind(ledger: Ledger, filters: Filters, grouping: str = "daily") -> C
     where, params = filters.where()
     rows = ledger.sql(
         f"SELECT strftime({local}, '{pattern}') AS period, model, provider, service_tier, time, "
-        f"{', '.join(TOKEN_KINDS)}, cost FROM calls WHERE cost IS NOT NULL AND {where} "
-        "ORDER BY period",
+        f"{', '.join(TOKEN_KINDS)} FROM calls WHERE cost IS NOT NULL AND {where} ORDER BY period",
         params,
     )
-    sums: dict[str, dict[str, Decimal]] = defaultdict(lambda: defaultdict(Decimal))
+    billed = ledger.sql(
+        f"SELECT strftime({local}, '{pattern}') AS period, sum(cost) FROM calls "
+        f"WHERE cost IS NOT NULL AND {where} GROUP BY period",
+        params,
+    )
+    # Cost is linear in the tokens within a band: sum the tokens per (period, band) as integers
+    # and multiply by the Decimal rates once per group, not once per call.
+    tokens_by: dict[str, dict[Band, list[int]]] = defaultdict(dict)
+    rates_at: dict[tuple[str, str, str, Any], Rates | None] = {}
+    by_minute: dict[tuple[str, str], bool] = {}
     pricer = ledger.pricer
-    for period, model, provider, tier, time, *rest in rows:
-        tokens, cost = rest[:-1], Decimal(rest[-1])
+    for period, model, provider, tier, time, *tokens in rows:
+        if (model, provider) not in by_minute:
+            by_minute[model, provider] = pricer.varies_within_a_day(model, provider)
+        step = time.replace(second=0, microsecond=0) if by_minute[model, provider] else time.date()
+        key = (model, provider, tier, step)
+        if key not in rates_at:
+            rates_at[key] = pricer.rates(model, provider, time.replace(tzinfo=UTC), tier)
+        rates = rates_at[key]
+        if rates is None:
+            continue
+        band = rates.band(sum(tokens[:4]))
+        sums_here = tokens_by[period].setdefault(band, [0] * len(TOKEN_KINDS))
+        for i, n in enumerate(tokens):
+            sums_here[i] += n
+    sums: dict[str, dict[str, Decimal]] = defaultdict(lambda: defaultdict(Decimal))
+    for period, cost in billed:
         per_kind = sums[period]
-        rates = pricer.rates(model, provider, time.replace(tzinfo=UTC), tier)
         split = Decimal(0)
-        if rates is not None:
-            band = rates.band(sum(tokens[:4]))
-            for kind, n in zip(TOKEN_KINDS, tokens, strict=True):
+        for band, totals in tokens_by[period].items():
+            for kind, n in zip(TOKEN_KINDS, totals, strict=True):
                 part = n * getattr(band, kind) / MTOK
                 per_kind[kind] += part
                 split += part
-        per_kind["other"] += cost - split
+        per_kind["other"] += Decimal(cost) - split
+    sums = dict(sorted(sums.items()))
     out = CostByKind(grouping, periods=list(sums))
     for per_kind in sums.values():
         # The stored cost is rounded to 12 decimals: a residue that small is not a fee.

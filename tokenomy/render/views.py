@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
 from tokenomy.bill import TASK_KEY, Bill, Filters, bill
@@ -19,8 +20,9 @@ from tokenomy.render.cost_by_kind import CostByKind, cost_by_kind
 if TYPE_CHECKING:
     from tokenomy.calls import Call
     from tokenomy.ledger import Ledger
+    from tokenomy.traces import Trace
 
-__all__ = ["OPTIONAL_VIEWS", "SessionTokens", "Views", "collect", "to_jsonable"]
+__all__ = ["OPTIONAL_VIEWS", "Selection", "SessionTokens", "Views", "collect", "to_jsonable"]
 
 WEEKLY_AFTER_DAYS = 92  # more days than this and the cost chart shows weeks
 
@@ -92,30 +94,43 @@ def collect(ledger: Ledger, filters: Filters | None = None) -> Views:
         session_tokens=_session_tokens(ledger, filters),
     )
     where, params = filters.where()
-    calls = ledger.calls(where, params) if bills["daily"].totals["calls"] else []
+    selected = Selection(ledger.calls(where, params) if bills["daily"].totals["calls"] else [])
     for name, load in OPTIONAL_VIEWS.items():
-        if not calls:
+        if not selected.calls:
             views.missing[name] = "no calls match these filters"
             continue
         try:
-            views.optional[name] = load(ledger, calls)
+            views.optional[name] = load(ledger, selected)
         except (ImportError, AttributeError) as exc:
             # A build without that module (or an older one): the page says so plainly.
             views.missing[name] = f"this build of tokenomy has no {name} API yet ({exc})"
     return views
 
 
-def _anatomy(ledger: Ledger, calls: list[Call]) -> Any:
+class Selection:
+    """The calls a report shows, and their traces (rebuilt once, for every view that needs
+    them)."""
+
+    def __init__(self, calls: list[Call]) -> None:
+        self.calls = calls
+
+    @cached_property
+    def trace(self) -> Trace:
+        from tokenomy.traces import from_calls
+
+        return from_calls(self.calls)
+
+
+def _anatomy(ledger: Ledger, selected: Selection) -> Any:
     from tokenomy.anatomy import anatomy
 
-    return anatomy(calls, ledger.pricer)
+    return anatomy(selected.trace, ledger.pricer)
 
 
-def _whatif(ledger: Ledger, calls: list[Call]) -> Any:
-    from tokenomy.traces import from_calls
+def _whatif(ledger: Ledger, selected: Selection) -> Any:
     from tokenomy.whatif import whatif
 
-    return whatif(from_calls(calls), None, ledger.pricer)
+    return whatif(selected.trace, None, ledger.pricer)
 
 
 # The open-weight deployment the report compares with: a frontier model at its released FP8
@@ -164,15 +179,19 @@ class SelfHostView:
         }
 
 
-def _selfhost(ledger: Ledger, calls: list[Call]) -> Any:
+def _selfhost(ledger: Ledger, selected: Selection) -> Any:
     from tokenomy.selfhost import Speculation
     from tokenomy.selfhost.breakeven import Workload, break_even
 
-    workload = Workload.from_calls(calls)
+    workload = Workload.from_calls(selected.calls)
     spec = Speculation(*SELFHOST_MTP)
     results = {
         label: break_even(
-            workload, SELFHOST_MODEL, SELFHOST_GPU, SELFHOST_GPUS, speculation=s,
+            workload,
+            SELFHOST_MODEL,
+            SELFHOST_GPU,
+            SELFHOST_GPUS,
+            speculation=s,
             pricer=ledger.pricer,
         )
         for label, s in (("off", None), ("on", spec))
@@ -181,7 +200,7 @@ def _selfhost(ledger: Ledger, calls: list[Call]) -> Any:
 
 
 # The views other modules compute; each loader calls that module's public API.
-OPTIONAL_VIEWS: dict[str, Callable[[Ledger, list[Call]], Any]] = {
+OPTIONAL_VIEWS: dict[str, Callable[[Ledger, Selection], Any]] = {
     "anatomy": _anatomy,
     "whatif": _whatif,
     "selfhost": _selfhost,
