@@ -33,6 +33,7 @@ from tokenomy.sources import FileReport, detect, registry, walk_files
 
 if TYPE_CHECKING:
     import duckdb
+    import pyarrow as pa
 
 __all__ = ["ImportReport", "Ledger", "default_home"]
 
@@ -164,12 +165,40 @@ class _Job:
     head_hash: str
 
 
-def _read_job(job: _Job) -> tuple[list[tuple[Any, ...]], FileReport]:
-    """Read one file (in a worker process when the import is large)."""
-    report = FileReport(job.path, source=job.source)
-    src = registry()[job.source]
-    rows = [_call_row(c) for c in src.read(Path(job.path), job.offset, report)]
-    return rows, report
+def _read_jobs(jobs: Sequence[_Job]) -> tuple[pa.Table | None, list[FileReport]]:
+    """Read some files (in a worker process when the import is large) into one Arrow table:
+    the conversion runs in the workers, and a table crosses the process boundary as buffers."""
+    rows: list[tuple[Any, ...]] = []
+    reports = []
+    for job in jobs:
+        report = FileReport(job.path, source=job.source)
+        src = registry()[job.source]
+        rows += [_call_row(c) for c in src.read(Path(job.path), job.offset, report)]
+        reports.append(report)
+    return (calls_table(rows) if rows else None), reports
+
+
+def calls_table(rows: Sequence[tuple[Any, ...]]) -> pa.Table:
+    """Call rows (``_call_row``) as an Arrow table of the ``calls`` columns."""
+    import pyarrow as pa
+
+    columns = zip(*rows, strict=True)
+    return pa.table(
+        [pa.array(col, type=kind) for col, kind in zip(columns, _arrow_types(), strict=True)],
+        names=list(_CALL_COLUMNS),
+    )
+
+
+def _arrow_types() -> list[pa.DataType]:
+    # Fixed types, so the tables of every file concatenate (a file whose calls state no cost
+    # still has a decimal column).
+    import pyarrow as pa
+
+    special = {"time": pa.timestamp("us"), "output_exact": pa.bool_(),
+               "reported_cost": pa.decimal128(38, 12)}  # fmt: skip
+    return [
+        special.get(c, pa.int64() if c in _TOKEN_COLUMNS else pa.string()) for c in _CALL_COLUMNS
+    ]
 
 
 def _utc_now() -> datetime:
@@ -183,13 +212,6 @@ def _call_row(c: Call) -> tuple[Any, ...]:
         c.input, c.cache_read, c.cache_write_5m, c.cache_write_1h, c.output, c.reasoning,
         c.output_exact, c.reported_cost, c.file,
     )  # fmt: skip
-
-
-def _fuller(a: tuple[Any, ...], b: tuple[Any, ...]) -> bool:
-    """Whether record ``a`` is fuller than ``b`` (more output, then more tokens)."""
-    out = _CALL_COLUMNS.index("output")
-    first = _CALL_COLUMNS.index("input")
-    return (a[out], sum(a[first : out + 1])) > (b[out], sum(b[first : out + 1]))
 
 
 class Ledger:
@@ -246,28 +268,21 @@ class Ledger:
                 self._write_snapshot()
             return report  # nothing new: no read, no write, no repricing
         results = self._run(jobs)
-        batch: dict[tuple[str, str], tuple[Any, ...]] = {}
-        for rows, file_report in results:
+        tables = [table for table, _ in results if table is not None]
+        file_reports = [r for _, reports in results for r in reports]
+        for file_report in file_reports:
             report.files.append(file_report)
             report.lines += file_report.lines
             report.calls_found += file_report.calls
             report.duplicates += file_report.duplicates
             report.skipped.update(file_report.skipped)
             report.pending_lines += 1 if file_report.pending_bytes else 0
-            for row in rows:
-                key = (row[0], row[1])
-                kept = batch.get(key)
-                if kept is not None:
-                    report.duplicates += 1
-                    if not _fuller(row, kept):
-                        continue
-                batch[key] = row
         report.files_read = len(jobs)
         self.sql("BEGIN TRANSACTION")
         try:
-            report.new_calls, merged = self._upsert(list(batch.values()))
+            report.new_calls, merged = self._upsert(tables)
             report.duplicates += merged
-            self._record_files(jobs, results)
+            self._record_files(jobs, file_reports)
             self.sql(
                 "INSERT INTO imports VALUES (?, ?, ?, ?, ?, ?, ?)",
                 [
@@ -281,7 +296,7 @@ class Ledger:
             raise
         self.price()
         self._write_snapshot()
-        if batch:
+        if tables:
             report.unpriced = self.unpriced_models()
         return report
 
@@ -320,28 +335,50 @@ class Ledger:
             offset = known[4]
         return _Job(path, source.name, offset, st.st_size, st.st_mtime_ns, head_hash)
 
-    def _run(self, jobs: Sequence[_Job]) -> list[tuple[list[tuple[Any, ...]], FileReport]]:
+    def _run(self, jobs: Sequence[_Job]) -> list[tuple[pa.Table | None, list[FileReport]]]:
         todo = sum(j.size - j.offset for j in jobs)
         workers = min(os.cpu_count() or 1, 8)
         if todo < PARALLEL_MIN_BYTES or workers < 2 or len(jobs) < 2:
-            return [_read_job(j) for j in jobs]
-        # Largest first, so the pool ends together.
+            return [_read_jobs(jobs)]
+        # Largest first, dealt into a few batches per worker so the pool ends together; one
+        # table per batch (a table per file would cost more to build and send than it holds).
         ordered = sorted(jobs, key=lambda j: j.size - j.offset, reverse=True)
+        batches = [ordered[i :: workers * 4] for i in range(workers * 4)]
         with ProcessPoolExecutor(workers) as pool:
-            results = pool.map(_read_job, ordered, chunksize=4)
+            results = pool.map(_read_jobs, [b for b in batches if b])
             self.pricer.load()  # ~0.4 s of genai-prices data, loaded while the workers read
             return list(results)
 
-    def _upsert(self, rows: list[tuple[Any, ...]]) -> tuple[int, int]:
-        """Insert new calls, merge known ones (fuller record wins). Returns (new, merged)."""
+    def _upsert(self, tables: Sequence[pa.Table]) -> tuple[int, int]:
+        """Insert new calls, merge known ones (fuller record wins). Returns (new, merged):
+        merged counts the records of a call already in the ledger or met twice in ``tables``.
+        """
+        import pyarrow as pa
+
+        rows = sum(t.num_rows for t in tables)
         if not rows:
             return 0, 0
-        with self._staged("incoming", _CALL_COLUMNS, rows):
+        arrived = pa.concat_tables(tables)
+        arrived = arrived.append_column("arrival", pa.array(range(rows), pa.int64()))
+        cols = ", ".join(f'"{c}"' for c in _CALL_COLUMNS)
+        prompt = "input + cache_read + cache_write_5m + cache_write_1h"
+        self.db.register("arrived", arrived)
+        try:
+            # One record per call: the fuller (more output, then a larger prompt), else the
+            # first to arrive.
+            self.sql(
+                f"CREATE OR REPLACE TEMP TABLE incoming AS SELECT {cols} FROM arrived QUALIFY "
+                f"row_number() OVER (PARTITION BY source, id ORDER BY output DESC, "
+                f"{prompt} DESC, arrival) = 1"
+            )
+        finally:
+            self.db.unregister("arrived")
+        try:
+            unique = int(self.sql("SELECT count(*) FROM incoming")[0][0])
             before = self._count()
-            cols = ", ".join(f'"{c}"' for c in _CALL_COLUMNS)
-            if before == 0:  # a first import: nothing to merge with (the batch is deduplicated)
+            if before == 0:  # a first import: nothing to merge with
                 self.sql(f"INSERT INTO calls ({cols}) SELECT {cols} FROM incoming")
-                return len(rows), 0
+                return unique, rows - unique
             merged = self.sql("SELECT count(*) FROM incoming JOIN calls USING (source, id)")[0][0]
             fuller = (
                 "(excluded.output > calls.output OR (excluded.output = calls.output AND "
@@ -361,12 +398,12 @@ class Ledger:
                 "output_exact = calls.output_exact OR excluded.output_exact, "
                 f"price_fp = CASE WHEN {fuller} THEN NULL ELSE calls.price_fp END"
             )
-            return self._count() - before, int(merged)
+            return self._count() - before, int(merged) + rows - unique
+        finally:
+            self.sql("DROP TABLE incoming")
 
-    def _record_files(
-        self, jobs: Sequence[_Job], results: Sequence[tuple[Any, FileReport]]
-    ) -> None:
-        by_path = {r.path: r for _, r in results}
+    def _record_files(self, jobs: Sequence[_Job], reports: Sequence[FileReport]) -> None:
+        by_path = {r.path: r for r in reports}
         now = _utc_now()
         rows = []
         for job in jobs:
