@@ -137,3 +137,13 @@ def test_warm_rerun_reuses_the_report_until_a_log_changes(
         app, ["report", "model", str(folder), "--home", str(home), "--json"]
     )  # other arguments: computed, not reused
     assert "report reused" not in other.stderr
+
+
+def test_money_keeps_its_sign_before_the_dollar() -> None:
+    from tokenomy.cli.output import _cell
+    from tokenomy.render.charts import fmt
+
+    assert [_cell(Decimal(x)) for x in ("-2.61", "2.61", "-0.001", "0")] == [
+        "-$2.61", "$2.61", "-$0.0010", "$0.00",
+    ]  # fmt: skip
+    assert [fmt(x, "usd") for x in (-2.61, -12_345.0, 0.004)] == ["-$2.61", "-$12.3k", "$0.0040"]

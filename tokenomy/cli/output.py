@@ -53,7 +53,10 @@ def _cell(value: Any) -> str:
     if value is None:
         return "-"
     if isinstance(value, Decimal):
-        return f"${value:,.2f}" if abs(value) >= Decimal("0.01") or value == 0 else f"${value:.4f}"
+        sign, size = ("-" if value < 0 else ""), abs(value)
+        if size and size < Decimal("0.01"):
+            return f"{sign}${size:.4f}"
+        return f"{sign}${size:,.2f}"
     if isinstance(value, bool):
         return "yes" if value else "no"
     if isinstance(value, int):

@@ -50,9 +50,12 @@ class Series:
 def fmt(value: float, unit: Unit, *, short: bool = True) -> str:
     """A number with its unit: ``$1.23``, ``4.5M tokens`` (short: ``4.5M``), ``12.0%``."""
     if unit == "usd":
-        if value != 0 and abs(value) < 0.01:
-            return f"${value:.4f}"
-        return f"${value:,.2f}" if abs(value) < 10_000 or not short else f"${value / 1000:,.1f}k"
+        sign, size = ("-" if value < 0 else ""), abs(value)
+        if size and size < 0.01:
+            return f"{sign}${size:.4f}"
+        if size >= 10_000 and short:
+            return f"{sign}${size / 1000:,.1f}k"
+        return f"{sign}${size:,.2f}"
     if unit == "usd_per_mtok":
         return f"${value:,.2f}/Mtok"
     if unit == "pct":
@@ -68,7 +71,7 @@ def fmt(value: float, unit: Unit, *, short: bool = True) -> str:
 def _tick(value: float, unit: Unit) -> str:
     """An axis tick: whole dollars without cents (``$10``), else as ``fmt``."""
     if unit == "usd" and value == int(value):
-        return f"${value:,.0f}"
+        return f"{'-' if value < 0 else ''}${abs(value):,.0f}"
     return fmt(value, unit)
 
 
