@@ -74,6 +74,19 @@ def test_empty_trace() -> None:
     assert out.split.input.shape == (0,)
 
 
+def test_malformed_links_are_refused_not_read_out_of_bounds(trace: Trace) -> None:
+    # The compiled kernel checks no bounds: a bad link must stop it before it runs.
+    n_lin = trace.lineage_base.shape[0]
+    parent = trace.parent.copy()
+    parent[5] = len(trace)
+    cycle = trace.lineage_base.copy()
+    cycle[3] = 3
+    for bad in (trace.with_arrays(parent=parent), trace.with_arrays(lineage_base=cycle),
+                trace.with_arrays(lineage=trace.lineage + n_lin)):  # fmt: skip
+        with pytest.raises(IndexError):
+            simulate(bad, rules_for)
+
+
 def test_store_shared_by_two_rule_sets_of_one_model() -> None:
     # Caches are per model: a model billed through two providers with different rules shares
     # one store, so an automatic replay's expiry sweep is seen by a breakpoint lookup.

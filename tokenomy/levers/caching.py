@@ -365,6 +365,9 @@ def _check_indices(trace: Trace, n_keys: int) -> None:
     ):
         if values.shape[0] and (int(values.min()) < low or int(values.max()) >= high):
             raise IndexError(f"trace.{name} holds an index outside [{low}, {high})")
+    # Each lineage rewrote an earlier one (or none): a cycle would never end in the kernel.
+    if (trace.lineage_base >= np.arange(n_lin)).any():
+        raise IndexError("trace.lineage_base names a lineage that is not an earlier one")
 
 
 def _counts(
