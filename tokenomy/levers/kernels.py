@@ -9,7 +9,8 @@ The cache store is a pool of entries (position, block index, expiry, birth time)
 linked list per store key, sorted by position. A key is (model, canonical lineage), mapped to a
 list by an open-addressing hash table. New entries almost always land at the end of their list
 (a thread's prompt grows), so searches walk from the tail, or from the head when the position
-sought is nearer the head.
+sought is nearer the head. Calls are replayed one independent component at a time
+(``component_order``), each with a fresh store that stays small and in the CPU cache.
 """
 
 from __future__ import annotations
@@ -26,6 +27,9 @@ __all__ = [
     "WRITE_5M",
     "WRITE_INPUT",
     "WRITE_TTL",
+    "compact_kernel",
+    "component_order",
+    "relink_kernel",
     "simulate_kernel",
 ]
 
