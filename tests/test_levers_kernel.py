@@ -373,3 +373,18 @@ def test_compaction_on_random_traces(
                        tool_share=tool_share, trigger_share=0.001, window=1000)  # fmt: skip
     out = assert_same_compaction(tr, lever)
     assert_same(out, rules_for)
+
+
+def test_the_first_compile_is_announced_only_when_it_will_happen(
+    trace: Trace, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from tokenomy.levers import kernels
+
+    compact = Compaction(trigger_tokens=30_000)
+    simulate(compact.apply(Scenario(trace)).trace, rules_for)  # every kernel runs once
+    assert kernels.cached()  # numba wrote their compiled code beside the module
+    monkeypatch.undo()  # the real threshold again
+    assert not caching.compiles_first(10_000)
+    monkeypatch.setattr(kernels, "cached", lambda: False)
+    assert caching.compiles_first(10_000)
+    assert not caching.compiles_first(100)  # small traces use the Python references

@@ -171,3 +171,15 @@ def print_import(report: ImportReport) -> None:
     )
     for warning in report.warnings:
         err.print(f"[yellow]warning:[/] {warning}", highlight=False)
+
+
+def note_compile(calls: int) -> None:
+    """Say so before a replay that first compiles the kernels (once after an install)."""
+    from tokenomy.levers.caching import compiles_first
+
+    if compiles_first(calls):
+        err.print(
+            f"compiling the replay kernels for {calls:,} calls (once after an install, "
+            "about 15 s)...",
+            highlight=False,
+        )

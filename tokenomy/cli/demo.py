@@ -63,6 +63,7 @@ def demo(
         # Explain: what the bill is made of.
         print_anatomy(anatomy(calls, ledger.pricer))
         # Cut: each lever replayed on these calls, ranked by dollars saved.
+        c.note_compile(len(calls))
         result = whatif(from_calls(calls), None, ledger.pricer)
         rows = [{k: v for k, v in r.items() if k != "assumptions"} for r in result.rows()]
         title = (

@@ -63,6 +63,7 @@ def whatif_command(
         err.print("no calls found")
         raise typer.Exit(1)
     trace = from_calls(calls)
+    c.note_compile(len(trace))
     result = whatif(trace, levers, pricer)
     extra = result.to_dict()
     if check:

@@ -274,6 +274,16 @@ class _Store:
 # first compile after an install takes about 15 s); both give the same result.
 COMPILED_FROM_CALLS = 5_000
 
+
+def compiles_first(calls: int) -> bool:
+    """Whether replaying ``calls`` calls will first compile the kernels (a one-off wait worth
+    telling the user about)."""
+    if calls < COMPILED_FROM_CALLS:
+        return False
+    from tokenomy.levers.kernels import cached
+
+    return not cached()
+
 _MODE_CODES = {"none": 0, "automatic": 1, "units": 2, "breakpoints": 3, "explicit": 4}
 _WRITE_CODES = {"ttl": 0, "cache_write_5m": 1, "input": 2}
 

@@ -15,6 +15,9 @@ sought is nearer the head. Calls are replayed one independent component at a tim
 
 from __future__ import annotations
 
+import os
+from typing import Any
+
 import numpy as np
 from numba import njit
 
@@ -27,6 +30,7 @@ __all__ = [
     "WRITE_5M",
     "WRITE_INPUT",
     "WRITE_TTL",
+    "cached",
     "compact_kernel",
     "component_order",
     "relink_kernel",
@@ -636,3 +640,13 @@ def component_order(
         out[start[c]] = order[k]
         start[c] += 1
     return out, comp
+
+
+def cached() -> bool:
+    """Whether numba holds every kernel's compiled code on disk already; if not, the first
+    replay compiles them (about 15 s here). Unsure (numba's internals moved): ``True``."""
+    kernels: tuple[Any, ...] = (simulate_kernel, compact_kernel, relink_kernel, component_order)
+    try:
+        return all(os.path.exists(k._cache._cache_file._index_path) for k in kernels)
+    except AttributeError:
+        return True
