@@ -167,3 +167,13 @@ def test_splitting_a_file_into_two_imports_gives_the_same_totals(
         ledger.import_paths([path])  # and re-importing changes nothing
         assert totals(ledger) == split_totals
     assert split_totals == reference(logs, tmp)
+
+
+def test_call_columns_are_the_first_fields_of_call_in_order() -> None:
+    # Ledger.calls builds each Call from a row positionally.
+    from dataclasses import fields
+
+    from tokenomy.calls import Call
+    from tokenomy.ledger import _CALL_COLUMNS
+
+    assert tuple(f.name for f in fields(Call))[: len(_CALL_COLUMNS)] == _CALL_COLUMNS

@@ -22,7 +22,6 @@ from concurrent.futures import ProcessPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from decimal import Decimal
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -540,11 +539,11 @@ class Ledger:
         cols = ", ".join(f'"{c}"' for c in _CALL_COLUMNS)
         sql = f"SELECT {cols}, cost FROM calls {'WHERE ' + where if where else ''} ORDER BY time"
         out = []
+        n = len(_CALL_COLUMNS)  # the columns are Call's first fields, in order
         for row in self.db.execute(sql, list(params)).fetchall():
-            data = dict(zip(_CALL_COLUMNS, row[:-1], strict=True))
-            data["time"] = data["time"].replace(tzinfo=UTC)
-            call = Call(**data)
-            if row[-1] is not None:
-                call.extra["cost"] = Decimal(row[-1])
+            call = Call(*row[:n])
+            call.time = call.time.replace(tzinfo=UTC)
+            if row[n] is not None:
+                call.extra["cost"] = row[n]  # DECIMAL: already an exact Decimal
             out.append(call)
         return out
