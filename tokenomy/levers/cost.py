@@ -59,7 +59,7 @@ class Priced:
     unpriced_models: tuple[str, ...]
 
 
-_DENSE_LIMIT = 1 << 26  # (keys x days) codes counted densely; a wider spread sorts instead
+_DENSE_LIMIT = 1 << 22  # (keys x steps) codes counted in a table of at most 32 MB, else sorted
 
 
 def _groups(trace: Trace, pricer: Pricer) -> tuple[I64, I64, I64]:
