@@ -148,7 +148,8 @@ class Pricer:
     def __init__(self, overrides: Overrides | None = None) -> None:
         self.overrides = overrides or Overrides()
         self._models: dict[tuple[str, str], Any] = {}  # (model, provider) -> (provider, model)
-        self._rates: dict[tuple[str, str, str, str], Rates | None] = {}
+        self._rates: dict[tuple[str, str, str, Any], Rates | None] = {}
+        self._by_minute: dict[str, bool] = {}  # model id -> priced by time of day
 
     @cached_property
     def fingerprint(self) -> str:
@@ -170,9 +171,11 @@ class Pricer:
             return None
         found_provider, found_model = found
         when = time or datetime.now(UTC)
-        # Prices change by date; a few (off-peak discounts) by time of day.
-        step = "%Y-%m-%dT%H:%M" if _has_time_of_day_prices(found_model) else "%Y-%m-%d"
-        key = (found_provider.id, found_model.id, service_tier, when.strftime(step))
+        # Prices change by date; a few (off-peak discounts) by time of day. A hot path (a
+        # report prices call by call): the step is a truncated datetime, not a formatted one.
+        by_minute = self._priced_by_minute(found_model)
+        step = when.replace(second=0, microsecond=0) if by_minute else when.date()
+        key = (found_provider.id, found_model.id, service_tier, step)
         if key not in self._rates:
             price = found_model.get_prices(when, price_context_for(service_tier))
             self._rates[key] = _rates_from_model_price(found_model.id, found_provider.id, price)
@@ -188,7 +191,12 @@ class Pricer:
         """Whether the model's price depends on the time of day (e.g. off-peak discounts)."""
         ref = self.overrides.aliases.get(model.lower(), model)
         found = None if ref.lower() in self.overrides.models else self._lookup(ref, provider)
-        return found is not None and _has_time_of_day_prices(found[1])
+        return found is not None and self._priced_by_minute(found[1])
+
+    def _priced_by_minute(self, found_model: Any) -> bool:
+        if found_model.id not in self._by_minute:
+            self._by_minute[found_model.id] = _has_time_of_day_prices(found_model)
+        return self._by_minute[found_model.id]
 
     def _lookup(self, ref: str, provider: str) -> Any:
         key = (ref, provider)

@@ -20,7 +20,7 @@ from tokenomy.calls import TOKEN_KINDS
 if TYPE_CHECKING:
     from tokenomy.bill import Filters
     from tokenomy.ledger import Ledger
-    from tokenomy.pricing import Band, Rates
+    from tokenomy.pricing import Band
 
 __all__ = ["KIND_LABELS", "CostByKind", "cost_by_kind"]
 
@@ -71,17 +71,9 @@ def cost_by_kind(ledger: Ledger, filters: Filters, grouping: str = "daily") -> C
     # Cost is linear in the tokens within a band: sum the tokens per (period, band) as integers
     # and multiply by the Decimal rates once per group, not once per call.
     tokens_by: dict[str, dict[Band, list[int]]] = defaultdict(dict)
-    rates_at: dict[tuple[str, str, str, Any], Rates | None] = {}
-    by_minute: dict[tuple[str, str], bool] = {}
     pricer = ledger.pricer
     for period, model, provider, tier, time, *tokens in rows:
-        if (model, provider) not in by_minute:
-            by_minute[model, provider] = pricer.varies_within_a_day(model, provider)
-        step = time.replace(second=0, microsecond=0) if by_minute[model, provider] else time.date()
-        key = (model, provider, tier, step)
-        if key not in rates_at:
-            rates_at[key] = pricer.rates(model, provider, time.replace(tzinfo=UTC), tier)
-        rates = rates_at[key]
+        rates = pricer.rates(model, provider, time.replace(tzinfo=UTC), tier)
         if rates is None:
             continue
         band = rates.band(sum(tokens[:4]))
