@@ -112,13 +112,11 @@ def price(
     first_row = np.zeros(group_key.shape[0], dtype=np.int64)
     above: list[list[int]] = [[] for _ in range(group_key.shape[0])]
     unpriced_models: set[str] = set()
-    priced_group = np.ones(group_key.shape[0], dtype=np.bool_)
     for g, (key, step) in enumerate(zip(group_key.tolist(), group_step.tolist(), strict=True)):
         model, provider, tier = trace.keys[key]
         rates = _rates(pricer, model, provider, datetime.fromtimestamp(step * 60, UTC), tier)
         first_row[g] = len(rows)
         if rates is None:
-            priced_group[g] = False
             unpriced_models.add(model)
             rows.append((Band(0, *[Decimal(0)] * 5), Decimal(0)))
             row_priced.append(False)
@@ -134,7 +132,7 @@ def price(
         for g, a in enumerate(above):
             thresholds[g, : len(a)] = a
         row = row + (prompt[:, None] > thresholds[group]).sum(axis=1)
-    priced = priced_group[group]
+    priced = np.array(row_priced, dtype=np.bool_)[row]
     per_call = np.zeros(n)
     rate = np.array([[float(getattr(b, k)) / 1e6 for b, _ in rows] for k in _KINDS])
     for j, k in enumerate(_KINDS):
