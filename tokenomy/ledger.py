@@ -374,7 +374,7 @@ class Ledger:
             self.db.unregister("arrived")
         try:
             unique = int(self.sql("SELECT count(*) FROM incoming")[0][0])
-            before = self._count()
+            before = self.count()
             if before == 0:  # a first import: nothing to merge with
                 self.sql(f"INSERT INTO calls ({cols}) SELECT {cols} FROM incoming")
                 return unique, rows - unique
@@ -397,7 +397,7 @@ class Ledger:
                 "output_exact = calls.output_exact OR excluded.output_exact, "
                 f"price_fp = CASE WHEN {fuller} THEN NULL ELSE calls.price_fp END"
             )
-            return self._count() - before, int(merged) + rows - unique
+            return self.count() - before, int(merged) + rows - unique
         finally:
             self.sql("DROP TABLE incoming")
 
@@ -437,8 +437,10 @@ class Ledger:
         finally:
             self.db.unregister(name)
 
-    def _count(self) -> int:
-        return int(self.sql("SELECT count(*) FROM calls")[0][0])
+    def count(self, where: str = "", params: Sequence[Any] = ()) -> int:
+        """How many calls; ``where`` is a SQL condition on the calls table, as for ``calls``."""
+        return int(self.sql(f"SELECT count(*) FROM calls {'WHERE ' + where if where else ''}",
+                            params)[0][0])  # fmt: skip
 
     # -- pricing --------------------------------------------------------------------------
 

@@ -9,6 +9,7 @@ them (that part needs the chat workload of ``tokenomy whatif``).
 from __future__ import annotations
 
 import importlib.util
+from dataclasses import replace
 from pathlib import Path
 from typing import Annotated
 
@@ -30,14 +31,10 @@ def demo(
     ] = None,
 ) -> None:
     """Run the main job on real data: your own logs, else bundled real conversations."""
-    from tokenomy.anatomy import anatomy
-    from tokenomy.bill import Filters, bill
     from tokenomy.cli.anatomy import print_anatomy
     from tokenomy.cli.report import print_bill
     from tokenomy.render import collect, write_report
     from tokenomy.sources import default_locations, has_logs
-    from tokenomy.traces import from_calls
-    from tokenomy.whatif import whatif
 
     targets = [place for place in default_locations() if has_logs([place])]
     if targets:
@@ -50,30 +47,29 @@ def demo(
         return
     ledger, _ = c.open_ledger(targets, home)
     with ledger:
-        filters = Filters()
-        for grouping, title in [
-            ("daily", "Your bill by day"),
-            ("model", "By model"),
-        ]:
-            print_bill(bill(ledger, grouping, filters), Format.table, title)
-        sessions = bill(ledger, "session", filters)
-        sessions.rows = sorted(sessions.rows, key=lambda r: r["cost_usd"], reverse=True)[:limit]
-        print_bill(sessions, Format.table, f"Tokens per task: the {limit} costliest sessions")
-        calls = ledger.calls()
-        # Explain: what the bill is made of.
-        print_anatomy(anatomy(calls, ledger.pricer))
-        # Cut: each lever replayed on these calls, ranked by dollars saved.
-        c.note_compile(len(calls))
-        result = whatif(from_calls(calls), None, ledger.pricer)
+        c.note_compile(ledger.count())
+        views = collect(ledger)  # bills, anatomy, what-if and self-host, each computed once
+    print_bill(views.bills["daily"], Format.table, "Your bill by day")
+    print_bill(views.bills["model"], Format.table, "By model")
+    sessions = views.bills["session"]
+    costliest = sorted(sessions.rows, key=lambda r: r["cost_usd"], reverse=True)[:limit]
+    print_bill(replace(sessions, rows=costliest), Format.table,
+               f"Tokens per task: the {limit} costliest sessions")  # fmt: skip
+    # Explain: what the bill is made of.
+    if "anatomy" in views.optional:
+        print_anatomy(views.optional["anatomy"])
+    # Cut: each lever replayed on these calls, ranked by dollars saved.
+    if "whatif" in views.optional:
+        result = views.optional["whatif"]
         rows = [{k: v for k, v in r.items() if k != "assumptions"} for r in result.rows()]
         title = (
             f"What if: replayed bill ${result.baseline.cost:,.2f}, each lever alone and the "
             "best combination (answer quality not simulated)"
         )
         emit(rows, Format.table, title=title)
-        # See: the whole report in one file.
-        target = out or ledger.home / "report.html"
-        size = write_report(collect(ledger), str(target))
+    # See: the whole report in one file.
+    target = out or ledger.home / "report.html"
+    size = write_report(views, str(target))
     err.print(f"HTML report: {target} ({size / 1024:,.0f} KiB)", highlight=False)
     err.print(
         "Next: `tokenomy report daily|session|blocks`, `tokenomy whatif --lever ...`, "

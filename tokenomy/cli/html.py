@@ -37,8 +37,7 @@ def html(
     filters = c.filters_from(since, until, model, project, source, timezone)
     ledger, _ = c.open_ledger(paths, home, prices, strict=strict)
     with ledger:
-        where, params = filters.where()
-        c.note_compile(int(ledger.sql(f"SELECT count(*) FROM calls WHERE {where}", params)[0][0]))
+        c.note_compile(ledger.count(*filters.where()))
         views = collect(ledger, filters)
     size = write_report(views, str(out))
     err.print(f"wrote {out} ({size / 1024:,.0f} KiB)", highlight=False)
