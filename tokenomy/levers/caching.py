@@ -324,18 +324,12 @@ def simulate(
         own_ttl = np.array([r.ttl is not None for r in rules_by_key], dtype=np.bool_)
         rule_ttl = np.array([r.ttl or 0.0 for r in rules_by_key], dtype=np.float64)
         ttl = np.where(own_ttl[key], rule_ttl[key], trace.ttl).astype(np.float64)
-        if trace.stable:
-            sizes = np.array([len(s) for s in trace.stable], dtype=np.int64)
-            stable_ptr = np.concatenate([[0], np.cumsum(sizes)]).astype(np.int64)
-            stable_vals = np.array([v for s in trace.stable for v in s], dtype=np.int64)
-        else:
-            stable_ptr = np.zeros(0, dtype=np.int64)
-            stable_vals = np.zeros(0, dtype=np.int64)
+        stable_ptr, stable_vals = stable_arrays(trace)
 
         def ints(name: str) -> npt.NDArray[np.int64]:
             return np.ascontiguousarray(getattr(trace, name), dtype=np.int64)
 
-        _check_indices(trace, len(trace.keys))
+        check_links(trace)
         replay_order, comp = trace.replay_order
 
         simulate_kernel(
@@ -363,9 +357,19 @@ def simulate(
     return CacheReplay(split, storage, storage_total, counts)
 
 
-def _check_indices(trace: Trace, n_keys: int) -> None:
-    """The compiled kernel does not check bounds: refuse a trace whose links point nowhere."""
-    n, n_lin = len(trace), trace.lineage_base.shape[0]
+def stable_arrays(trace: Trace) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]:
+    """``trace.stable`` flattened for the kernels: thread ``t``'s points are
+    ``vals[ptr[t]:ptr[t + 1]]``; both empty when the trace has no stable points at all."""
+    if not trace.stable:
+        return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
+    sizes = np.array([len(s) for s in trace.stable], dtype=np.int64)
+    ptr = np.concatenate([[0], np.cumsum(sizes)]).astype(np.int64)
+    return ptr, np.array([v for s in trace.stable for v in s], dtype=np.int64)
+
+
+def check_links(trace: Trace) -> None:
+    """The compiled kernels do not check bounds: refuse a trace whose links point nowhere."""
+    n, n_lin, n_keys = len(trace), trace.lineage_base.shape[0], len(trace.keys)
     for name, values, low, high in (
         ("key", trace.key, 0, n_keys),
         ("parent", trace.parent, -1, n),

@@ -60,17 +60,8 @@ class Compaction:
         from tokenomy.levers.kernels import compact_kernel
 
         t = s.trace
-        if t.stable:
-            sizes = np.array([len(x) for x in t.stable], dtype=np.int64)
-            stable_ptr = np.concatenate([[0], np.cumsum(sizes)]).astype(np.int64)
-            stable_vals = np.array([v for x in t.stable for v in x], dtype=np.int64)
-            if len(t) and int(t.thread.max()) >= len(t.stable):
-                raise IndexError("trace.thread holds an index beyond trace.stable")
-        else:
-            stable_ptr = np.zeros(0, dtype=np.int64)
-            stable_vals = np.zeros(0, dtype=np.int64)
-        if len(t) and (int(t.parent.min()) < -1 or int(t.parent.max()) >= len(t)):
-            raise IndexError("trace.parent holds an index outside the trace")
+        caching.check_links(t)
+        stable_ptr, stable_vals = caching.stable_arrays(t)
 
         def ints(name: str) -> npt.NDArray[np.int64]:
             return np.ascontiguousarray(getattr(t, name), dtype=np.int64)
