@@ -29,8 +29,6 @@ from tokenomy.traces import I64, Trace, from_calls
 
 __all__ = ["Anatomy", "anatomy", "context_tax_curve"]
 
-_KINDS = TOKEN_KINDS
-
 
 @dataclass
 class Anatomy:
@@ -110,7 +108,7 @@ def anatomy(
     ).total  # fmt: skip
     by_kind = [
         {"kind": k, "tokens": int(getattr(rep, k).sum()), "cost_usd": priced.by_kind[k]}
-        for k in _KINDS
+        for k in TOKEN_KINDS
     ]
     by_kind.append(
         {"kind": "reasoning (part of output)", "tokens": int(trace.reasoning.sum()),

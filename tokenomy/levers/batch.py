@@ -23,8 +23,6 @@ from tokenomy.pricing import Band, Pricer, Rates
 
 __all__ = ["Batch", "batch_rates"]
 
-_KINDS = TOKEN_KINDS
-
 
 def batch_rates(pricer: Pricer, model: str, provider: str, when: datetime) -> Rates | None:
     """Batch rates at ``when``; ``None`` where the model has no price at all."""
@@ -44,7 +42,8 @@ def batch_rates(pricer: Pricer, model: str, provider: str, when: datetime) -> Ra
         return Decimal(1) if base == 0 else getattr(b0, kind) / base
 
     bands = tuple(
-        Band(band.above, *(getattr(band, k) * ratio(k) for k in _KINDS)) for band in standard.bands
+        Band(band.above, *(getattr(band, k) * ratio(k) for k in TOKEN_KINDS))
+        for band in standard.bands
     )
     return Rates(
         standard.model,

@@ -21,8 +21,6 @@ from tokenomy.traces import F64, I64, Trace
 
 __all__ = ["Priced", "Split", "price"]
 
-_KINDS = TOKEN_KINDS
-
 
 @dataclass(frozen=True)
 class Split:
@@ -45,7 +43,7 @@ class Split:
         return self.input + self.cache_read + self.cache_write_5m + self.cache_write_1h
 
     def totals(self) -> dict[str, int]:
-        return {k: int(getattr(self, k).sum()) for k in _KINDS}
+        return {k: int(getattr(self, k).sum()) for k in TOKEN_KINDS}
 
 
 @dataclass(frozen=True)
@@ -100,7 +98,7 @@ def price(
     part of a call (its reasoning, its wasted writes) is priced at the call's own band.
     """
     n = len(trace)
-    by_kind = dict.fromkeys(_KINDS, Decimal(0))
+    by_kind = dict.fromkeys(TOKEN_KINDS, Decimal(0))
     if n == 0:
         return Priced(np.full(0, np.nan), Decimal(0), by_kind, 0, ())
     group, group_key, group_step = _groups(trace, pricer)
@@ -134,8 +132,8 @@ def price(
         row = row + (prompt[:, None] > thresholds[group]).sum(axis=1)
     priced = np.array(row_priced, dtype=np.bool_)[row]
     per_call = np.zeros(n)
-    rate = np.array([[float(getattr(b, k)) / 1e6 for b, _ in rows] for k in _KINDS])
-    for j, k in enumerate(_KINDS):
+    rate = np.array([[float(getattr(b, k)) / 1e6 for b, _ in rows] for k in TOKEN_KINDS])
+    for j, k in enumerate(TOKEN_KINDS):
         tokens = getattr(split, k)
         per_call += tokens * rate[j][row]
         # Exact integer sums per row (float64 sums are exact below 2**53 tokens).
