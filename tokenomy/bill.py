@@ -143,7 +143,7 @@ def bill(ledger: Ledger, grouping: str, filters: Filters | None = None) -> Bill:
     key, extra = _key_sql(grouping, filters)
     order = "cost_usd DESC" if grouping in ("model", "project", "source") else "key"
     if grouping == "session":
-        order = "start"
+        order = "start, key"  # ties (payloads saved at one moment) in a stable order
     rows = ledger.sql(
         f"SELECT {key} AS key, {_SUMS} {extra} FROM calls WHERE {where} "
         f"GROUP BY key ORDER BY {order}",
