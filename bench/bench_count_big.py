@@ -17,7 +17,7 @@ import sys
 import time
 from pathlib import Path
 
-from tokenomy.sharegpt import load_conversations
+from tokenomy.workloads.sharegpt import load_conversations
 
 TOKENOMY = Path(sys.executable).with_name("tokenomy")
 

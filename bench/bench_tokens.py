@@ -17,10 +17,10 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from tokenomy.sharegpt import load_conversations
 from tokenomy.tokens import get_tokenizer
 from tokenomy.tokens.registry import TiktokenTokenizer
 from tokenomy.tokens.tax import format_tax
+from tokenomy.workloads.sharegpt import load_conversations
 
 RUNS = 5
 

@@ -16,13 +16,12 @@ from pathlib import Path
 
 import numpy as np
 
-from tokenomy.chat_workload import chat_workload
-from tokenomy.levers import Split, price, simulate
-from tokenomy.levers.caching import rules_for
 from tokenomy.pricing import Pricer
+from tokenomy.replay import Split, price, rules_for, simulate
+from tokenomy.replay.trace import Trace, from_calls
 from tokenomy.sources import read_paths
-from tokenomy.traces import Trace, from_calls
 from tokenomy.whatif import whatif
+from tokenomy.workloads.chat import chat_workload
 
 LOGS = Path(__file__).resolve().parents[2] / "shared" / "data" / "logs"
 

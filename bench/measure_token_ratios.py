@@ -24,9 +24,9 @@ from pathlib import Path
 
 import numpy as np
 
-from tokenomy.sharegpt import load_conversations
 from tokenomy.tokens.content_type import classify
 from tokenomy.tokens.registry import EXACT_TOKENIZERS, get_tokenizer
+from tokenomy.workloads.sharegpt import load_conversations
 
 OUT = Path(__file__).resolve().parents[1] / "tokenomy" / "data" / "token_ratios.csv"
 PIVOT = "o200k_base"

@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 
 from tokenomy.anatomy import anatomy, context_tax_curve
+from tokenomy.replay.trace import Message, from_messages
 from tokenomy.sources import read_paths
-from tokenomy.traces import Message, from_messages
 
 
 def test_context_tax_of_a_ten_turn_conversation() -> None:

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from tokenomy.anatomy import anatomy
-from tokenomy.chat_workload import chat_workload
-from tokenomy.sharegpt import Conversation
 from tokenomy.tokens import tokenizer_for_model
 from tokenomy.whatif import whatif
+from tokenomy.workloads.chat import chat_workload
+from tokenomy.workloads.sharegpt import Conversation
 
 
 def test_replays_full_history_with_exact_counts() -> None:

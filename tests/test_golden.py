@@ -11,9 +11,9 @@ import shutil
 from pathlib import Path
 
 import pytest
+from conftest import PAYLOAD_MTIME
 from typer.testing import CliRunner
 
-from conftest import PAYLOAD_MTIME
 from tokenomy.cli import app
 
 DATA = Path(__file__).parent / "data"
@@ -51,7 +51,7 @@ def data(tmp_path_factory: pytest.TempPathFactory) -> Path:
     time of their own are dated by their file)."""
     root = tmp_path_factory.mktemp("golden") / "data"
     for name in FIXTURES:
-        shutil.copytree(DATA / name, root / name)
+        shutil.copytree(DATA / name, root / name, ignore=shutil.ignore_patterns("__pycache__"))
     for path in root.rglob("*"):
         if path.is_file():
             os.utime(path, (PAYLOAD_MTIME, PAYLOAD_MTIME))

@@ -7,9 +7,9 @@ from decimal import Decimal
 
 import pytest
 
-from tokenomy.levers import RULES, price, simulate
 from tokenomy.pricing import Pricer
-from tokenomy.traces import Message, Trace, from_messages
+from tokenomy.replay import RULES, price, simulate
+from tokenomy.replay.trace import Message, Trace, from_messages
 
 T0 = datetime(2026, 3, 2, tzinfo=UTC)
 

@@ -14,12 +14,14 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from tokenomy.calls import TOKEN_KINDS, Call
-from tokenomy.chat_workload import chat_workload
-from tokenomy.levers import RULES, CacheRules, Compaction, Scenario, caching, make_lever, rules_for
-from tokenomy.levers.caching import CacheReplay, simulate, simulate_reference
+from tokenomy.levers import Compaction, Scenario, make_lever
+from tokenomy.replay import RULES, CacheRules, rules_for
+from tokenomy.replay import cache as caching
+from tokenomy.replay.cache import CacheReplay, simulate, simulate_reference
+from tokenomy.replay.trace import CALL_ARRAYS, Message, Trace, from_calls, from_messages
 from tokenomy.sources import read_paths
-from tokenomy.traces import CALL_ARRAYS, Message, Trace, from_calls, from_messages
 from tokenomy.whatif import default_levers
+from tokenomy.workloads.chat import chat_workload
 
 T0 = datetime(2026, 3, 2, tzinfo=UTC)
 KINDS = TOKEN_KINDS
@@ -378,7 +380,7 @@ def test_compaction_on_random_traces(
 def test_the_first_compile_is_announced_only_when_it_will_happen(
     trace: Trace, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from tokenomy.levers import kernels
+    from tokenomy.replay import kernels
 
     compact = Compaction(trigger_tokens=30_000)
     simulate(compact.apply(Scenario(trace)).trace, rules_for)  # every kernel runs once

@@ -10,19 +10,11 @@ import numpy as np
 import pytest
 
 from tokenomy.calls import TOKEN_KINDS, Call
-from tokenomy.levers import (
-    Compaction,
-    Lever,
-    Scenario,
-    Split,
-    make_lever,
-    price,
-    register,
-    replay,
-)
+from tokenomy.levers import Compaction, Lever, Scenario, make_lever, register, replay
 from tokenomy.pricing import Pricer
+from tokenomy.replay import Split, price
+from tokenomy.replay.trace import Trace, from_calls
 from tokenomy.sources import read_paths
-from tokenomy.traces import Trace, from_calls
 from tokenomy.whatif import replay_agreement
 
 
@@ -68,7 +60,7 @@ def test_price_equals_rates_cost_call_by_call_with_bands_and_unpriced(
 ) -> None:
     # A mix of models: one with a long-context band (Sonnet 4.5 above 200k), one priced by
     # time of day (DeepSeek's off-peak hours), one unknown; prompts on both sides of 200k.
-    from tokenomy.levers import cost
+    from tokenomy.replay import costing as cost
 
     if not dense:
         monkeypatch.setattr(cost, "_DENSE_LIMIT", 0)

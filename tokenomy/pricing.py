@@ -32,6 +32,8 @@ from functools import cached_property
 from pathlib import Path
 from typing import Any
 
+from tokenomy.calls import TOKEN_KINDS
+
 __all__ = ["Band", "Overrides", "Pricer", "Rates", "price_context_for"]
 
 MTOK = Decimal(1_000_000)
@@ -180,6 +182,39 @@ class Pricer:
             price = found_model.get_prices(when, price_context_for(service_tier))
             self._rates[key] = _rates_from_model_price(found_model.id, found_provider.id, price)
         return self._rates[key]
+
+    def batch_rates(self, model: str, provider: str, when: datetime) -> Rates | None:
+        """What a call moved to the batch API would pay at ``when``; ``None`` if unknown.
+
+        Stacking rules come from genai-prices' batch variants, which encode them per model
+        (Anthropic: 50% of everything, cache reads and writes included; OpenAI: 50%, but older
+        models such as gpt-4.1 keep the standard cached-input rate; Gemini: 50% on input and
+        output, cached input at the standard rate). genai-prices has batch prices only from
+        2026-10-12: for an earlier call the own-date standard rates are scaled by today's batch /
+        standard ratio per token kind (an estimate, labelled so in ``Rates.source``). A model
+        with no batch price today is not batchable and keeps its price.
+        """
+        standard = self.rates(model, provider, when, "")
+        batch = self.rates(model, provider, when, "batch")
+        if standard is None or batch is None or batch != standard:
+            return batch
+        now = datetime.now(UTC)
+        std_now = self.rates(model, provider, now, "")
+        batch_now = self.rates(model, provider, now, "batch")
+        if std_now is None or batch_now is None or std_now == batch_now:
+            return standard  # no batch price: not batchable
+        s0, b0 = std_now.bands[0], batch_now.bands[0]
+
+        def ratio(kind: str) -> Decimal:
+            base: Decimal = getattr(s0, kind)
+            return Decimal(1) if base == 0 else getattr(b0, kind) / base
+
+        bands = tuple(
+            Band(band.above, *(getattr(band, k) * ratio(k) for k in TOKEN_KINDS))
+            for band in standard.bands
+        )
+        source = "genai-prices (batch/standard ratio of today, an estimate)"
+        return Rates(standard.model, standard.provider, bands, standard.per_request, source=source)
 
     def load(self) -> None:
         """Load genai-prices' data now (it is otherwise loaded on the first lookup)."""

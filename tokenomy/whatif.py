@@ -16,19 +16,9 @@ from typing import Any
 import numpy as np
 
 from tokenomy.calls import Call
-from tokenomy.levers import (
-    Lever,
-    Outcome,
-    Scenario,
-    Split,
-    make_lever,
-    price,
-    replay,
-    simulate,
-)
-from tokenomy.levers.caching import rules_for
+from tokenomy.levers import Lever, Outcome, Scenario, make_lever, replay
 from tokenomy.pricing import Pricer
-from tokenomy.traces import Trace, from_calls
+from tokenomy.replay import Split, Trace, from_calls, price, rules_for, simulate
 
 __all__ = ["PIPELINE_ORDER", "Agreement", "WhatIf", "default_levers", "replay_agreement", "whatif"]
 

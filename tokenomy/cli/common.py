@@ -175,7 +175,7 @@ def print_import(report: ImportReport) -> None:
 
 def note_compile(calls: int) -> None:
     """Say so before a replay that first compiles the kernels (once after an install)."""
-    from tokenomy.levers.caching import compiles_first
+    from tokenomy.replay.cache import compiles_first
 
     if compiles_first(calls):
         err.print(

@@ -79,7 +79,7 @@ def demo(
 
 
 def _chat_demo() -> None:
-    if importlib.util.find_spec("tokenomy.chat_workload") is None:
+    if importlib.util.find_spec("tokenomy.workloads.chat") is None:
         err.print("No agent logs found, and this build has no chat workload to fall back on.")
         raise typer.Exit(1)
     from tokenomy.cli.whatif import chat_demo

@@ -229,7 +229,7 @@ def bench(
         if prompts == "random":
             specs = synthetic_prompts(min(num_requests, 256), input_len, output_len)
         elif prompts == "sharegpt":
-            from tokenomy.sharegpt import load_conversations
+            from tokenomy.workloads.sharegpt import load_conversations
 
             convs, _ = load_conversations(limit=num_requests * 2)
             specs = [PromptSpec(t, output_len) for conv in convs

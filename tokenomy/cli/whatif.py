@@ -45,7 +45,7 @@ def whatif_command(
     """Baseline, each lever alone and the best combination, ranked by dollars saved."""
     # Imported here: the replay engine loads numpy, which every other command can do without.
     from tokenomy.levers import UnknownLever, lever_names, make_lever
-    from tokenomy.traces import from_calls
+    from tokenomy.replay.trace import from_calls
     from tokenomy.whatif import replay_agreement, whatif
 
     fmt = c.output_format(as_json, as_csv)
@@ -93,8 +93,8 @@ def whatif_command(
 def print_chat(limit: int, model: str, system_tokens: int, levers: list[str] | None) -> None:
     """The chat workload: ShareGPT conversations replayed with full history every turn."""
     from tokenomy.anatomy import anatomy
-    from tokenomy.chat_workload import chat_workload
     from tokenomy.whatif import whatif
+    from tokenomy.workloads.chat import chat_workload
 
     work = chat_workload(limit=limit, model=model, system_tokens=system_tokens)
     if work.read is not None:

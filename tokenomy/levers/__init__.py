@@ -1,8 +1,9 @@
 """Levers: small composable policies replayed call by call on real traces.
 
-Each lever is one module that registers itself (``registry.register``); ``replay.replay`` runs
-a pipeline of them, replays prompt caching under the resulting rules (``caching``) and prices
-the result exactly with genai-prices (``cost``).
+One module per lever, named as its spec (``cache``, ``model``, ``route``, ``compact``, ``cap``,
+``batch``), each found through the ``tokenomy.levers`` entry-point group as a third party's
+would be (``registry``). ``pipeline.replay`` applies a list of them, then hands the scenario to
+the replay engine (``tokenomy.replay``: cache replay and exact pricing), which knows no lever.
 
     >>> from tokenomy.levers import make_lever, replay
     >>> outcome = replay(trace, [make_lever("cache:anthropic-1h"), make_lever("cap:4000")])
@@ -10,14 +11,12 @@ the result exactly with genai-prices (``cost``).
 
 from __future__ import annotations
 
-from tokenomy.levers import batch, compaction, model, output_cap, prompt_cache, routing
 from tokenomy.levers.batch import Batch
-from tokenomy.levers.caching import RULES, CacheRules, rules_for, simulate
-from tokenomy.levers.compaction import Compaction
-from tokenomy.levers.cost import Split, price
+from tokenomy.levers.cache import Caching
+from tokenomy.levers.cap import OutputCap
+from tokenomy.levers.compact import Compaction
 from tokenomy.levers.model import ModelSwap
-from tokenomy.levers.output_cap import OutputCap
-from tokenomy.levers.prompt_cache import Caching
+from tokenomy.levers.pipeline import Outcome, replay
 from tokenomy.levers.registry import (
     Lever,
     Scenario,
@@ -26,13 +25,10 @@ from tokenomy.levers.registry import (
     make_lever,
     register,
 )
-from tokenomy.levers.replay import Outcome, replay
-from tokenomy.levers.routing import Route
+from tokenomy.levers.route import Route
 
 __all__ = [
-    "RULES",
     "Batch",
-    "CacheRules",
     "Caching",
     "Compaction",
     "Lever",
@@ -41,15 +37,9 @@ __all__ = [
     "OutputCap",
     "Route",
     "Scenario",
-    "Split",
     "UnknownLever",
     "lever_names",
     "make_lever",
-    "price",
     "register",
     "replay",
-    "rules_for",
-    "simulate",
 ]
-
-_ = (batch, compaction, model, output_cap, prompt_cache, routing)  # registered on import

@@ -1,57 +1,19 @@
 """The batch API: the same calls, up to 24 hours later, at the provider's batch prices.
 
-Stacking rules come from genai-prices' batch variants, which encode them per model (Anthropic:
-50% of everything, cache reads and writes included; OpenAI: 50%, but older models such as
-gpt-4.1 keep the standard cached-input rate; Gemini: 50% on input and output, cached input at
-the standard rate; research/caching_pricing.md section 5). genai-prices models batch prices only
-from 2026-10-12: for an earlier call we scale its own-date standard rates by today's batch /
-standard ratio per token kind (an estimate, labelled as such). A model with no batch price
-today is not batchable and keeps its price.
+The lever only moves eligible calls to the ``batch`` tier; how that tier is priced (each
+provider's stacking rules, and the estimate for dates genai-prices has no batch price for) is
+a pricing rule: ``tokenomy.pricing.Pricer.batch_rates``.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime
-from decimal import Decimal
 
 import numpy as np
 
-from tokenomy.calls import TOKEN_KINDS
-from tokenomy.levers.registry import Scenario, register
-from tokenomy.pricing import Band, Pricer, Rates
+from tokenomy.levers.registry import Scenario
 
-__all__ = ["Batch", "batch_rates"]
-
-
-def batch_rates(pricer: Pricer, model: str, provider: str, when: datetime) -> Rates | None:
-    """Batch rates at ``when``; ``None`` where the model has no price at all."""
-    standard = pricer.rates(model, provider, when, "")
-    batch = pricer.rates(model, provider, when, "batch")
-    if standard is None or batch is None or batch != standard:
-        return batch
-    now = datetime.now(UTC)
-    std_now = pricer.rates(model, provider, now, "")
-    batch_now = pricer.rates(model, provider, now, "batch")
-    if std_now is None or batch_now is None or std_now == batch_now:
-        return standard  # no batch price: not batchable
-    s0, b0 = std_now.bands[0], batch_now.bands[0]
-
-    def ratio(kind: str) -> Decimal:
-        base: Decimal = getattr(s0, kind)
-        return Decimal(1) if base == 0 else getattr(b0, kind) / base
-
-    bands = tuple(
-        Band(band.above, *(getattr(band, k) * ratio(k) for k in TOKEN_KINDS))
-        for band in standard.bands
-    )
-    return Rates(
-        standard.model,
-        standard.provider,
-        bands,
-        standard.per_request,
-        source="genai-prices (batch/standard ratio of today, an estimate)",
-    )
+__all__ = ["Batch", "batch"]
 
 
 @dataclass(frozen=True)
@@ -84,4 +46,6 @@ class Batch:
         return s.evolve(t.with_arrays(key=key, keys=keys), note)
 
 
-register("batch", lambda arg, kw: Batch(eligible=arg or kw.get("eligible", "subagents")))
+def batch(arg: str, kw: dict[str, str]) -> Batch:
+    """``batch:subagents|all``."""
+    return Batch(eligible=arg or kw.get("eligible", "subagents"))

@@ -13,11 +13,11 @@ from functools import cache
 
 import numpy as np
 
-from tokenomy.levers.registry import Scenario, register
-from tokenomy.traces import F64, I64, Trace
-from tokenomy.traces import B as Mask
+from tokenomy.levers.registry import Scenario
+from tokenomy.replay.trace import F64, I64, Trace
+from tokenomy.replay.trace import B as Mask
 
-__all__ = ["ModelSwap", "conversion", "swap_models"]
+__all__ = ["ModelSwap", "conversion", "model", "swap_models"]
 
 
 @cache
@@ -97,4 +97,6 @@ class ModelSwap:
         return out.evolve(trace, relative_error=max(s.relative_error, error))
 
 
-register("model", lambda arg, kw: ModelSwap(arg or kw["target"], kw.get("provider", "")))
+def model(arg: str, kw: dict[str, str]) -> ModelSwap:
+    """``model:M``: every call sent to model M instead."""
+    return ModelSwap(arg or kw["target"], kw.get("provider", ""))

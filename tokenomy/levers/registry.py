@@ -1,5 +1,6 @@
 """The lever registry: a lever is a small policy that rewrites a scenario; third parties add
-their own with ``register`` or an entry point in the ``tokenomy.levers`` group.
+their own with ``register`` or an entry point in the ``tokenomy.levers`` group, which is
+how the built-in levers are found too.
 
 A *scenario* is what a replay prices: a trace (possibly rewritten), the caching rules the
 replay applies to it, and the assumptions made on the way. Each lever has a *slot* ("model",
@@ -14,8 +15,8 @@ from dataclasses import dataclass, replace
 from importlib.metadata import entry_points
 from typing import Protocol
 
-from tokenomy.levers.caching import CacheRules, rules_for
-from tokenomy.traces import Trace
+from tokenomy.replay.cache import CacheRules, rules_for
+from tokenomy.replay.trace import Trace
 
 __all__ = [
     "Lever",
@@ -85,14 +86,15 @@ def register(name: str, factory: LeverFactory) -> None:
 
 
 def _load_plugins() -> None:
+    """Every lever of the ``tokenomy.levers`` entry-point group, the built-in ones included
+    (pyproject.toml declares them as a third-party package would)."""
     global _loaded_plugins
     if _loaded_plugins:
         return
     _loaded_plugins = True
-    import tokenomy.levers  # noqa: F401  (the built-in levers register on import)
-
     for ep in entry_points(group="tokenomy.levers"):
-        register(ep.name, ep.load())
+        if ep.name not in _FACTORIES:  # a lever registered in code wins
+            register(ep.name, ep.load())
 
 
 def lever_names() -> list[str]:

@@ -20,7 +20,7 @@ from tokenomy.render.cost_by_kind import CostByKind, cost_by_kind
 if TYPE_CHECKING:
     from tokenomy.calls import Call
     from tokenomy.ledger import Ledger
-    from tokenomy.traces import Trace
+    from tokenomy.replay.trace import Trace
 
 __all__ = ["OPTIONAL_VIEWS", "Selection", "SessionTokens", "Views", "collect", "to_jsonable"]
 
@@ -116,7 +116,7 @@ class Selection:
 
     @cached_property
     def trace(self) -> Trace:
-        from tokenomy.traces import from_calls
+        from tokenomy.replay.trace import from_calls
 
         return from_calls(self.calls)
 

@@ -12,9 +12,9 @@ from dataclasses import dataclass
 import numpy as np
 
 from tokenomy.levers.model import swap_models
-from tokenomy.levers.registry import Scenario, register
+from tokenomy.levers.registry import Scenario
 
-__all__ = ["Route"]
+__all__ = ["Route", "route"]
 
 
 @dataclass(frozen=True)
@@ -51,11 +51,10 @@ class Route:
         return out.evolve(trace, relative_error=max(s.relative_error, error))
 
 
-register(
-    "route",
-    lambda arg, kw: Route(
+def route(arg: str, kw: dict[str, str]) -> Route:
+    """``route:M,subagents=yes|no,max_prompt=N``."""
+    return Route(
         arg or kw["target"],
         subagents=kw.get("subagents", "yes") not in ("no", "0", "false"),
         max_prompt=int(kw.get("max_prompt", "0")),
-    ),
-)
+    )

@@ -25,11 +25,11 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from tokenomy.levers import caching
-from tokenomy.levers.registry import Scenario, register
-from tokenomy.traces import CALL_ARRAYS, Trace, relink
+from tokenomy.levers.registry import Scenario
+from tokenomy.replay import cache as caching
+from tokenomy.replay.trace import CALL_ARRAYS, Trace, relink
 
-__all__ = ["Compaction"]
+__all__ = ["Compaction", "clear_tools", "compact"]
 
 
 @dataclass(frozen=True)
@@ -57,7 +57,7 @@ class Compaction:
         """Compaction replayed by a compiled kernel; equals ``apply_reference`` exactly."""
         if len(s.trace) < caching.COMPILED_FROM_CALLS:
             return self.apply_reference(s)
-        from tokenomy.levers.kernels import compact_kernel
+        from tokenomy.replay.kernels import compact_kernel
 
         t = s.trace
         caching.check_links(t)
@@ -196,7 +196,7 @@ _SUMMARY: dict[str, int | bool] = {
 
 def _relink(trace: Trace) -> Trace:
     """``traces.relink`` compiled (``levers.kernels.relink_kernel``), the same result."""
-    from tokenomy.levers.kernels import relink_kernel
+    from tokenomy.replay.kernels import relink_kernel
 
     lineage, base, base_len = relink_kernel(
         np.array(trace.lineage, dtype=np.int64),
@@ -226,5 +226,5 @@ def _factory(mode: str) -> Callable[[str, dict[str, str]], Compaction]:
     return make
 
 
-register("compact", _factory("summary"))
-register("clear-tools", _factory("clear"))
+compact = _factory("summary")  # compact:N,keep=K,summary=S
+clear_tools = _factory("clear")  # clear-tools:N

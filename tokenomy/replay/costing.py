@@ -17,7 +17,7 @@ import numpy as np
 
 from tokenomy.calls import TOKEN_KINDS
 from tokenomy.pricing import MTOK, Band, Pricer, Rates
-from tokenomy.traces import F64, I64, Trace
+from tokenomy.replay.trace import F64, I64, Trace
 
 __all__ = ["Priced", "Split", "price"]
 
@@ -153,7 +153,5 @@ def price(
 
 def _rates(pricer: Pricer, model: str, provider: str, when: datetime, tier: str) -> Rates | None:
     if tier == "batch":
-        from tokenomy.levers.batch import batch_rates
-
-        return batch_rates(pricer, model, provider, when)
+        return pricer.batch_rates(model, provider, when)
     return pricer.rates(model, provider, when, tier)

@@ -136,7 +136,7 @@ class Trace:
     def replay_order(self) -> tuple[I64, I64]:
         """``time_order`` regrouped by independent component (``kernels.component_order``),
         and each call's component: the cache replay's order."""
-        from tokenomy.levers.kernels import component_order
+        from tokenomy.replay.kernels import component_order
 
         def ints(a: npt.NDArray[Any]) -> I64:
             return np.ascontiguousarray(a, dtype=np.int64)

@@ -17,8 +17,8 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from tokenomy.sharegpt import Conversation, ShareGPTReadReport, load_conversations
-from tokenomy.traces import Message, Trace, from_messages
+from tokenomy.replay.trace import Message, Trace, from_messages
+from tokenomy.workloads.sharegpt import Conversation, ShareGPTReadReport, load_conversations
 
 __all__ = ["ChatWorkload", "chat_requests", "chat_workload"]
 

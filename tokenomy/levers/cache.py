@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from tokenomy.levers.caching import RULES, CacheRules, rules_for
-from tokenomy.levers.registry import Scenario, register
+from tokenomy.levers.registry import Scenario
+from tokenomy.replay.cache import RULES, CacheRules, rules_for
 
-__all__ = ["Caching"]
+__all__ = ["Caching", "cache", "no_cache"]
 
 
 @dataclass(frozen=True)
@@ -46,5 +46,11 @@ def _family(rules: CacheRules) -> str:
     return rules.name.split("-")[0]
 
 
-register("cache", lambda arg, kw: Caching(arg or kw.get("rules", "anthropic")))
-register("no-cache", lambda arg, kw: Caching("none"))
+def cache(arg: str, kw: dict[str, str]) -> Caching:
+    """``cache:RULES`` (``RULES`` names one of ``tokenomy.replay.cache.RULES``)."""
+    return Caching(arg or kw.get("rules", "anthropic"))
+
+
+def no_cache(arg: str, kw: dict[str, str]) -> Caching:
+    """``no-cache``: every call pays full input price."""
+    return Caching("none")

@@ -3,7 +3,7 @@
 Each provider's behaviour is a ``CacheRules`` value; ``simulate`` walks the calls in time order
 and keeps a store of live cache entries, so TTL expiry, refresh on hit, minimum lengths,
 lookback and granularity decide every call's split into fresh input, cache reads and writes.
-Prices come from genai-prices afterwards (``levers.cost``); the rules here only decide counts.
+Prices come from genai-prices afterwards (``replay.costing``); the rules here only decide counts.
 
 Sources (research/caching_pricing.md, which cites each page and its capture date):
 
@@ -38,8 +38,8 @@ from typing import Literal
 import numpy as np
 import numpy.typing as npt
 
-from tokenomy.levers.cost import Split
-from tokenomy.traces import F64, TTL_1H, TTL_5M, Trace
+from tokenomy.replay.costing import Split
+from tokenomy.replay.trace import F64, TTL_1H, TTL_5M, Trace
 
 __all__ = [
     "RULES",
@@ -280,7 +280,7 @@ def compiles_first(calls: int) -> bool:
     telling the user about)."""
     if calls < COMPILED_FROM_CALLS:
         return False
-    from tokenomy.levers.kernels import cached
+    from tokenomy.replay.kernels import cached
 
     return not cached()
 
@@ -295,12 +295,12 @@ def simulate(
     """Replay ``trace`` under ``rules`` (one rule set, or one per (provider, model)).
 
     From ``COMPILED_FROM_CALLS`` calls, the modes none, automatic, units and breakpoints run in
-    a compiled kernel (``levers.kernels``), Gemini's explicit caches (Decimal storage) in
+    a compiled kernel (``replay.kernels``), Gemini's explicit caches (Decimal storage) in
     Python; smaller traces run ``simulate_reference``. The result is the same either way.
     """
     if len(trace) < COMPILED_FROM_CALLS:
         return simulate_reference(trace, rules)
-    from tokenomy.levers.kernels import simulate_kernel
+    from tokenomy.replay.kernels import simulate_kernel
 
     n = len(trace)
     rules_by_key: list[CacheRules] = [

@@ -6,11 +6,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 
-from tokenomy.levers.caching import simulate
-from tokenomy.levers.cost import Priced, Split, price
 from tokenomy.levers.registry import Lever, Scenario
 from tokenomy.pricing import Pricer
-from tokenomy.traces import F64, Trace
+from tokenomy.replay.cache import simulate
+from tokenomy.replay.costing import Priced, Split, price
+from tokenomy.replay.trace import F64, Trace
 
 __all__ = ["Outcome", "replay"]
 

@@ -11,9 +11,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from tokenomy.levers.registry import Scenario, register
+from tokenomy.levers.registry import Scenario
 
-__all__ = ["OutputCap"]
+__all__ = ["OutputCap", "cap"]
 
 
 @dataclass(frozen=True)
@@ -36,4 +36,6 @@ class OutputCap:
         )
 
 
-register("cap", lambda arg, kw: OutputCap(int(arg or kw["max_tokens"])))
+def cap(arg: str, kw: dict[str, str]) -> OutputCap:
+    """``cap:N``: no call writes more than N output tokens."""
+    return OutputCap(int(arg or kw["max_tokens"]))

@@ -1,6 +1,6 @@
 """Compiled (numba) kernels for the call-by-call replays: prompt caching and compaction.
 
-Imported lazily by ``levers.caching.simulate`` and ``levers.compaction``: numba and its
+Imported lazily by ``replay.cache.simulate`` and ``levers.compact``: numba and its
 compile cache load only when a replay runs, never on ``import tokenomy.cli``. Each kernel
 reproduces its Python reference (``caching.simulate_reference``,
 ``compaction.Compaction.apply_reference``) exactly; tests compare them array for array.
