@@ -4,13 +4,22 @@ from __future__ import annotations
 
 import subprocess
 import sys
+import types
 
 import tokenomy
 
 
-def test_all_names_exist() -> None:
-    for name in tokenomy.__all__:
-        assert hasattr(tokenomy, name), name
+def test_all_equals_the_sorted_public_names() -> None:
+    # As httpx's test_exported_members: every public name is exported, nothing else is.
+    public = [
+        name
+        for name in dir(tokenomy)
+        if not name.startswith("_")
+        and not isinstance(getattr(tokenomy, name), types.ModuleType)
+        and name not in ("annotations", "import_module", "Any")
+    ]
+    assert tokenomy.__all__ == sorted(tokenomy.__all__, key=lambda n: (not n.isupper(), n))
+    assert sorted(tokenomy.__all__) == sorted(public)
 
 
 def test_cli_import_does_not_load_heavy_libraries() -> None:

@@ -9,9 +9,9 @@ from typing import Any
 
 from typer.testing import CliRunner
 
-from tokenomy.bill import Filters, bill
+from tokenomy.bill import bill
 from tokenomy.cli import app
-from tokenomy.ledger import Ledger
+from tokenomy.ledger import Filters, Ledger
 
 runner = CliRunner()
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import shutil
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -169,11 +170,18 @@ def test_splitting_a_file_into_two_imports_gives_the_same_totals(
     assert split_totals == reference(logs, tmp)
 
 
-def test_call_columns_are_the_first_fields_of_call_in_order() -> None:
-    # Ledger.calls builds each Call from a row positionally.
-    from dataclasses import fields
+def test_a_call_comes_back_as_it_was_stored(home: Path) -> None:
+    # The columns are derived from Call's fields and Ledger.calls builds each Call from a row
+    # positionally: every stored field must survive the round trip.
+    from datetime import UTC, datetime
 
-    from tokenomy.calls import Call
-    from tokenomy.ledger import _CALL_COLUMNS
+    from tokenomy.calls import STORED_FIELDS, Call
 
-    assert tuple(f.name for f in fields(Call))[: len(_CALL_COLUMNS)] == _CALL_COLUMNS
+    call = Call(
+        "openai", "r1", datetime(2026, 3, 1, 12, tzinfo=UTC), "gpt-4o", "openai", "s", "p",
+        "a", "proj", "batch", 1, 2, 3, 4, 5, 1, False, Decimal("0.5"), "f.json",
+    )  # fmt: skip
+    with Ledger(home) as ledger:
+        assert ledger.add_calls([call]) == 1
+        (back,) = ledger.calls()
+    assert [getattr(back, f) for f in STORED_FIELDS] == [getattr(call, f) for f in STORED_FIELDS]

@@ -132,7 +132,7 @@ def test_cost_never_decreases_when_tokens_increase(
 def test_off_peak_prices_are_applied_by_the_minute(home: Path) -> None:
     # DeepSeek Chat in genai-prices: $0.27/MTok input from 00:30 to 16:30 UTC, $0.135 otherwise.
     from tokenomy.calls import Call
-    from tokenomy.ledger import Ledger, _call_row, calls_table
+    from tokenomy.ledger import Ledger
 
     pricer = Pricer()
     assert pricer.varies_within_a_day("deepseek-chat")
@@ -144,7 +144,6 @@ def test_off_peak_prices_are_applied_by_the_minute(home: Path) -> None:
         for i, t in enumerate([peak, off_peak])
     ]
     with Ledger(home) as ledger:
-        ledger._upsert([calls_table([_call_row(c) for c in calls])])
-        ledger.price()
+        assert ledger.add_calls(calls) == 2
         costs = dict(ledger.sql("SELECT id, cost FROM calls"))
     assert costs == {"c0": Decimal("0.27"), "c1": Decimal("0.135")}

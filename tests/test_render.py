@@ -14,13 +14,14 @@ from typing import Any
 import pytest
 from typer.testing import CliRunner
 
-from tokenomy.bill import Filters, bill
+from tokenomy.bill import bill
 from tokenomy.cli import app
-from tokenomy.ledger import Ledger
-from tokenomy.render import charts, collect, render_page
-from tokenomy.render.cost_by_kind import cost_by_kind
+from tokenomy.cost_by_kind import cost_by_kind
+from tokenomy.ledger import Filters, Ledger
+from tokenomy.render import charts, render_page
 from tokenomy.render.dashboard import Dashboard, filters_from_query
 from tokenomy.render.html_report import SECTIONS
+from tokenomy.report import collect
 
 runner = CliRunner()
 MAX_BYTES = 2 * 1024 * 1024

@@ -1,20 +1,45 @@
 """tokenomy: exact LLM token bills from real usage logs, what they are made of, and which lever
 cuts them most.
 
-The command line (``tokenomy``) wraps this API; everything it prints can be had from here.
+The command line (``tokenomy``) wraps this API; everything it prints can be had from here:
+
+- measure: ``Ledger`` (import logs, ask with ``Filters``), ``bill``, ``blocks``, ``read_paths``
+- price: ``Pricer``, ``Rates``, ``Overrides``
+- explain: ``tokenomy.anatomy.anatomy`` (an ``Anatomy``); cut: ``tokenomy.whatif.whatif`` (a
+  ``WhatIf``), ``make_lever``, ``replay_agreement``, on a ``Trace`` (``from_calls``)
+- see: ``collect``, the report model (``Views``) every renderer draws
+
+The analysis names load numpy and the replay engine on first use, so ``import tokenomy`` stays
+cheap for the commands that only read a bill.
 """
 
 from __future__ import annotations
 
-from tokenomy.bill import GROUPINGS, Bill, Filters, bill, blocks
-from tokenomy.calls import TOKEN_KINDS, Call, Session
-from tokenomy.ledger import ImportReport, Ledger, default_home
+from importlib import import_module
+from typing import Any
+
+from tokenomy.bill import GROUPINGS, Bill, bill, blocks
+from tokenomy.calls import TOKEN_KINDS, Call
+from tokenomy.ledger import Filters, ImportReport, Ledger, Store, default_home
 from tokenomy.pricing import Overrides, Pricer, Rates
 from tokenomy.sources import read_paths
+
+# name -> module, imported on first access (PEP 562)
+_LAZY = {
+    "Anatomy": "tokenomy.anatomy",
+    "WhatIf": "tokenomy.whatif",
+    "replay_agreement": "tokenomy.whatif",
+    "make_lever": "tokenomy.levers",
+    "Trace": "tokenomy.replay",
+    "from_calls": "tokenomy.replay",
+    "Views": "tokenomy.report",
+    "collect": "tokenomy.report",
+}
 
 __all__ = [
     "GROUPINGS",
     "TOKEN_KINDS",
+    "Anatomy",
     "Bill",
     "Call",
     "Filters",
@@ -23,9 +48,28 @@ __all__ = [
     "Overrides",
     "Pricer",
     "Rates",
-    "Session",
+    "Store",
+    "Trace",
+    "Views",
+    "WhatIf",
     "bill",
     "blocks",
+    "collect",
     "default_home",
+    "from_calls",
+    "make_lever",
     "read_paths",
+    "replay_agreement",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        value = getattr(import_module(_LAZY[name]), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module 'tokenomy' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *_LAZY})

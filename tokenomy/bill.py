@@ -8,68 +8,20 @@ only a lower bound (a log that never wrote the final count) are counted in ``low
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
-from typing import TYPE_CHECKING, Any, Literal
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from typing import TYPE_CHECKING, Any
+from zoneinfo import ZoneInfo
+
+from tokenomy.ledger.filters import Filters
+from tokenomy.ledger.store import GROUPINGS
 
 if TYPE_CHECKING:
-    from tokenomy.ledger import Ledger
+    from tokenomy.ledger import Store
 
-__all__ = ["GROUPINGS", "Bill", "Filters", "bill", "blocks"]
+__all__ = ["GROUPINGS", "Bill", "bill", "blocks"]
 
-Grouping = Literal["daily", "weekly", "monthly", "session", "model", "project", "source"]
-GROUPINGS: tuple[str, ...] = ("daily", "weekly", "monthly", "session", "model", "project", "source")
 BLOCK_HOURS = 5
-
-
-@dataclass(frozen=True)
-class Filters:
-    """Which calls a bill covers. Dates are inclusive, in ``timezone``."""
-
-    since: date | None = None
-    until: date | None = None
-    models: tuple[str, ...] = ()
-    projects: tuple[str, ...] = ()
-    sources: tuple[str, ...] = ()
-    sessions: tuple[str, ...] = ()
-    timezone: str = "UTC"
-
-    def __post_init__(self) -> None:
-        try:
-            ZoneInfo(self.timezone)
-        except (ZoneInfoNotFoundError, ValueError) as exc:
-            raise ValueError(f"unknown time zone {self.timezone!r}") from exc
-
-    def local(self, column: str = "time") -> str:
-        """SQL for a UTC TIMESTAMP column as wall-clock time in the filter's zone."""
-        return f"timezone('{self.timezone}', {column}::TIMESTAMPTZ)"
-
-    def where(self) -> tuple[str, list[Any]]:
-        clauses: list[str] = []
-        params: list[Any] = []
-        if self.since:
-            clauses.append(f"CAST({self.local()} AS DATE) >= ?")
-            params.append(self.since)
-        if self.until:
-            clauses.append(f"CAST({self.local()} AS DATE) <= ?")
-            params.append(self.until)
-        for column, values in (
-            ("model", self.models),
-            ("project", self.projects),
-            ("source", self.sources),
-        ):
-            if values:
-                # A model filter matches a prefix too: "claude-opus" finds every Opus.
-                ors = " OR ".join(f"{column} ILIKE ?" for _ in values)
-                clauses.append(f"({ors})")
-                params += [f"{v}%" for v in values]
-        if self.sessions:
-            ors = " OR ".join("session = ? OR parent_session = ?" for _ in self.sessions)
-            clauses.append(f"({ors})")
-            for s in self.sessions:
-                params += [s, s]
-        return (" AND ".join(clauses) or "TRUE"), params
 
 
 @dataclass
@@ -84,80 +36,22 @@ class Bill:
         return {"grouping": self.grouping, "rows": self.rows, "totals": self.totals}
 
 
-_SUMS = """
-    count(*) AS calls,
-    sum(input) AS input,
-    sum(cache_read) AS cache_read,
-    sum(cache_write_5m) AS cache_write_5m,
-    sum(cache_write_1h) AS cache_write_1h,
-    sum(output) AS output,
-    sum(reasoning) AS reasoning,
-    sum(input + cache_read + cache_write_5m + cache_write_1h + output) AS total_tokens,
-    coalesce(sum(cost), 0) AS cost_usd,
-    count(*) FILTER (WHERE cost IS NULL) AS unpriced_calls,
-    count(*) FILTER (WHERE NOT output_exact) AS lower_bound_calls,
-    sum(reported_cost) AS reported_cost_usd
-"""
-
-# The task a call belongs to: a sub-agent counts toward its parent's session, and a call with
-# no session (a lone API payload) is a task of its own, not one catch-all spanning months.
-TASK_KEY = (
-    "CASE WHEN parent_session <> '' THEN parent_session WHEN session <> '' THEN session "
-    "ELSE source || ':' || id END"
-)
-
 _INT_COLUMNS = (
     "calls", "input", "cache_read", "cache_write_5m", "cache_write_1h", "output", "reasoning",
     "total_tokens", "unpriced_calls", "lower_bound_calls", "subagent_calls",
 )  # fmt: skip
 
 
-def _key_sql(grouping: str, filters: Filters) -> tuple[str, str]:
-    """(SELECT expression for the key, extra columns) of a grouping."""
-    local = filters.local()
-    root = TASK_KEY
-    return {
-        "daily": (f"strftime({local}, '%Y-%m-%d')", ""),
-        "weekly": (f"strftime(date_trunc('week', {local}), '%Y-%m-%d')", ""),
-        "monthly": (f"strftime({local}, '%Y-%m')", ""),
-        "model": ("model", ""),
-        "project": ("project", ""),
-        "source": ("source", ""),
-        "session": (
-            root,
-            f", any_value(project) AS project, min({local}) AS start, "
-            "epoch(max(time) - min(time)) AS duration_s, "
-            "count(*) FILTER (WHERE agent <> '') AS subagent_calls, "
-            "count(DISTINCT session) - 1 AS subagents, "
-            "string_agg(DISTINCT model, ', ' ORDER BY model) AS models",
-        ),
-    }[grouping]
-
-
-def bill(ledger: Ledger, grouping: str, filters: Filters | None = None) -> Bill:
+def bill(ledger: Store, grouping: str, filters: Filters | None = None) -> Bill:
     """Sum the ledger's calls by ``grouping`` (one of ``GROUPINGS``)."""
     if grouping not in GROUPINGS:
         raise ValueError(f"unknown grouping {grouping!r}; choose one of {', '.join(GROUPINGS)}")
     filters = filters or Filters()
-    where, params = filters.where()
-    key, extra = _key_sql(grouping, filters)
-    order = "cost_usd DESC" if grouping in ("model", "project", "source") else "key"
-    if grouping == "session":
-        order = "start, key"  # ties (payloads saved at one moment) in a stable order
-    rows = ledger.sql(
-        f"SELECT {key} AS key, {_SUMS} {extra} FROM calls WHERE {where} "
-        f"GROUP BY key ORDER BY {order}",
-        params,
-    )
-    cols = [d[0] for d in ledger.db.description or []] if rows else []
-    out = []
-    for row in rows:
-        data = _clean(dict(zip(cols, row, strict=True)))
-        out.append({grouping: data.pop("key"), **data})
-    totals_row = ledger.sql(f"SELECT {_SUMS} FROM calls WHERE {where}", params)
-    totals_cols = [d[0] for d in ledger.db.description or []]
-    totals = _clean(dict(zip(totals_cols, totals_row[0], strict=True)))
-    return Bill(grouping, out, totals)
+    rows = []
+    for row in ledger.sums(grouping, filters):
+        data = _clean(row)
+        rows.append({grouping: data.pop("key"), **data})
+    return Bill(grouping, rows, _clean(ledger.sums(None, filters)[0]))
 
 
 def _clean(row: dict[str, Any]) -> dict[str, Any]:
@@ -178,7 +72,7 @@ def _clean(row: dict[str, Any]) -> dict[str, Any]:
 
 
 def blocks(
-    ledger: Ledger,
+    ledger: Store,
     filters: Filters | None = None,
     now: datetime | None = None,
     hours: int = BLOCK_HOURS,
@@ -190,19 +84,13 @@ def blocks(
     end, or more than ``hours`` after the previous call, starts a new block.
     """
     filters = filters or Filters()
-    where, params = filters.where()
-    rows = ledger.sql(
-        "SELECT time, input + cache_read + cache_write_5m + cache_write_1h + output, "
-        f"coalesce(cost, 0), cost IS NULL FROM calls WHERE {where} ORDER BY time",
-        params,
-    )
+    rows = ledger.timeline(filters)
     zone = ZoneInfo(filters.timezone)
     span = timedelta(hours=hours)
     now = now or datetime.now(UTC)
     out: list[dict[str, Any]] = []
     current: dict[str, Any] | None = None
-    for time, tokens, cost, unpriced in rows:
-        t = time.replace(tzinfo=UTC)
+    for t, tokens, cost, unpriced in rows:
         if current is None or t >= current["_end"] or t - current["_last"] > span:
             start = t.replace(minute=0, second=0, microsecond=0)
             current = {"_start": start, "_end": start + span, "_first": t, "_last": t,

@@ -7,7 +7,8 @@ knows which provider a record came from:
 - ``cache_read``, ``cache_write_5m``, ``cache_write_1h``: cached prompt tokens by kind;
 - ``output``: all output tokens, reasoning included; ``reasoning`` is the hidden part of it.
 
-So the prompt size of a call is ``input + cache_read + cache_write_5m + cache_write_1h``.
+So the prompt size of a call is ``input + cache_read + cache_write_5m + cache_write_1h``
+(``PROMPT_KINDS``; ``Call.prompt`` in Python, ``prompt_sql`` in SQL: one definition).
 """
 
 from __future__ import annotations
@@ -17,10 +18,18 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-__all__ = ["TOKEN_KINDS", "Call", "Session"]
+__all__ = ["CALL_FIELDS", "PROMPT_KINDS", "STORED_FIELDS", "TOKEN_KINDS", "Call", "prompt_sql"]
 
 # The additive token kinds of a call (``reasoning`` is a part of ``output``, not beside it).
 TOKEN_KINDS: tuple[str, ...] = ("input", "cache_read", "cache_write_5m", "cache_write_1h", "output")
+# The kinds that make up the prompt: every input token the model saw, cached or not.
+PROMPT_KINDS: tuple[str, ...] = TOKEN_KINDS[:4]
+
+
+def prompt_sql(table: str = "") -> str:
+    """The prompt size as a SQL expression over the stored columns (``table.`` prefixed)."""
+    prefix = f"{table}." if table else ""
+    return "(" + " + ".join(prefix + kind for kind in PROMPT_KINDS) + ")"
 
 
 @dataclass(slots=True)
@@ -77,19 +86,5 @@ class Call:
 
 
 CALL_FIELDS: tuple[str, ...] = tuple(f.name for f in fields(Call))
-
-
-@dataclass(slots=True)
-class Session:
-    """The calls of one task in time order, with its sub-agents' sessions beside it."""
-
-    id: str
-    calls: list[Call] = field(default_factory=list)
-    children: list[Session] = field(default_factory=list)
-
-    @property
-    def all_calls(self) -> list[Call]:
-        out = list(self.calls)
-        for child in self.children:
-            out.extend(child.all_calls)
-        return sorted(out, key=lambda c: c.time)
+# What a ledger stores of a call, in this order: every field but ``extra``.
+STORED_FIELDS: tuple[str, ...] = tuple(name for name in CALL_FIELDS if name != "extra")

@@ -19,29 +19,16 @@ SessionOpt = Annotated[
 
 
 @app.command("anatomy")
-def anatomy_command(
-    paths: c.Paths = None,
-    home: c.Home = None,
-    prices: c.Prices = None,
-    strict: c.Strict = False,
-    session: SessionOpt = None,
-    since: c.Since = None,
-    until: c.Until = None,
-    model: c.Model = None,
-    project: c.Project = None,
-    source: c.SourceOpt = None,
-    timezone: c.Timezone = "UTC",
-    as_json: c.FormatJson = False,
-) -> None:
+@c.ledger_options(csv=False)
+def anatomy_command(options: c.LedgerOptions, session: SessionOpt = None) -> None:
     """Cost by token kind, the context tax (history re-sent each call), cache efficiency and
     waste, sub-agent and compaction shares."""
     from tokenomy.anatomy import anatomy  # numpy: loaded only for this command
 
-    filters = c.filters_from(since, until, model, project, source, timezone)
-    ledger, _ = c.open_ledger(paths, home, prices, strict=strict, quiet=as_json)
+    as_json = options.fmt is Format.json
+    ledger, _ = options.open(quiet=as_json)
     with ledger:
-        where, params = filters.where()
-        calls = ledger.calls(where, params)
+        calls = ledger.calls(options.filters)
         pricer = ledger.pricer
     if not calls:
         err.print("no calls found")

@@ -3,27 +3,30 @@ import first, filters, and how to print warnings."""
 
 from __future__ import annotations
 
-import hashlib
+import functools
+import inspect
+from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, TypeVar
 
 import typer
 
-from tokenomy import freshness
-from tokenomy.bill import Filters
 from tokenomy.cli.output import Format, err
-from tokenomy.ledger import ImportReport, Ledger, default_home
+from tokenomy.ledger import Filters, ImportReport, Ledger, default_home, freshness
 from tokenomy.pricing import Overrides, Pricer
 from tokenomy.sources import default_locations
 
 __all__ = [
+    "FormatCsv",
     "FormatJson",
     "Home",
+    "LedgerOptions",
     "Paths",
     "Prices",
     "Strict",
-    "filters_from",
+    "ledger_options",
     "open_ledger",
     "output_format",
 ]
@@ -76,7 +79,7 @@ def _day(value: str | None, name: str) -> date | None:
         raise typer.BadParameter(f"{name}: expected YYYY-MM-DD, got {value!r}") from exc
 
 
-def filters_from(
+def _filters(
     since: str | None,
     until: str | None,
     model: list[str] | None,
@@ -127,38 +130,101 @@ def open_ledger(
     return ledger, report
 
 
-def _cache_args(paths: list[Path] | None, prices: Path | None, args: Any) -> Any:
-    targets = [str(p) for p in (paths or default_locations())]
-    prices_hash = hashlib.sha256(prices.read_bytes()).hexdigest() if prices else ""
-    return (targets, prices_hash, args)
+@dataclass(frozen=True)
+class LedgerOptions:
+    """The options every ledger command shares, parsed: which logs, which ledger, which prices,
+    how strict, which calls (``filters``) and how to print (``fmt``)."""
+
+    paths: list[Path] | None
+    home: Path | None
+    prices: Path | None
+    strict: bool
+    filters: Filters
+    fmt: Format
+
+    def open(self, quiet: bool = False) -> tuple[Ledger, ImportReport]:
+        """The ledger, with ``paths`` (or the usual locations) imported first."""
+        return open_ledger(self.paths, self.home, self.prices, self.strict, quiet=quiet)
 
 
-def cached_report(
-    paths: list[Path] | None, home: Path | None, prices: Path | None, args: Any
-) -> Any | None:
-    """A report computed earlier for these arguments, if no log changed since (see
-    ``tokenomy.freshness``); ``None`` otherwise."""
-    home_dir = home or default_home()
-    targets = paths or default_locations()
-    try:
-        version = freshness.unchanged_version(home_dir, targets)
-        if version is None:
-            return None
-        result = freshness.cached_result(home_dir, version, _cache_args(paths, prices, args))
-    except OSError:
-        return None
-    if result is not None:
+_LEDGER: dict[str, tuple[Any, Any]] = {
+    "home": (Home, None),
+    "prices": (Prices, None),
+    "strict": (Strict, False),
+}
+_FILTERS: dict[str, tuple[Any, Any]] = {
+    "since": (Since, None),
+    "until": (Until, None),
+    "model": (Model, None),
+    "project": (Project, None),
+    "source": (SourceOpt, None),
+    "timezone": (Timezone, "UTC"),
+}
+_FORMATS: dict[str, tuple[Any, Any]] = {
+    "as_json": (FormatJson, False),
+    "as_csv": (FormatCsv, False),
+}
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def ledger_options(*, filters: bool = True, csv: bool = True) -> Callable[[F], F]:
+    """Give a command the shared options (paths, ``--home``, ``--prices``, ``--strict``, the
+    filters, ``--json``/``--csv``), parsed into one ``options: LedgerOptions`` argument, as
+    sqlite-utils' ``output_options`` does for click."""
+
+    def decorate(command: F) -> F:
+        shared = {
+            **_LEDGER,
+            **(_FILTERS if filters else {}),
+            **(_FORMATS if csv else {"as_json": _FORMATS["as_json"]}),
+        }
+        own = [p for p in inspect.signature(command).parameters.values() if p.name != "options"]
+
+        def param(name: str, annotation: Any, default: Any) -> inspect.Parameter:
+            return inspect.Parameter(name, inspect.Parameter.KEYWORD_ONLY, default=default,
+                                     annotation=annotation)  # fmt: skip
+
+        @functools.wraps(command)
+        def wrapper(**kwargs: Any) -> Any:
+            got = {name: kwargs.pop(name, default) for name, (_, default) in shared.items()}
+            got_filters = _filters(*(got[n] for n in _FILTERS)) if filters else Filters()
+            kwargs["options"] = LedgerOptions(
+                paths=kwargs.pop("paths"),
+                home=got["home"],
+                prices=got["prices"],
+                strict=got["strict"],
+                filters=got_filters,
+                fmt=output_format(got["as_json"], got.get("as_csv", False)),
+            )
+            return command(**kwargs)
+
+        params = [
+            param("paths", Paths, None),
+            *(p.replace(kind=inspect.Parameter.KEYWORD_ONLY) for p in own),
+            *(param(name, ann, default) for name, (ann, default) in shared.items()),
+        ]
+        wrapper.__signature__ = inspect.Signature(params)  # type: ignore[attr-defined]
+        annotations = {k: v for k, v in command.__annotations__.items() if k != "options"}
+        annotations.update({"paths": Paths, **{n: a for n, (a, _) in shared.items()}})
+        wrapper.__annotations__ = annotations
+        return wrapper  # type: ignore[return-value]
+
+    return decorate
+
+
+def cached_report(options: LedgerOptions, args: Any) -> Any | None:
+    """A report's data computed earlier for these options, if no log changed since."""
+    targets = options.paths or default_locations()
+    data = freshness.cached_report(options.home or default_home(), targets, options.prices, args)
+    if data is not None:
         err.print("nothing new since the last import: report reused", highlight=False)
-    return result
+    return data
 
 
-def store_report(
-    paths: list[Path] | None, home: Path | None, prices: Path | None, args: Any, result: Any
-) -> None:
-    home_dir = home or default_home()
-    version = freshness.read_version(home_dir)
-    if version is not None:
-        freshness.store_result(home_dir, version, _cache_args(paths, prices, args), result)
+def store_report(options: LedgerOptions, args: Any, data: Any) -> None:
+    targets = options.paths or default_locations()
+    freshness.store_report(options.home or default_home(), targets, options.prices, args, data)
 
 
 def print_import(report: ImportReport) -> None:

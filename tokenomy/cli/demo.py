@@ -33,7 +33,8 @@ def demo(
     """Run the main job on real data: your own logs, else bundled real conversations."""
     from tokenomy.cli.anatomy import print_anatomy
     from tokenomy.cli.report import print_bill
-    from tokenomy.render import collect, write_report
+    from tokenomy.render import write_report
+    from tokenomy.report import collect
     from tokenomy.sources import default_locations, has_logs
 
     targets = [place for place in default_locations() if has_logs([place])]

@@ -15,30 +15,22 @@ from tokenomy.cli.report import report_app
 
 
 @report_app.command("html")
+@c.ledger_options(csv=False)
 def html(
-    paths: c.Paths = None,
+    options: c.LedgerOptions,
     out: Annotated[Path, typer.Option("--out", "-o", help="The HTML file to write.")] = Path(
         "tokenomy-report.html"
     ),
-    home: c.Home = None,
-    prices: c.Prices = None,
-    strict: c.Strict = False,
-    since: c.Since = None,
-    until: c.Until = None,
-    model: c.Model = None,
-    project: c.Project = None,
-    source: c.SourceOpt = None,
-    timezone: c.Timezone = "UTC",
 ) -> None:
     """One self-contained HTML file (opens from disk, loads nothing from the network): the
     bill at a glance, then charts and sortable tables for each view."""
-    from tokenomy.render import collect, write_report
+    from tokenomy.render import write_report
+    from tokenomy.report import collect
 
-    filters = c.filters_from(since, until, model, project, source, timezone)
-    ledger, _ = c.open_ledger(paths, home, prices, strict=strict)
+    ledger, _ = options.open()
     with ledger:
-        c.note_compile(ledger.count(*filters.where()))
-        views = collect(ledger, filters)
+        c.note_compile(ledger.count(options.filters))
+        views = collect(ledger, options.filters)
     size = write_report(views, str(out))
     err.print(f"wrote {out} ({size / 1024:,.0f} KiB)", highlight=False)
     for view, reason in views.missing.items():

@@ -10,12 +10,14 @@ import enum
 import json
 import sys
 from collections.abc import Mapping, Sequence
-from datetime import date, datetime
+from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
 from rich.console import Console
 from rich.table import Table
+
+from tokenomy.jsonable import to_jsonable
 
 __all__ = ["Format", "console", "emit", "err", "to_jsonable"]
 
@@ -32,21 +34,6 @@ class Format(enum.StrEnum):
     table = "table"
     json = "json"
     csv = "csv"
-
-
-def to_jsonable(value: Any) -> Any:
-    if isinstance(value, Decimal):
-        # Money stays exact in JSON: a number with all its digits.
-        return float(value) if value == value.to_integral_value() else float(str(value))
-    if isinstance(value, datetime | date):
-        return value.isoformat()
-    if isinstance(value, Mapping):
-        return {str(k): to_jsonable(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [to_jsonable(v) for v in value]
-    if isinstance(value, enum.Enum):
-        return value.value
-    return value
 
 
 def _cell(value: Any) -> str:

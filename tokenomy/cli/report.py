@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import typer
 
 from tokenomy.bill import Bill, bill, blocks
@@ -22,16 +24,12 @@ _COLUMNS = [
 
 
 @app.command("import")
-def import_(
-    paths: c.Paths = None,
-    home: c.Home = None,
-    prices: c.Prices = None,
-    strict: c.Strict = False,
-    as_json: c.FormatJson = False,
-) -> None:
+@c.ledger_options(filters=False, csv=False)
+def import_(options: c.LedgerOptions) -> None:
     """Import logs into the ledger without a report (only what is new is read)."""
-    _, report = c.open_ledger(paths, home, prices, strict=strict, quiet=as_json)
-    if as_json:
+    ledger, report = options.open(quiet=options.fmt is Format.json)
+    ledger.close()
+    if options.fmt is Format.json:
         emit([], Format.json, extra=report.to_dict())
 
 
@@ -68,34 +66,23 @@ def _footnotes(result: Bill) -> None:
         )
 
 
-def _report(grouping: str, title: str):  # type: ignore[no-untyped-def]
-    def command(
-        paths: c.Paths = None,
-        home: c.Home = None,
-        prices: c.Prices = None,
-        strict: c.Strict = False,
-        since: c.Since = None,
-        until: c.Until = None,
-        model: c.Model = None,
-        project: c.Project = None,
-        source: c.SourceOpt = None,
-        timezone: c.Timezone = "UTC",
-        as_json: c.FormatJson = False,
-        as_csv: c.FormatCsv = False,
-    ) -> None:
-        fmt = c.output_format(as_json, as_csv)
-        filters = c.filters_from(since, until, model, project, source, timezone)
-        result = c.cached_report(paths, home, prices, (grouping, filters))
-        if result is None:
-            ledger, _ = c.open_ledger(paths, home, prices, strict=strict)
+def _report(grouping: str, title: str) -> Callable[..., None]:
+    @c.ledger_options()
+    def command(options: c.LedgerOptions) -> None:
+        args = (grouping, options.filters)
+        cached = c.cached_report(options, args)
+        if cached is not None:
+            result = Bill(**cached)
+        else:
+            ledger, _ = options.open()
             with ledger:
                 if grouping == "blocks":
-                    result = blocks(ledger, filters)
+                    result = blocks(ledger, options.filters)
                 else:
-                    result = bill(ledger, grouping, filters)
+                    result = bill(ledger, grouping, options.filters)
             if grouping != "blocks":  # an active block changes with the clock
-                c.store_report(paths, home, prices, (grouping, filters), result)
-        print_bill(result, fmt, title)
+                c.store_report(options, args, result.to_dict())
+        print_bill(result, options.fmt, title)
 
     command.__doc__ = title
     return command

@@ -238,9 +238,7 @@ def bench(
             from tokenomy.ledger import Ledger
 
             with Ledger(home) as ledger:
-                sizes = [(int(p), int(o)) for p, o in ledger.sql(
-                    "SELECT input + cache_read + cache_write_5m + cache_write_1h, output "
-                    "FROM calls")]
+                sizes = [(call.prompt, call.output) for call in ledger.calls()]
             specs = ledger_prompts(sizes, min(num_requests, 256), input_len, output_len)
         else:
             lines = Path(prompts).read_text(encoding="utf-8").splitlines()

@@ -24,23 +24,13 @@ LeverOpt = Annotated[
 
 
 @app.command("whatif")
+@c.ledger_options()
 def whatif_command(
-    paths: c.Paths = None,
-    home: c.Home = None,
-    prices: c.Prices = None,
-    strict: c.Strict = False,
+    options: c.LedgerOptions,
     lever: LeverOpt = None,
-    since: c.Since = None,
-    until: c.Until = None,
-    model: c.Model = None,
-    project: c.Project = None,
-    source: c.SourceOpt = None,
-    timezone: c.Timezone = "UTC",
     check: Annotated[
         bool, typer.Option("--check", help="Also show how well the replay reproduces the log.")
     ] = False,
-    as_json: c.FormatJson = False,
-    as_csv: c.FormatCsv = False,
 ) -> None:
     """Baseline, each lever alone and the best combination, ranked by dollars saved."""
     # Imported here: the replay engine loads numpy, which every other command can do without.
@@ -48,16 +38,14 @@ def whatif_command(
     from tokenomy.replay.trace import from_calls
     from tokenomy.whatif import replay_agreement, whatif
 
-    fmt = c.output_format(as_json, as_csv)
+    fmt = options.fmt
     try:
         levers = [make_lever(spec) for spec in lever] if lever else None
     except UnknownLever as exc:
         raise typer.BadParameter(f"{exc} (known: {', '.join(lever_names())})") from exc
-    filters = c.filters_from(since, until, model, project, source, timezone)
-    ledger, _ = c.open_ledger(paths, home, prices, strict=strict, quiet=fmt is not Format.table)
+    ledger, _ = options.open(quiet=fmt is not Format.table)
     with ledger:
-        where, params = filters.where()
-        calls = ledger.calls(where, params)
+        calls = ledger.calls(options.filters)
         pricer = ledger.pricer
     if not calls:
         err.print("no calls found")

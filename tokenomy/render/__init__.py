@@ -1,15 +1,19 @@
 """Rendering for people: a self-contained HTML report and a local dashboard over the ledger.
 
-Both show the same views (``views.collect``), drawn as inline SVG (``charts``) with sortable
-tables beneath; nothing on the page loads from the network.
+Both draw the report model (``tokenomy.report.Views``) as inline SVG (``charts``) with sortable
+tables beneath; nothing here queries the ledger, and nothing on the page loads from the network.
 """
 
 from __future__ import annotations
 
-from tokenomy.render.html_report import render_page
-from tokenomy.render.views import Views, collect
+from typing import TYPE_CHECKING
 
-__all__ = ["Views", "collect", "render_page", "write_report"]
+from tokenomy.render.html_report import render_page
+
+if TYPE_CHECKING:
+    from tokenomy.report import Views
+
+__all__ = ["render_page", "write_report"]
 
 
 def write_report(views: Views, out: str) -> int:

@@ -25,11 +25,9 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
-from tokenomy import freshness
-from tokenomy.bill import Filters
-from tokenomy.ledger import Ledger
+from tokenomy.ledger import Filters, Ledger, freshness
 from tokenomy.render.html_report import FilterChoices, render_page, render_views
-from tokenomy.render.views import collect
+from tokenomy.report import collect
 
 __all__ = ["Dashboard", "filters_from_query"]
 
@@ -124,8 +122,7 @@ class Dashboard:
     def _choices(self) -> FilterChoices:
         out: FilterChoices = {}
         for column in ("model", "project", "source"):
-            rows = self.ledger.sql(f"SELECT DISTINCT {column} FROM calls ORDER BY 1")
-            out[column + "s"] = [str(r[0]) for r in rows]
+            out[column + "s"] = self.ledger.distinct(column)
         return out
 
 

@@ -11,11 +11,11 @@ from html import escape
 from importlib.resources import files
 from typing import Any
 
+from tokenomy.cost_by_kind import KIND_LABELS
 from tokenomy.render import charts
 from tokenomy.render.charts import Series, fmt
-from tokenomy.render.cost_by_kind import KIND_LABELS
 from tokenomy.render.tables import Column, table
-from tokenomy.render.views import Views
+from tokenomy.report import Views
 
 __all__ = ["SECTIONS", "FilterChoices", "render_page", "render_views"]
 

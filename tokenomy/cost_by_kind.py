@@ -11,15 +11,14 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass, field
-from datetime import UTC
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 from tokenomy.calls import TOKEN_KINDS
+from tokenomy.pricing import MTOK
 
 if TYPE_CHECKING:
-    from tokenomy.bill import Filters
-    from tokenomy.ledger import Ledger
+    from tokenomy.ledger import Filters, Store
     from tokenomy.pricing import Band
 
 __all__ = ["KIND_LABELS", "CostByKind", "cost_by_kind"]
@@ -32,7 +31,6 @@ KIND_LABELS: dict[str, str] = {
     "output": "output",
     "other": "per-request fees",
 }
-MTOK = Decimal(1_000_000)
 RESIDUE = Decimal("0.000001")
 
 
@@ -51,29 +49,17 @@ class CostByKind:
         return {"grouping": self.grouping, "periods": self.periods, "usd": self.usd}
 
 
-def cost_by_kind(ledger: Ledger, filters: Filters, grouping: str = "daily") -> CostByKind:
+def cost_by_kind(ledger: Store, filters: Filters, grouping: str = "daily") -> CostByKind:
     """Priced calls' cost per day (``daily``) or week (``weekly``), split by token kind."""
-    pattern = {"daily": "%Y-%m-%d", "weekly": "%Y-%m-%d"}[grouping]
-    local = filters.local()
-    if grouping == "weekly":
-        local = f"date_trunc('week', {local})"
-    where, params = filters.where()
-    rows = ledger.sql(
-        f"SELECT strftime({local}, '{pattern}') AS period, model, provider, service_tier, time, "
-        f"{', '.join(TOKEN_KINDS)} FROM calls WHERE cost IS NOT NULL AND {where} ORDER BY period",
-        params,
-    )
-    billed = ledger.sql(
-        f"SELECT strftime({local}, '{pattern}') AS period, sum(cost) FROM calls "
-        f"WHERE cost IS NOT NULL AND {where} GROUP BY period",
-        params,
-    )
+    if grouping not in ("daily", "weekly"):
+        raise ValueError(f"cost by kind is daily or weekly, not {grouping!r}")
+    rows, billed = ledger.priced_tokens(filters, weekly=grouping == "weekly")
     # Cost is linear in the tokens within a band: sum the tokens per (period, band) as integers
     # and multiply by the Decimal rates once per group, not once per call.
     tokens_by: dict[str, dict[Band, list[int]]] = defaultdict(dict)
     pricer = ledger.pricer
     for period, model, provider, tier, time, *tokens in rows:
-        rates = pricer.rates(model, provider, time.replace(tzinfo=UTC), tier)
+        rates = pricer.rates(model, provider, time, tier)
         if rates is None:
             continue
         band = rates.band(sum(tokens[:4]))
@@ -81,7 +67,7 @@ def cost_by_kind(ledger: Ledger, filters: Filters, grouping: str = "daily") -> C
         for i, n in enumerate(tokens):
             sums_here[i] += n
     sums: dict[str, dict[str, Decimal]] = defaultdict(lambda: defaultdict(Decimal))
-    for period, cost in billed:
+    for period, cost in billed.items():
         per_kind = sums[period]
         split = Decimal(0)
         for band, totals in tokens_by[period].items():
@@ -89,7 +75,7 @@ def cost_by_kind(ledger: Ledger, filters: Filters, grouping: str = "daily") -> C
                 part = n * getattr(band, kind) / MTOK
                 per_kind[kind] += part
                 split += part
-        per_kind["other"] += Decimal(cost) - split
+        per_kind["other"] += cost - split
     sums = dict(sorted(sums.items()))
     out = CostByKind(grouping, periods=list(sums))
     for per_kind in sums.values():

@@ -1,9 +1,10 @@
-"""What a report shows, gathered once from the ledger: the bills, the cost split by token kind,
-tokens per task, and the anatomy, what-if and self-host results where this build has them.
+"""The report model: what a report shows, gathered once from the ledger: the bills, the cost
+split by token kind, tokens per task, the anatomy, the what-if ranking and the self-host
+break-even.
 
-The HTML report and the dashboard render the same ``Views``; ``to_dict`` is the JSON the page
-embeds (and the dashboard serves), with the bills exactly as ``tokenomy report ... --json``
-prints them.
+The HTML report, the dashboard and ``tokenomy demo`` draw the same ``Views`` (``tokenomy.render``
+runs no query of its own); ``to_dict`` is the JSON the page embeds (and the dashboard serves),
+with the bills exactly as ``tokenomy report ... --json`` prints them.
 """
 
 from __future__ import annotations
@@ -14,15 +15,18 @@ from datetime import UTC, datetime
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
-from tokenomy.bill import TASK_KEY, Bill, Filters, bill
-from tokenomy.render.cost_by_kind import CostByKind, cost_by_kind
+from tokenomy.bill import Bill, bill
+from tokenomy.cost_by_kind import CostByKind, cost_by_kind
+from tokenomy.jsonable import to_jsonable
+from tokenomy.ledger import Filters
+from tokenomy.selfhost.datafile import read_table
 
 if TYPE_CHECKING:
     from tokenomy.calls import Call
-    from tokenomy.ledger import Ledger
+    from tokenomy.ledger import Store
     from tokenomy.replay.trace import Trace
 
-__all__ = ["OPTIONAL_VIEWS", "Selection", "SessionTokens", "Views", "collect", "to_jsonable"]
+__all__ = ["OPTIONAL_VIEWS", "Selection", "SelfHostView", "SessionTokens", "Views", "collect"]
 
 WEEKLY_AFTER_DAYS = 92  # more days than this and the cost chart shows weeks
 
@@ -69,18 +73,12 @@ class Views:
         return data
 
 
-def to_jsonable(value: Any) -> Any:
-    from tokenomy.cli.output import to_jsonable as convert  # the CLI's own JSON conversion
-
-    return convert(value)
-
-
 def _as_dict(result: Any) -> Any:
     to_dict = getattr(result, "to_dict", None)
     return to_dict() if callable(to_dict) else result
 
 
-def collect(ledger: Ledger, filters: Filters | None = None) -> Views:
+def collect(ledger: Store, filters: Filters | None = None) -> Views:
     """Everything a report shows for the calls ``filters`` selects."""
     filters = filters or Filters()
     bills = {g: bill(ledger, g, filters) for g in ("daily", "session", "model", "project")}
@@ -91,19 +89,14 @@ def collect(ledger: Ledger, filters: Filters | None = None) -> Views:
         generated=datetime.now(UTC).replace(microsecond=0),
         bills=bills,
         cost=cost_by_kind(ledger, filters, grouping),
-        session_tokens=_session_tokens(ledger, filters),
+        session_tokens=[SessionTokens(*row) for row in ledger.task_tokens(filters)],
     )
-    where, params = filters.where()
-    selected = Selection(ledger.calls(where, params) if bills["daily"].totals["calls"] else [])
+    selected = Selection(ledger.calls(filters) if bills["daily"].totals["calls"] else [])
     for name, load in OPTIONAL_VIEWS.items():
-        if not selected.calls:
-            views.missing[name] = "no calls match these filters"
-            continue
-        try:
+        if selected.calls:
             views.optional[name] = load(ledger, selected)
-        except (ImportError, AttributeError) as exc:
-            # A build without that module (or an older one): the page says so plainly.
-            views.missing[name] = f"this build of tokenomy has no {name} API yet ({exc})"
+        else:
+            views.missing[name] = "no calls match these filters"
     return views
 
 
@@ -121,23 +114,25 @@ class Selection:
         return from_calls(self.calls)
 
 
-def _anatomy(ledger: Ledger, selected: Selection) -> Any:
+def _anatomy(ledger: Store, selected: Selection) -> Any:
     from tokenomy.anatomy import anatomy
 
     return anatomy(selected.trace, ledger.pricer)
 
 
-def _whatif(ledger: Ledger, selected: Selection) -> Any:
+def _whatif(ledger: Store, selected: Selection) -> Any:
     from tokenomy.whatif import whatif
 
     return whatif(selected.trace, None, ledger.pricer)
 
 
-# The open-weight deployment the report compares with: a frontier model at its released FP8
-# on one 8-GPU node, with and without DeepSeek's MTP-1 speculative decoding (acceptance
-# 85-90% in the DeepSeek-V3 paper, draft cost ~0.05 of a step: research/selfhost_economics.md).
-SELFHOST_MODEL, SELFHOST_GPU, SELFHOST_GPUS = "deepseek-v3", "h200", 8
-SELFHOST_MTP = (0.85, 1, 0.05)
+def selfhost_default() -> tuple[str, str, int, tuple[float, int, float]]:
+    """(model, GPU, GPUs per replica, MTP speculation) of the open-weight deployment the
+    report compares with: a dated choice, with its source, in data/report_defaults.toml."""
+    row = read_table("report_defaults.toml", "selfhost")[0]
+    row.provenance()
+    mtp = (row.number("acceptance"), row.integer("draft_len"), row.number("draft_cost"))
+    return row.text("model"), row.text("gpu"), row.integer("gpus"), mtp
 
 
 @dataclass
@@ -179,42 +174,23 @@ class SelfHostView:
         }
 
 
-def _selfhost(ledger: Ledger, selected: Selection) -> Any:
+def _selfhost(ledger: Store, selected: Selection) -> Any:
     from tokenomy.selfhost import Speculation
     from tokenomy.selfhost.breakeven import Workload, break_even
 
+    model, gpu, gpus, mtp = selfhost_default()
     workload = Workload.from_calls(selected.calls)
-    spec = Speculation(*SELFHOST_MTP)
+    spec = Speculation(*mtp)
     results = {
-        label: break_even(
-            workload,
-            SELFHOST_MODEL,
-            SELFHOST_GPU,
-            SELFHOST_GPUS,
-            speculation=s,
-            pricer=ledger.pricer,
-        )
+        label: break_even(workload, model, gpu, gpus, speculation=s, pricer=ledger.pricer)
         for label, s in (("off", None), ("on", spec))
     }
-    return SelfHostView(SELFHOST_MODEL, SELFHOST_GPU, SELFHOST_GPUS, spec.describe(), results)
+    return SelfHostView(model, gpu, gpus, spec.describe(), results)
 
 
 # The views other modules compute; each loader calls that module's public API.
-OPTIONAL_VIEWS: dict[str, Callable[[Ledger, Selection], Any]] = {
+OPTIONAL_VIEWS: dict[str, Callable[[Store, Selection], Any]] = {
     "anatomy": _anatomy,
     "whatif": _whatif,
     "selfhost": _selfhost,
 }
-
-
-def _session_tokens(ledger: Ledger, filters: Filters) -> list[SessionTokens]:
-    where, params = filters.where()
-    tokens = "input + cache_read + cache_write_5m + cache_write_1h + output"
-    rows = ledger.sql(
-        f"SELECT {TASK_KEY} AS task, "
-        f"coalesce(sum({tokens}) FILTER (WHERE agent = ''), 0), "
-        f"coalesce(sum({tokens}) FILTER (WHERE agent <> ''), 0) "
-        f"FROM calls WHERE {where} GROUP BY task ORDER BY min(time)",
-        params,
-    )
-    return [SessionTokens(str(s), int(m), int(a)) for s, m, a in rows]

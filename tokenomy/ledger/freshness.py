@@ -6,21 +6,32 @@ paths first compares the tree with the snapshot (one ``stat`` per file); when no
 a report computed earlier for the same version and arguments is still exact, and is reused
 without loading DuckDB at all. Any new or changed file, any repricing, any other argument
 misses the cache and goes the normal way.
+
+Cached reports are JSON (money as exact decimal strings): a file placed in the cache is data,
+never code. A cache whose ledger file is gone is not used.
 """
 
 from __future__ import annotations
 
 import hashlib
+import json
 import marshal
-import pickle
 import uuid
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
 from tokenomy.sources import walk_files
 
-__all__ = ["cached_result", "new_version", "store_result", "unchanged_version", "write_snapshot"]
+__all__ = [
+    "cached_report",
+    "new_version",
+    "read_version",
+    "store_report",
+    "unchanged_version",
+    "write_snapshot",
+]
 
 SNAPSHOT = "files.snapshot"
 CACHE_DIR = "report-cache"
@@ -69,21 +80,59 @@ def unchanged_version(home: Path, paths: Iterable[Path | str]) -> str | None:
     return str(data["version"]) if seen else None
 
 
+LEDGER_FILE = "ledger.duckdb"
+
+
 def _key(version: str, args: Any) -> str:
     return hashlib.sha256(repr((version, args)).encode()).hexdigest()[:32]
 
 
-def cached_result(home: Path, version: str, args: Any) -> Any | None:
+def _cache_args(targets: Sequence[Path | str], prices: Path | None, args: Any) -> Any:
+    prices_hash = hashlib.sha256(prices.read_bytes()).hexdigest() if prices else ""
+    return ([str(t) for t in targets], prices_hash, args)
+
+
+def cached_report(
+    home: Path, targets: Sequence[Path | str], prices: Path | None, args: Any
+) -> Any | None:
+    """A report's data stored earlier for these arguments, if no file under ``targets``
+    changed since; ``None`` otherwise."""
     try:
-        return pickle.loads((home / CACHE_DIR / _key(version, args)).read_bytes())
-    except (OSError, EOFError, pickle.UnpicklingError, AttributeError, ImportError):
+        if not (home / LEDGER_FILE).exists():
+            return None
+        version = unchanged_version(home, targets)
+        if version is None:
+            return None
+        key = _key(version, _cache_args(targets, prices, args))
+        text = (home / CACHE_DIR / key).read_text(encoding="utf-8")
+        return json.loads(text, object_hook=_decode)
+    except (OSError, ValueError, TypeError):
         return None
 
 
-def store_result(home: Path, version: str, args: Any, result: Any) -> None:
+def store_report(
+    home: Path, targets: Sequence[Path | str], prices: Path | None, args: Any, data: Any
+) -> None:
+    """Keep a report's data (JSON values and ``Decimal``) for ``cached_report``."""
+    version = read_version(home)
+    if version is None:
+        return
     folder = home / CACHE_DIR
     folder.mkdir(exist_ok=True)
     entries = sorted(folder.iterdir(), key=lambda p: p.stat().st_mtime)
     for stale in entries[: max(0, len(entries) - MAX_CACHED + 1)]:
         stale.unlink(missing_ok=True)
-    (folder / _key(version, args)).write_bytes(pickle.dumps(result))
+    key = _key(version, _cache_args(targets, prices, args))
+    tmp = folder / (key + ".tmp")
+    tmp.write_text(json.dumps(data, default=_encode), encoding="utf-8")
+    tmp.replace(folder / key)
+
+
+def _encode(value: Any) -> Any:
+    if isinstance(value, Decimal):
+        return {"$decimal": str(value)}
+    raise TypeError(f"cannot cache a {type(value).__name__}")
+
+
+def _decode(obj: dict[str, Any]) -> Any:
+    return Decimal(obj["$decimal"]) if obj.keys() == {"$decimal"} else obj

@@ -1,0 +1,207 @@
+"""Reading logs for a ledger: which files are new, reading them (in worker processes when there
+is much to read) and the counts an import reports. Backend-neutral: a store gets Arrow tables of
+call rows and writes them its own way.
+
+- **Incremental**: each file's size, mtime, first-bytes hash and the byte offset read so far are
+  kept. An unchanged file costs one ``stat``; an appended line log is read from its offset; a
+  file whose first bytes changed (rewritten, rotated) is read again from the start.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from collections import Counter
+from collections.abc import Sequence
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from tokenomy.calls import STORED_FIELDS, TOKEN_KINDS, Call
+from tokenomy.sources import FileReport, detect, registry
+
+if TYPE_CHECKING:
+    import pyarrow as pa
+
+    from tokenomy.pricing import Pricer
+
+__all__ = ["ImportReport", "Job", "calls_table", "calls_to_table", "plan", "read", "utc_now"]
+
+HEAD_HASH_BYTES = 1024
+PARALLEL_MIN_BYTES = 64 * 1024 * 1024  # below this a process pool costs more than it saves
+INT_FIELDS = (*TOKEN_KINDS, "reasoning")
+
+
+@dataclass
+class ImportReport:
+    """What an import did, in counts. ``warnings`` lists everything a user should know."""
+
+    files_seen: int = 0
+    files_read: int = 0
+    files_unchanged: int = 0
+    files_unrecognised: int = 0
+    lines: int = 0
+    calls_found: int = 0
+    new_calls: int = 0
+    duplicates: int = 0
+    skipped: Counter[str] = field(default_factory=Counter)
+    pending_lines: int = 0  # files ending in an incomplete line (left for the next import)
+    unpriced: Counter[str] = field(default_factory=Counter)  # model -> calls without a price
+    files: list[FileReport] = field(default_factory=list)
+
+    @property
+    def warnings(self) -> list[str]:
+        out = [f"skipped {n:,} line(s): {reason}" for reason, n in sorted(self.skipped.items())]
+        if self.pending_lines:
+            out.append(
+                f"{self.pending_lines} file(s) end in an incomplete line "
+                "(not read yet; it will be read once complete)"
+            )
+        out += [
+            f"{n:,} call(s) of unknown model {model or '(none)'!r} are unpriced (not $0)"
+            for model, n in sorted(self.unpriced.items())
+        ]
+        return out
+
+    def add(self, file_report: FileReport) -> None:
+        """Count one file's reading."""
+        self.files.append(file_report)
+        self.lines += file_report.lines
+        self.calls_found += file_report.calls
+        self.duplicates += file_report.duplicates
+        self.skipped.update(file_report.skipped)
+        self.pending_lines += 1 if file_report.pending_bytes else 0
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "files_seen": self.files_seen,
+            "files_read": self.files_read,
+            "files_unchanged": self.files_unchanged,
+            "files_unrecognised": self.files_unrecognised,
+            "lines": self.lines,
+            "calls_found": self.calls_found,
+            "new_calls": self.new_calls,
+            "duplicates_dropped": self.duplicates,
+            "skipped": dict(self.skipped),
+            "pending_incomplete_lines": self.pending_lines,
+            "unpriced_calls": dict(self.unpriced),
+            "warnings": self.warnings,
+        }
+
+
+@dataclass(frozen=True)
+class Job:
+    """One file to read, from ``offset``."""
+
+    path: str
+    source: str
+    offset: int
+    size: int
+    mtime_ns: int
+    head_hash: str
+
+
+def plan(
+    path: str, st: os.stat_result, known: tuple[Any, ...] | None, report: ImportReport
+) -> Job | None:
+    """What to read of ``path``, given what the ledger knows of it (``known``: source, size,
+    mtime_ns, head hash, offset); ``None`` when nothing."""
+    if known is not None and known[1] == st.st_size and known[2] == st.st_mtime_ns:
+        report.files_unchanged += 1
+        return None
+    try:
+        with open(path, "rb") as fh:
+            head = fh.read(4096)
+    except OSError:
+        report.skipped["unreadable file"] += 1
+        return None
+    source = detect(Path(path), head)
+    if source is None:
+        report.files_unrecognised += 1
+        return None
+    head_hash = hashlib.blake2b(head[:HEAD_HASH_BYTES], digest_size=8).hexdigest()
+    offset = 0
+    if (
+        known is not None
+        and source.incremental
+        and known[0] == source.name
+        and known[3] == head_hash
+        and st.st_size >= known[4]
+    ):
+        offset = known[4]
+    return Job(path, source.name, offset, st.st_size, st.st_mtime_ns, head_hash)
+
+
+def read(
+    jobs: Sequence[Job], pricer: Pricer | None = None
+) -> list[tuple[pa.Table | None, list[FileReport]]]:
+    """Read the jobs: in this process when there is little to read, else in a process pool
+    (``pricer`` loads its data meanwhile). One Arrow table of call rows per batch of files."""
+    todo = sum(j.size - j.offset for j in jobs)
+    workers = min(os.cpu_count() or 1, 8)
+    if todo < PARALLEL_MIN_BYTES or workers < 2 or len(jobs) < 2:
+        return [_read_jobs(jobs)]
+    # Largest first, dealt into a few batches per worker so the pool ends together; one
+    # table per batch (a table per file would cost more to build and send than it holds).
+    ordered = sorted(jobs, key=lambda j: j.size - j.offset, reverse=True)
+    batches = [ordered[i :: workers * 4] for i in range(workers * 4)]
+    with ProcessPoolExecutor(workers) as pool:
+        results = pool.map(_read_jobs, [b for b in batches if b])
+        if pricer is not None:
+            pricer.load()  # ~0.4 s of genai-prices data, loaded while the workers read
+        return list(results)
+
+
+def _read_jobs(jobs: Sequence[Job]) -> tuple[pa.Table | None, list[FileReport]]:
+    """Read some files (in a worker process when the import is large) into one Arrow table:
+    the conversion runs in the workers, and a table crosses the process boundary as buffers."""
+    rows: list[tuple[Any, ...]] = []
+    reports = []
+    for job in jobs:
+        report = FileReport(job.path, source=job.source)
+        src = registry()[job.source]
+        rows += [_call_row(c) for c in src.read(Path(job.path), job.offset, report)]
+        reports.append(report)
+    return (calls_table(rows) if rows else None), reports
+
+
+def calls_table(rows: Sequence[tuple[Any, ...]]) -> pa.Table:
+    """Call rows (``STORED_FIELDS`` in order) as an Arrow table."""
+    import pyarrow as pa
+
+    columns = zip(*rows, strict=True)
+    return pa.table(
+        [pa.array(col, type=kind) for col, kind in zip(columns, _arrow_types(), strict=True)],
+        names=list(STORED_FIELDS),
+    )
+
+
+def calls_to_table(calls: Sequence[Call]) -> pa.Table:
+    """Call records as an Arrow table of the stored fields."""
+    return calls_table([_call_row(c) for c in calls])
+
+
+def _arrow_types() -> list[pa.DataType]:
+    # Fixed types, so the tables of every file concatenate (a file whose calls state no cost
+    # still has a decimal column).
+    import pyarrow as pa
+
+    special = {"time": pa.timestamp("us"), "output_exact": pa.bool_(),
+               "reported_cost": pa.decimal128(38, 12)}  # fmt: skip
+    return [special.get(c, pa.int64() if c in INT_FIELDS else pa.string()) for c in STORED_FIELDS]
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC).replace(tzinfo=None)
+
+
+def _call_row(c: Call) -> tuple[Any, ...]:
+    """A call's stored fields in order, its time as naive UTC."""
+    return (
+        c.source, c.id, c.time.astimezone(UTC).replace(tzinfo=None), c.model, c.provider,
+        c.session, c.parent_session, c.agent, c.project, c.service_tier,
+        c.input, c.cache_read, c.cache_write_5m, c.cache_write_1h, c.output, c.reasoning,
+        c.output_exact, c.reported_cost, c.file,
+    )  # fmt: skip

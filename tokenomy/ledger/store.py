@@ -1,0 +1,501 @@
+"""The ledger's storage: the ``Store`` interface every backend implements, and ``Ledger``, the
+default backend, an embedded DuckDB file.
+
+- **Idempotent**: calls are keyed by (source, provider call id). Importing the same logs again,
+  or a copy of them under another path, merges into the same rows and changes no total. When
+  two records of one call differ (streamed rows, placeholder output), the fuller one is kept.
+- **Priced at import**: each call's cost is computed from genai-prices at its own timestamp, in
+  the same transaction that stores it (``repricing``), so reports only sum; when prices or
+  overrides change, the calls are repriced. A model genai-prices does not know stays
+  *unpriced* (cost NULL).
+- **Private**: counts, ids, times, model and project names; never prompt or response text.
+
+Questions come in as typed ``Filters`` and groupings, never SQL text: a second backend (a
+shared server database) answers the same methods in its own dialect.
+"""
+
+from __future__ import annotations
+
+import os
+from collections import Counter
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from decimal import Decimal
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Protocol
+
+from tokenomy.calls import STORED_FIELDS, Call, prompt_sql
+from tokenomy.ledger import freshness, importing, repricing
+from tokenomy.ledger.filters import Filters
+from tokenomy.ledger.importing import INT_FIELDS, ImportReport, Job
+from tokenomy.pricing import Pricer
+from tokenomy.sources import FileReport, registry, walk_files
+
+if TYPE_CHECKING:
+    import duckdb
+    import pyarrow as pa
+
+__all__ = ["GROUPINGS", "Ledger", "Store", "default_home"]
+
+GROUPINGS: tuple[str, ...] = ("daily", "weekly", "monthly", "session", "model", "project", "source")
+DISTINCT_COLUMNS = ("model", "project", "source", "provider")
+
+
+class Store(Protocol):
+    """What a ledger backend answers. Rows are plain tuples/dicts; money is ``Decimal``."""
+
+    pricer: Pricer
+
+    def import_paths(self, paths: Iterable[Path | str]) -> ImportReport: ...
+
+    def add_calls(self, calls: Sequence[Call]) -> int: ...
+
+    def calls(self, filters: Filters | None = None) -> list[Call]: ...
+
+    def count(self, filters: Filters | None = None) -> int: ...
+
+    def sums(self, grouping: str | None, filters: Filters) -> list[dict[str, Any]]: ...
+
+    def timeline(self, filters: Filters) -> list[tuple[datetime, int, Decimal, bool]]: ...
+
+    def priced_tokens(
+        self, filters: Filters, weekly: bool = False
+    ) -> tuple[list[tuple[Any, ...]], dict[str, Decimal]]: ...
+
+    def task_tokens(self, filters: Filters) -> list[tuple[str, int, int]]: ...
+
+    def distinct(self, column: str) -> list[str]: ...
+
+    def price(self, everything: bool = False) -> int: ...
+
+    def unpriced_models(self) -> Counter[str]: ...
+
+    def close(self) -> None: ...
+
+
+def _column_type(name: str) -> str:
+    special = {"time": "TIMESTAMP", "output_exact": "BOOLEAN", "reported_cost": "DECIMAL(38, 12)"}
+    return special.get(name, "BIGINT" if name in INT_FIELDS else "VARCHAR")
+
+
+_CALL_COLUMNS = ",\n    ".join(f'"{c}" {_column_type(c)} NOT NULL'.replace(
+    "DECIMAL(38, 12) NOT NULL", "DECIMAL(38, 12)") for c in STORED_FIELDS)  # fmt: skip
+_SCHEMA = f"""
+CREATE TABLE IF NOT EXISTS calls (
+    {_CALL_COLUMNS},
+    cost DECIMAL(38, 12),
+    priced_model VARCHAR,
+    price_fp VARCHAR,
+    PRIMARY KEY (source, id)
+);
+CREATE TABLE IF NOT EXISTS files (
+    path VARCHAR PRIMARY KEY,
+    source VARCHAR NOT NULL,
+    size BIGINT NOT NULL,
+    mtime_ns BIGINT NOT NULL,
+    head_hash VARCHAR NOT NULL,
+    "offset" BIGINT NOT NULL,
+    imported_at TIMESTAMP NOT NULL
+);
+CREATE TABLE IF NOT EXISTS imports (
+    time TIMESTAMP NOT NULL,
+    files_read BIGINT NOT NULL,
+    lines BIGINT NOT NULL,
+    calls_found BIGINT NOT NULL,
+    new_calls BIGINT NOT NULL,
+    duplicates BIGINT NOT NULL,
+    skipped BIGINT NOT NULL
+);
+"""
+_FILE_COLUMNS = ("path", "source", "size", "mtime_ns", "head_hash", "offset", "imported_at")
+_COLS = ", ".join(f'"{c}"' for c in STORED_FIELDS)
+_PROMPT = prompt_sql()
+
+# The sums every bill row carries (a bill adds nothing else up).
+_SUMS = f"""
+    count(*) AS calls,
+    sum(input) AS input,
+    sum(cache_read) AS cache_read,
+    sum(cache_write_5m) AS cache_write_5m,
+    sum(cache_write_1h) AS cache_write_1h,
+    sum(output) AS output,
+    sum(reasoning) AS reasoning,
+    sum({_PROMPT} + output) AS total_tokens,
+    coalesce(sum(cost), 0) AS cost_usd,
+    count(*) FILTER (WHERE cost IS NULL) AS unpriced_calls,
+    count(*) FILTER (WHERE NOT output_exact) AS lower_bound_calls,
+    sum(reported_cost) AS reported_cost_usd
+"""
+
+# The task a call belongs to: a sub-agent counts toward its parent's session, and a call with
+# no session (a lone API payload) is a task of its own, not one catch-all spanning months.
+TASK_KEY = (
+    "CASE WHEN parent_session <> '' THEN parent_session WHEN session <> '' THEN session "
+    "ELSE source || ':' || id END"
+)
+
+
+def default_home() -> Path:
+    """``$TOKENOMY_HOME``, else the platform's user data directory."""
+    env = os.environ.get("TOKENOMY_HOME")
+    if env:
+        return Path(env)
+    base = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
+    return Path(base) / "tokenomy"
+
+
+def _local(filters: Filters, column: str = "time") -> str:
+    """SQL for a UTC TIMESTAMP column as wall-clock time in the filters' zone (the zone was
+    validated by ``Filters``; quotes cannot occur in an IANA name)."""
+    return f"timezone('{filters.timezone}', {column}::TIMESTAMPTZ)"
+
+
+def _where(filters: Filters) -> tuple[str, list[Any]]:
+    clauses: list[str] = []
+    params: list[Any] = []
+    if filters.since:
+        clauses.append(f"CAST({_local(filters)} AS DATE) >= ?")
+        params.append(filters.since)
+    if filters.until:
+        clauses.append(f"CAST({_local(filters)} AS DATE) <= ?")
+        params.append(filters.until)
+    for column, values in (
+        ("model", filters.models),
+        ("project", filters.projects),
+        ("source", filters.sources),
+    ):
+        if values:
+            # A model filter matches a prefix too: "claude-opus" finds every Opus.
+            ors = " OR ".join(f"{column} ILIKE ?" for _ in values)
+            clauses.append(f"({ors})")
+            params += [f"{v}%" for v in values]
+    if filters.sessions:
+        ors = " OR ".join("session = ? OR parent_session = ?" for _ in filters.sessions)
+        clauses.append(f"({ors})")
+        for s in filters.sessions:
+            params += [s, s]
+    return (" AND ".join(clauses) or "TRUE"), params
+
+
+def _group(grouping: str, filters: Filters) -> tuple[str, str, str]:
+    """(key expression, extra columns, order) of a grouping."""
+    local = _local(filters)
+    order = "cost_usd DESC, key" if grouping in ("model", "project", "source") else "key"
+    if grouping == "session":
+        extra = (
+            f", any_value(project) AS project, min({local}) AS start, "
+            "epoch(max(time) - min(time)) AS duration_s, "
+            "count(*) FILTER (WHERE agent <> '') AS subagent_calls, "
+            "count(DISTINCT session) - 1 AS subagents, "
+            "string_agg(DISTINCT model, ', ' ORDER BY model) AS models"
+        )
+        # ties (payloads saved at one moment) in a stable order
+        return TASK_KEY, extra, "start, key"
+    key = {
+        "daily": f"strftime({local}, '%Y-%m-%d')",
+        "weekly": f"strftime(date_trunc('week', {local}), '%Y-%m-%d')",
+        "monthly": f"strftime({local}, '%Y-%m')",
+        "model": "model",
+        "project": "project",
+        "source": "source",
+    }[grouping]
+    return key, "", order
+
+
+class Ledger:
+    """The calls imported so far, in ``<home>/ledger.duckdb`` (the default ``Store``)."""
+
+    def __init__(self, home: Path | str | None = None, pricer: Pricer | None = None) -> None:
+        self.home = Path(home) if home is not None else default_home()
+        self.home.mkdir(parents=True, exist_ok=True)
+        self.path = self.home / "ledger.duckdb"
+        import duckdb  # loading DuckDB costs ~0.25 s: only when the ledger is really opened
+
+        self.db: duckdb.DuckDBPyConnection = duckdb.connect(str(self.path))
+        self.sql(_SCHEMA)
+        self._pricer = pricer
+
+    def sql(self, query: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
+        """Run one statement and fetch all it returns (DuckDB wants results consumed). For
+        this backend's own use and tests; the library asks through the typed methods."""
+        return self.db.execute(query, list(params)).fetchall()
+
+    @property
+    def pricer(self) -> Pricer:
+        if self._pricer is None:
+            self._pricer = Pricer()
+        return self._pricer
+
+    @pricer.setter
+    def pricer(self, pricer: Pricer) -> None:
+        self._pricer = pricer
+
+    def close(self) -> None:
+        self.db.close()
+
+    def __enter__(self) -> Ledger:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # -- writing --------------------------------------------------------------------------
+
+    def import_paths(self, paths: Iterable[Path | str]) -> ImportReport:
+        """Import every recognised log under ``paths``; only what is new is read."""
+        report = ImportReport()
+        known = {
+            row[0]: row[1:]
+            for row in self.sql(
+                'SELECT path, source, size, mtime_ns, head_hash, "offset" FROM files'
+            )
+        }
+        jobs: list[Job] = []
+        for path, st in walk_files(paths):
+            report.files_seen += 1
+            job = importing.plan(path, st, known.get(path), report)
+            if job is not None:
+                jobs.append(job)
+        if not jobs:
+            if freshness.read_version(self.home) is None:
+                self._write_snapshot()
+            return report  # nothing new: no read, no write, no repricing
+        results = importing.read(jobs, self.pricer)
+        tables = [table for table, _ in results if table is not None]
+        file_reports = [r for _, reports in results for r in reports]
+        for file_report in file_reports:
+            report.add(file_report)
+        report.files_read = len(jobs)
+        with self._transaction():
+            report.new_calls, merged = self._upsert(tables)
+            report.duplicates += merged
+            self._record_files(jobs, file_reports)
+            self.sql(
+                "INSERT INTO imports VALUES (?, ?, ?, ?, ?, ?, ?)",
+                [
+                    importing.utc_now(), report.files_read, report.lines, report.calls_found,
+                    report.new_calls, report.duplicates, sum(report.skipped.values()),
+                ],
+            )  # fmt: skip
+            repricing.price(self)  # in the same transaction: no call is ever stored unpriced
+        self._write_snapshot()
+        if tables:
+            report.unpriced = self.unpriced_models()
+        return report
+
+    def add_calls(self, calls: Sequence[Call]) -> int:
+        """Store call records that came from elsewhere than a file (a live gateway); returns
+        how many were new. The same merge and pricing as an import."""
+        if not calls:
+            return 0
+        with self._transaction():
+            new, _ = self._upsert([importing.calls_to_table(calls)])
+            repricing.price(self)
+        self._write_snapshot()
+        return new
+
+    def price(self, everything: bool = False) -> int:
+        """Price the calls not priced with the current prices (all with ``everything``)."""
+        with self._transaction():
+            n = repricing.price(self, everything)
+        self._write_snapshot()  # costs changed: cached reports are stale
+        return n
+
+    @contextmanager
+    def _transaction(self) -> Iterator[None]:
+        self.sql("BEGIN TRANSACTION")
+        try:
+            yield
+        except BaseException:
+            self.sql("ROLLBACK")
+            raise
+        self.sql("COMMIT")
+
+    def _write_snapshot(self) -> None:
+        files = {
+            str(path): (int(size), int(mtime))
+            for path, size, mtime in self.sql("SELECT path, size, mtime_ns FROM files")
+        }
+        freshness.write_snapshot(self.home, files, freshness.new_version())
+
+    def _upsert(self, tables: Sequence[pa.Table]) -> tuple[int, int]:
+        """Insert new calls, merge known ones (fuller record wins). Returns (new, merged):
+        merged counts the records of a call already in the ledger or met twice in ``tables``.
+        """
+        import pyarrow as pa
+
+        rows = sum(t.num_rows for t in tables)
+        if not rows:
+            return 0, 0
+        arrived = pa.concat_tables(tables)
+        arrived = arrived.append_column("arrival", pa.array(range(rows), pa.int64()))
+        self.db.register("arrived", arrived)
+        try:
+            # One record per call: the fuller (more output, then a larger prompt), else the
+            # first to arrive.
+            self.sql(
+                f"CREATE OR REPLACE TEMP TABLE incoming AS SELECT {_COLS} FROM arrived QUALIFY "
+                f"row_number() OVER (PARTITION BY source, id ORDER BY output DESC, "
+                f"{_PROMPT} DESC, arrival) = 1"
+            )
+        finally:
+            self.db.unregister("arrived")
+        try:
+            unique = int(self.sql("SELECT count(*) FROM incoming")[0][0])
+            before = self.count()
+            if before == 0:  # a first import: nothing to merge with
+                self.sql(f"INSERT INTO calls ({_COLS}) SELECT {_COLS} FROM incoming")
+                return unique, rows - unique
+            merged = self.sql("SELECT count(*) FROM incoming JOIN calls USING (source, id)")[0][0]
+            fuller = (
+                f"(excluded.output > calls.output OR (excluded.output = calls.output AND "
+                f"{prompt_sql('excluded')} > {prompt_sql('calls')}))"
+            )
+            updates = ", ".join(
+                f'"{c}" = CASE WHEN {fuller} THEN excluded."{c}" ELSE calls."{c}" END'
+                for c in STORED_FIELDS
+                if c not in ("source", "id", "time", "output_exact")
+            )
+            self.sql(
+                f"INSERT INTO calls ({_COLS}) SELECT {_COLS} FROM incoming "
+                f"ON CONFLICT (source, id) DO UPDATE SET {updates}, "
+                "time = least(calls.time, excluded.time), "
+                "output_exact = calls.output_exact OR excluded.output_exact, "
+                f"price_fp = CASE WHEN {fuller} THEN NULL ELSE calls.price_fp END"
+            )
+            return self.count() - before, int(merged) + rows - unique
+        finally:
+            self.sql("DROP TABLE incoming")
+
+    def _record_files(self, jobs: Sequence[Job], reports: Sequence[FileReport]) -> None:
+        by_path = {r.path: r for r in reports}
+        now = importing.utc_now()
+        rows = []
+        for job in jobs:
+            file_report = by_path[job.path]
+            # Only whole lines were consumed: the next import starts after the last one.
+            offset = file_report.end if registry()[job.source].incremental else job.size
+            size = job.size if not file_report.pending_bytes else -1  # re-check until complete
+            rows.append((job.path, job.source, size, job.mtime_ns, job.head_hash, offset, now))
+        if rows:
+            with self.staged("new_files", _FILE_COLUMNS, rows):
+                self.sql("INSERT OR REPLACE INTO files SELECT * FROM new_files")
+
+    @contextmanager
+    def staged(
+        self,
+        name: str,
+        columns: Sequence[str],
+        rows: Sequence[tuple[Any, ...]],
+        money: Sequence[str] = ("reported_cost",),
+    ) -> Iterator[None]:
+        """Rows visible to SQL as table ``name``, through Arrow: DuckDB's executemany costs
+        milliseconds a row, an Arrow scan microseconds."""
+        import pyarrow as pa
+
+        arrays = [
+            pa.array(col, type=pa.decimal128(38, 12) if name_ in money else None)
+            for name_, col in zip(columns, zip(*rows, strict=True), strict=True)
+        ]
+        self.db.register(name, pa.table(dict(zip(columns, arrays, strict=True))))
+        try:
+            yield
+        finally:
+            self.db.unregister(name)
+
+    # -- reading --------------------------------------------------------------------------
+
+    def count(self, filters: Filters | None = None) -> int:
+        """How many calls ``filters`` covers (all calls without)."""
+        where, params = _where(filters or Filters())
+        return int(self.sql(f"SELECT count(*) FROM calls WHERE {where}", params)[0][0])
+
+    def calls(self, filters: Filters | None = None) -> list[Call]:
+        """Calls as records, in time order."""
+        where, params = _where(filters or Filters())
+        sql = f"SELECT {_COLS} FROM calls WHERE {where} ORDER BY time"
+        out = []
+        for row in self.db.execute(sql, params).fetchall():
+            call = Call(*row)  # the columns are Call's stored fields, in order
+            call.time = call.time.replace(tzinfo=UTC)
+            out.append(call)
+        return out
+
+    def sums(self, grouping: str | None, filters: Filters) -> list[dict[str, Any]]:
+        """The bill's sums per group of ``grouping`` (one of ``GROUPINGS``) under ``key``, or
+        one row of totals when ``grouping`` is None."""
+        where, params = _where(filters)
+        if grouping is None:
+            sql = f"SELECT {_SUMS} FROM calls WHERE {where}"
+        else:
+            if grouping not in GROUPINGS:
+                raise ValueError(f"unknown grouping {grouping!r}")
+            key, extra, order = _group(grouping, filters)
+            sql = (
+                f"SELECT {key} AS key, {_SUMS} {extra} FROM calls WHERE {where} "
+                f"GROUP BY key ORDER BY {order}"
+            )
+        cursor = self.db.execute(sql, params)
+        rows = cursor.fetchall()
+        names = [d[0] for d in cursor.description or []]
+        return [dict(zip(names, row, strict=True)) for row in rows]
+
+    def timeline(self, filters: Filters) -> list[tuple[datetime, int, Decimal, bool]]:
+        """(UTC time, total tokens, cost or 0, unpriced) of every call, in time order."""
+        where, params = _where(filters)
+        rows = self.sql(
+            f"SELECT time, {_PROMPT} + output, coalesce(cost, 0), cost IS NULL FROM calls "
+            f"WHERE {where} ORDER BY time",
+            params,
+        )
+        return [(t.replace(tzinfo=UTC), int(n), Decimal(c), bool(u)) for t, n, c, u in rows]
+
+    def priced_tokens(
+        self, filters: Filters, weekly: bool = False
+    ) -> tuple[list[tuple[Any, ...]], dict[str, Decimal]]:
+        """Priced calls by local day (or week start): rows of (period, model, provider, tier,
+        UTC time, *token kinds), and the stored cost per period."""
+        local = _local(filters)
+        if weekly:
+            local = f"date_trunc('week', {local})"
+        where, params = _where(filters)
+        period = f"strftime({local}, '%Y-%m-%d')"
+        rows = self.sql(
+            f"SELECT {period} AS period, model, provider, service_tier, time, input, cache_read, "
+            "cache_write_5m, cache_write_1h, output FROM calls "
+            f"WHERE cost IS NOT NULL AND {where} ORDER BY period",
+            params,
+        )
+        billed = self.sql(
+            f"SELECT {period} AS period, sum(cost) FROM calls "
+            f"WHERE cost IS NOT NULL AND {where} GROUP BY period",
+            params,
+        )
+        out = [(p, m, pr, tier, t.replace(tzinfo=UTC), *tok) for p, m, pr, tier, t, *tok in rows]
+        return out, {str(p): Decimal(c) for p, c in billed}
+
+    def task_tokens(self, filters: Filters) -> list[tuple[str, int, int]]:
+        """Per task (a session with its sub-agents), in order of its first call: (task, main
+        thread tokens, sub-agent tokens)."""
+        where, params = _where(filters)
+        tokens = f"{_PROMPT} + output"
+        rows = self.sql(
+            f"SELECT {TASK_KEY} AS task, "
+            f"coalesce(sum({tokens}) FILTER (WHERE agent = ''), 0), "
+            f"coalesce(sum({tokens}) FILTER (WHERE agent <> ''), 0) "
+            f"FROM calls WHERE {where} GROUP BY task ORDER BY min(time), task",
+            params,
+        )
+        return [(str(s), int(m), int(a)) for s, m, a in rows]
+
+    def distinct(self, column: str) -> list[str]:
+        """The distinct values of ``column`` (one of ``DISTINCT_COLUMNS``), sorted."""
+        if column not in DISTINCT_COLUMNS:
+            raise ValueError(f"no distinct values of {column!r}")
+        return [str(r[0]) for r in self.sql(f"SELECT DISTINCT {column} FROM calls ORDER BY 1")]
+
+    def unpriced_models(self) -> Counter[str]:
+        """Models of calls without a price, with how many calls each."""
+        rows = self.sql("SELECT model, count(*) FROM calls WHERE cost IS NULL GROUP BY model")
+        return Counter({str(m): int(n) for m, n in rows})
