@@ -1,4 +1,10 @@
-"""Shared fixtures: the real logs in ../shared/data/logs (see its MANIFEST.md for origins)."""
+"""Shared fixtures: real logs.
+
+``licensed_logs`` are the real logs shipped in ``tests/data/logs`` (their licences allow it: see
+its MANIFEST.md), always there. ``logs`` adds the real sets that state no licence and so are
+not shipped (claude-reliability sessions, localpush Codex rollouts), read from
+``../shared/data/logs`` beside the checkout; tests that need them skip without it.
+"""
 
 from __future__ import annotations
 
@@ -10,7 +16,9 @@ from pathlib import Path
 import pytest
 
 REPO = Path(__file__).resolve().parents[1]
+SHIPPED_LOGS = REPO / "tests" / "data" / "logs"
 SHARED_LOGS = REPO.parent / "shared" / "data" / "logs"
+UNLICENSED = ("claude-code/claude-reliability", "codex/localpush")
 
 
 # A payload with no timestamp of its own is dated by its file's modification time, and a
@@ -19,16 +27,32 @@ SHARED_LOGS = REPO.parent / "shared" / "data" / "logs"
 PAYLOAD_MTIME = datetime(2026, 5, 14, 9, 0, tzinfo=UTC).timestamp()
 
 
+def _copy_logs(to: Path, unlicensed: bool) -> Path:
+    shutil.copytree(SHIPPED_LOGS, to)
+    if unlicensed:
+        for part in UNLICENSED:
+            shutil.copytree(SHARED_LOGS / part, to / part)
+    for payload in (to / "api").iterdir():
+        os.utime(payload, (PAYLOAD_MTIME, PAYLOAD_MTIME))
+    return to
+
+
+@pytest.fixture(scope="session")
+def licensed_logs(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A copy of the shipped real logs (spotter sessions, API payloads), payloads dated
+    ``PAYLOAD_MTIME``."""
+    return _copy_logs(tmp_path_factory.mktemp("shipped") / "logs", unlicensed=False)
+
+
 @pytest.fixture(scope="session")
 def logs(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A copy of the real logs, with payload files dated ``PAYLOAD_MTIME``."""
-    if not SHARED_LOGS.is_dir():
-        pytest.skip(f"real logs not found at {SHARED_LOGS}")
-    copy = tmp_path_factory.mktemp("shared") / "logs"
-    shutil.copytree(SHARED_LOGS, copy)
-    for payload in (copy / "api").iterdir():
-        os.utime(payload, (PAYLOAD_MTIME, PAYLOAD_MTIME))
-    return copy
+    """Every real log: the shipped ones and the unlicensed sets from ``../shared``."""
+    if not all((SHARED_LOGS / part).is_dir() for part in UNLICENSED):
+        pytest.skip(
+            f"needs {', '.join(UNLICENSED)} from {SHARED_LOGS}: real logs that state no "
+            "licence, so they are not shipped in tests/data"
+        )
+    return _copy_logs(tmp_path_factory.mktemp("shared") / "logs", unlicensed=True)
 
 
 @pytest.fixture

@@ -35,8 +35,8 @@ def test_context_tax_of_a_ten_turn_conversation() -> None:
     assert tenth["cumulative_resent_share"] == pytest.approx(1 - new / sum(prompts))
 
 
-def test_anatomy_on_real_logs(logs: Path) -> None:
-    calls = read_paths([logs])[0]
+def test_anatomy_on_real_logs(licensed_logs: Path) -> None:
+    calls = read_paths([licensed_logs])[0]
     a = anatomy(calls)
     kinds = {row["kind"]: row for row in a.by_kind}
     assert kinds["cache_read"]["tokens"] == sum(c.cache_read for c in calls)
@@ -58,8 +58,8 @@ def test_anatomy_on_real_logs(logs: Path) -> None:
     assert a.shares["compaction"]["calls"] == sum(c.is_compaction for c in calls)
 
 
-def test_anatomy_of_one_session(logs: Path) -> None:
-    calls = read_paths([logs / "claude-code" / "spotter"])[0]
+def test_anatomy_of_one_session(licensed_logs: Path) -> None:
+    calls = read_paths([licensed_logs / "claude-code" / "spotter"])[0]
     session = "4d5611e5-241a-462a-8d15-5122611a9569"
     a = anatomy(calls, session=session)
     assert a.calls == sum(1 for c in calls if session in (c.session, c.parent_session))

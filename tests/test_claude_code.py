@@ -12,10 +12,10 @@ from tokenomy.ledger import Ledger
 from tokenomy.sources import read_file, read_paths
 
 
-def test_rows_per_content_block_merge_into_one_call(logs: Path) -> None:
+def test_rows_per_content_block_merge_into_one_call(licensed_logs: Path) -> None:
     # short.jsonl: five rows (text, thinking, text, tool_use, tool_use) of one message, each
     # with a copy of its usage; none has a stop_reason, so output 13 is only a lower bound.
-    calls, report = read_file(logs / "claude-code/spotter/short.jsonl")
+    calls, report = read_file(licensed_logs / "claude-code/spotter/short.jsonl")
     assert len(calls) == 1
     assert report.duplicates == 4
     c = calls[0]
@@ -26,10 +26,10 @@ def test_rows_per_content_block_merge_into_one_call(logs: Path) -> None:
     assert c.model == "claude-opus-4-6" and c.session.startswith("55604662")
 
 
-def test_cost_of_one_call_by_hand(logs: Path, home: Path) -> None:
+def test_cost_of_one_call_by_hand(licensed_logs: Path, home: Path) -> None:
     # 3 x 5 + 11515 x 0.5 + 13835 x 10 (1-hour write) + 13 x 25 = 144,447.5 $/MTok-token
     with Ledger(home) as ledger:
-        ledger.import_paths([logs / "claude-code/spotter/short.jsonl"])
+        ledger.import_paths([licensed_logs / "claude-code/spotter/short.jsonl"])
         assert ledger.sql("SELECT cost FROM calls")[0][0] == Decimal("0.1444475")
 
 
@@ -47,10 +47,10 @@ def test_session_of_four_calls(logs: Path, home: Path) -> None:
     assert row[6] == Decimal("0.05837675")
 
 
-def test_subagent_is_its_own_session_pointing_at_parent(logs: Path) -> None:
+def test_subagent_is_its_own_session_pointing_at_parent(licensed_logs: Path) -> None:
     # agent-a881341: three Sonnet 4.5 messages (two rows each but the last). Input 3+6+6 = 15,
     # reads 0+12118+22041 = 34159, 1-hour writes 12118+9923+20135 = 42176, output 1+1+1 = 3.
-    path = logs / "claude-code/spotter/258c7280-ae70-4798-800f-63464d01a85d/subagents"
+    path = licensed_logs / "claude-code/spotter/258c7280-ae70-4798-800f-63464d01a85d/subagents"
     calls, _ = read_file(path / "agent-a881341.jsonl")
     assert len(calls) == 3
     assert {c.session for c in calls} == {"258c7280-ae70-4798-800f-63464d01a85d/a881341"}
@@ -61,10 +61,10 @@ def test_subagent_is_its_own_session_pointing_at_parent(logs: Path) -> None:
     assert sum(c.output for c in calls) == 3
 
 
-def test_progress_echoes_of_subagent_usage_count_once(logs: Path) -> None:
+def test_progress_echoes_of_subagent_usage_count_once(licensed_logs: Path) -> None:
     # The parent transcript's agent_progress rows echo two of the sub-agent's messages
     # (same message ids): reading parent + sub-agent files gives each call once.
-    session = logs / "claude-code/spotter/258c7280-ae70-4798-800f-63464d01a85d"
+    session = licensed_logs / "claude-code/spotter/258c7280-ae70-4798-800f-63464d01a85d"
     parent_only, _ = read_file(session.with_suffix(".jsonl"))
     echoed = [c for c in parent_only if c.agent]
     assert len(echoed) == 2 and {c.agent for c in echoed} == {"a881341"}
@@ -75,10 +75,10 @@ def test_progress_echoes_of_subagent_usage_count_once(logs: Path) -> None:
     assert len(compaction) == 1 and compaction[0].agent == "acompact-fffbd0"
 
 
-def test_echo_is_all_there_is_when_the_subagent_file_is_missing(logs: Path) -> None:
+def test_echo_is_all_there_is_when_the_subagent_file_is_missing(licensed_logs: Path) -> None:
     # subagent.jsonl ships without its subagents/ folder: its sub-agent's 5 calls exist only
     # as progress echoes, and are counted rather than lost.
-    calls, _ = read_file(logs / "claude-code/spotter/subagent.jsonl")
+    calls, _ = read_file(licensed_logs / "claude-code/spotter/subagent.jsonl")
     sub = [c for c in calls if c.agent]
     assert len(sub) == 5 and {c.agent for c in sub} == {"afb92ff"}
     assert len(calls) - len(sub) == 12

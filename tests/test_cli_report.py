@@ -39,15 +39,15 @@ def test_daily_json_totals_equal_the_sum_of_all_calls(logs: Path, home: Path) ->
     assert totals["lower_bound_calls"] == 578  # every Claude Code call in these versions
 
 
-def test_timezone_moves_calls_across_midnight(logs: Path, home: Path) -> None:
-    utc = as_json(home, "report", "daily", str(logs))
-    tokyo = as_json(home, "report", "daily", str(logs), "--timezone", "Asia/Tokyo")
+def test_timezone_moves_calls_across_midnight(licensed_logs: Path, home: Path) -> None:
+    utc = as_json(home, "report", "daily", str(licensed_logs))
+    tokyo = as_json(home, "report", "daily", str(licensed_logs), "--timezone", "Asia/Tokyo")
     assert [r["daily"] for r in utc["rows"]] != [r["daily"] for r in tokyo["rows"]]
     assert utc["totals"]["calls"] == tokyo["totals"]["calls"]
 
 
-def test_session_report_is_tokens_per_task_with_subagents(logs: Path, home: Path) -> None:
-    data = as_json(home, "report", "session", str(logs / "claude-code/spotter"))
+def test_session_report_is_tokens_per_task_with_subagents(licensed_logs: Path, home: Path) -> None:
+    data = as_json(home, "report", "session", str(licensed_logs / "claude-code/spotter"))
     rows = {r["session"]: r for r in data["rows"]}
     fa = rows["fa812bfe-b295-4cca-9c2f-fdf01028cb46"]
     # 157 main-thread calls + 11 + 9 from two Haiku sub-agents + 1 compaction call.
@@ -80,9 +80,11 @@ def test_blocks_split_at_five_hours(logs: Path, home: Path) -> None:
         assert row["active"] is False  # these logs are months old
 
 
-def test_strict_turns_warnings_into_an_exit_code(logs: Path, home: Path, tmp_path: Path) -> None:
+def test_strict_turns_warnings_into_an_exit_code(
+    licensed_logs: Path, home: Path, tmp_path: Path
+) -> None:
     bad = tmp_path / "bad.jsonl"
-    text = (logs / "claude-code/spotter/short.jsonl").read_text()
+    text = (licensed_logs / "claude-code/spotter/short.jsonl").read_text()
     bad.write_text(text + '{"type": "assistant", "usage": {broken\n')
     result = runner.invoke(app, ["report", "daily", str(bad), "--home", str(home), "--strict"])
     assert result.exit_code == 1
@@ -97,8 +99,8 @@ def test_missing_path_is_a_clear_error(home: Path, tmp_path: Path) -> None:
     assert "no such file or directory" in result.stderr
 
 
-def test_python_api_matches_cli(logs: Path, home: Path) -> None:
-    data = as_json(home, "report", "project", str(logs))
+def test_python_api_matches_cli(licensed_logs: Path, home: Path) -> None:
+    data = as_json(home, "report", "project", str(licensed_logs))
     with Ledger(home) as ledger:
         result = bill(ledger, "project", Filters())
     assert [r["project"] for r in result.rows] == [r["project"] for r in data["rows"]]

@@ -35,11 +35,11 @@ def test_cost_by_hand(logs: Path, home: Path) -> None:
         assert ledger.sql("SELECT sum(cost) FROM calls")[0][0] == Decimal("0.16168915")
 
 
-def test_all_rollouts_match_their_final_running_totals(logs: Path) -> None:
+def test_all_rollouts_match_their_final_running_totals(licensed_logs: Path) -> None:
     # For each rollout the calls must add up to the last total_token_usage in the file.
     import json
 
-    for path in sorted((logs / "codex/localpush").glob("*.jsonl")):
+    for path in sorted((licensed_logs / "codex/localpush").glob("*.jsonl")):
         final = None
         for line in path.read_text().splitlines():
             row = json.loads(line)

@@ -139,10 +139,10 @@ def test_unknown_model_is_unpriced_not_free(logs: Path, home: Path, tmp_path: Pa
     assert "4 call(s) of unknown model 'acme-llm-9000' are unpriced (not $0)" in report.warnings
 
 
-def test_no_text_is_stored(logs: Path, home: Path) -> None:
+def test_no_text_is_stored(licensed_logs: Path, home: Path) -> None:
     # A phrase from the user's prompt in the fixture must not appear anywhere in the ledger.
     with Ledger(home) as ledger:
-        ledger.import_paths([logs / "claude-code/spotter/short.jsonl"])
+        ledger.import_paths([licensed_logs / "claude-code/spotter/short.jsonl"])
     ledger_bytes = (home / "ledger.duckdb").read_bytes()
     assert b"mix phx.server" not in ledger_bytes
     assert b"doesnt seem to start" not in ledger_bytes

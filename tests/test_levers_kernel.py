@@ -46,8 +46,8 @@ def assert_same(trace: Trace, rules: Rules) -> CacheReplay:
 
 
 @pytest.fixture(scope="module")
-def trace(logs: Path) -> Trace:
-    return from_calls(read_paths([logs])[0])
+def trace(licensed_logs: Path) -> Trace:
+    return from_calls(read_paths([licensed_logs])[0])
 
 
 @pytest.mark.parametrize("name", ["own", *RULES])

@@ -19,8 +19,8 @@ from tokenomy.whatif import replay_agreement
 
 
 @pytest.fixture(scope="module")
-def calls(logs: Path) -> list[Call]:
-    return read_paths([logs])[0]
+def calls(licensed_logs: Path) -> list[Call]:
+    return read_paths([licensed_logs])[0]
 
 
 @pytest.fixture(scope="module")

@@ -42,7 +42,8 @@ def test_fixed_concurrency_measures_the_known_timing(url: str) -> None:
     assert report.request_throughput == pytest.approx(8 / E2EL, rel=0.05)
     assert report.output_throughput == pytest.approx(8 * TOKENS / E2EL, rel=0.05)
     assert report.usd_per_m_output(2.0) == pytest.approx(
-        2.0 * 1e6 / (3600 * report.output_throughput))
+        2.0 * 1e6 / (3600 * report.output_throughput)
+    )
 
 
 def test_poisson_rate_and_completions_api(url: str) -> None:
@@ -65,7 +66,8 @@ def test_unreachable_endpoint_is_a_clear_error() -> None:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
     with pytest.raises(EndpointError, match=f"cannot connect to 127.0.0.1:{port}"):
-        run_bench_sync(f"http://127.0.0.1:{port}", synthetic_prompts(1, 4, 4),
-                       [LoadSpec(num_requests=1)])
+        run_bench_sync(
+            f"http://127.0.0.1:{port}", synthetic_prompts(1, 4, 4), [LoadSpec(num_requests=1)]
+        )
     with pytest.raises(EndpointError, match="not an http"):
         run_bench_sync("ftp://x", synthetic_prompts(1, 4, 4), [LoadSpec(num_requests=1)])

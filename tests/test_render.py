@@ -137,8 +137,8 @@ def test_filters_from_query() -> None:
     assert f.until is None and f.models == ("claude-opus", "gpt") and f.sources == ()
 
 
-def test_dashboard_serves_page_view_and_json(ledger: Ledger, logs: Path) -> None:
-    dash = Dashboard(ledger, [logs], port=0)
+def test_dashboard_serves_page_view_and_json(ledger: Ledger, licensed_logs: Path) -> None:
+    dash = Dashboard(ledger, [licensed_logs], port=0)
     dash.start()
     try:
         assert dash.url.startswith("http://127.0.0.1:")

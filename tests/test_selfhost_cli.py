@@ -13,9 +13,25 @@ runner = CliRunner()
 
 
 def test_selfhost_json() -> None:
-    res = runner.invoke(app, ["selfhost", "--model", "llama-3.1-8b", "--gpu", "h100",
-                              "--gpus", "1", "--precision", "fp8", "--input-len", "1024",
-                              "--output-len", "1024", "--json"])
+    res = runner.invoke(
+        app,
+        [
+            "selfhost",
+            "--model",
+            "llama-3.1-8b",
+            "--gpu",
+            "h100",
+            "--gpus",
+            "1",
+            "--precision",
+            "fp8",
+            "--input-len",
+            "1024",
+            "--output-len",
+            "1024",
+            "--json",
+        ],
+    )
     assert res.exit_code == 0, res.output
     row = json.loads(res.stdout)["rows"][0]
     assert row["output_tps_per_gpu"] > 5000 and row["usd_per_m_output"] > 0
@@ -29,9 +45,25 @@ def test_selfhost_impossible_setup_exits_2() -> None:
 
 
 def test_selfhost_break_even_by_hand() -> None:
-    res = runner.invoke(app, ["selfhost", "--model", "llama-3.3-70b", "--gpus", "2",
-                              "--precision", "fp8", "--tokens-per-day", "1e9", "--api",
-                              "gpt-4.1", "--spec-acceptance", "0.8", "--json"])
+    res = runner.invoke(
+        app,
+        [
+            "selfhost",
+            "--model",
+            "llama-3.3-70b",
+            "--gpus",
+            "2",
+            "--precision",
+            "fp8",
+            "--tokens-per-day",
+            "1e9",
+            "--api",
+            "gpt-4.1",
+            "--spec-acceptance",
+            "0.8",
+            "--json",
+        ],
+    )
     assert res.exit_code == 0, res.output
     rows = json.loads(res.stdout)["rows"]
     assert [r["speculation"] for r in rows] == ["off", "on"]
@@ -40,8 +72,22 @@ def test_selfhost_break_even_by_hand() -> None:
 
 def test_bench_against_stub() -> None:
     with spawned_stub_server(StubTiming(0.05, 0.01, 8)) as url:
-        res = runner.invoke(app, ["bench", url, "-n", "8", "--concurrency", "4",
-                                  "--output-len", "8", "--gpu-price", "2", "--json"])
+        res = runner.invoke(
+            app,
+            [
+                "bench",
+                url,
+                "-n",
+                "8",
+                "--concurrency",
+                "4",
+                "--output-len",
+                "8",
+                "--gpu-price",
+                "2",
+                "--json",
+            ],
+        )
     assert res.exit_code == 0, res.output
     row = json.loads(res.stdout)["rows"][0]
     assert row["completed"] == 8 and row["usd_per_m_output"] > 0
@@ -62,10 +108,28 @@ def test_bench_with_ledger_shaped_prompts(logs, tmp_path) -> None:  # type: igno
     imported = runner.invoke(app, ["import", str(logs / "codex"), "--home", str(home)])
     assert imported.exit_code == 0, imported.output
     with spawned_stub_server(StubTiming(0.01, 0.001, 4)) as url:
-        res = runner.invoke(app, ["bench", url, "-n", "6", "--concurrency", "3", "--prompts",
-                                  "ledger", "--input-len", "512", "--home", str(home), "--json"])
+        res = runner.invoke(
+            app,
+            [
+                "bench",
+                url,
+                "-n",
+                "6",
+                "--concurrency",
+                "3",
+                "--prompts",
+                "ledger",
+                "--input-len",
+                "512",
+                "--home",
+                str(home),
+                "--json",
+            ],
+        )
     assert res.exit_code == 0, res.output
     assert json.loads(res.stdout)["rows"][0]["completed"] == 6
-    empty = runner.invoke(app, ["bench", "http://127.0.0.1:9", "--prompts", "ledger", "--home",
-                                str(tmp_path / "empty")])
+    empty = runner.invoke(
+        app,
+        ["bench", "http://127.0.0.1:9", "--prompts", "ledger", "--home", str(tmp_path / "empty")],
+    )
     assert empty.exit_code == 2 and "no calls to shape prompts from" in empty.stderr

@@ -20,8 +20,17 @@ def test_public_api_names_exist() -> None:
 def test_data_files_load_with_provenance() -> None:
     gpus, models = sh.load_gpus(), sh.load_models()
     assert {"h100", "h200", "b200", "a100", "l40s", "mi300x"} <= set(gpus)
-    assert {"llama-3.1-8b", "llama-3.1-70b", "qwen3-8b", "qwen3-30b-a3b", "deepseek-v3",
-            "deepseek-r1", "gpt-oss-20b", "gpt-oss-120b", "mixtral-8x7b"} <= set(models)
+    assert {
+        "llama-3.1-8b",
+        "llama-3.1-70b",
+        "qwen3-8b",
+        "qwen3-30b-a3b",
+        "deepseek-v3",
+        "deepseek-r1",
+        "gpt-oss-20b",
+        "gpt-oss-120b",
+        "mixtral-8x7b",
+    } <= set(models)
     for item in [*gpus.values(), *models.values()]:
         assert item.source and item.date.year >= 2021
     for point in sh.load_points():
@@ -76,16 +85,20 @@ def test_impossible_setups_raise_clear_errors() -> None:
 
 
 def test_more_bandwidth_more_throughput_and_cost_formula() -> None:
-    h100 = sh.serving_estimate("llama-3.1-8b", "h100", precision="fp8", concurrency=64,
-                               price_per_hour=2.0)
-    h200 = sh.serving_estimate("llama-3.1-8b", "h200", precision="fp8", concurrency=64,
-                               price_per_hour=2.0)
+    h100 = sh.serving_estimate(
+        "llama-3.1-8b", "h100", precision="fp8", concurrency=64, price_per_hour=2.0
+    )
+    h200 = sh.serving_estimate(
+        "llama-3.1-8b", "h200", precision="fp8", concurrency=64, price_per_hour=2.0
+    )
     assert h200.output_tps > h100.output_tps
     # $/M over all tokens = price * 1e6 / (3600 * tokens/s).
     assert h100.usd_per_m_tokens == pytest.approx(
-        2.0 * 1e6 / (3600 * (h100.output_tps + h100.input_tps)))
-    half = sh.serving_estimate("llama-3.1-8b", "h100", precision="fp8", concurrency=64,
-                               price_per_hour=2.0, utilisation=0.5)
+        2.0 * 1e6 / (3600 * (h100.output_tps + h100.input_tps))
+    )
+    half = sh.serving_estimate(
+        "llama-3.1-8b", "h100", precision="fp8", concurrency=64, price_per_hour=2.0, utilisation=0.5
+    )
     assert half.usd_per_m_output == pytest.approx(2 * h100.usd_per_m_output)
 
 
@@ -96,24 +109,39 @@ def test_leviathan_expected_tokens() -> None:
 
 def test_speculation_gain_shrinks_as_concurrency_grows() -> None:
     spec = sh.Speculation(0.8, 3, 0.05)
-    gains = [sh.serving_estimate("llama-3.1-70b", "h100", 2, precision="fp8", input_len=1024,
-                                 output_len=1024, concurrency=c,
-                                 speculation=spec).speculative_speedup
-             for c in (1, 16, 64, 256)]
+    gains = [
+        sh.serving_estimate(
+            "llama-3.1-70b",
+            "h100",
+            2,
+            precision="fp8",
+            input_len=1024,
+            output_len=1024,
+            concurrency=c,
+            speculation=spec,
+        ).speculative_speedup
+        for c in (1, 16, 64, 256)
+    ]
     assert gains[0] > 2.0  # memory-bound: near τ/(1+γc) = 2.95/1.15
     assert gains == sorted(gains, reverse=True)
     assert gains[-1] < 1.1
-    adaptive = sh.serving_estimate("llama-3.1-70b", "h100", 2, precision="fp8",
-                                   concurrency=256, speculation=sh.Speculation(
-                                       0.8, 3, 0.05, adaptive=True)).speculative_speedup
+    adaptive = sh.serving_estimate(
+        "llama-3.1-70b",
+        "h100",
+        2,
+        precision="fp8",
+        concurrency=256,
+        speculation=sh.Speculation(0.8, 3, 0.05, adaptive=True),
+    ).speculative_speedup
     assert adaptive >= 1.0  # load-aware verification never loses to no speculation
 
 
 def test_min_tps_per_user_picks_the_largest_concurrency_meeting_it() -> None:
     est = sh.serving_estimate("llama-3.1-70b", "h100", 2, precision="fp8", min_tps_per_user=30)
     assert est.output_tps_per_user >= 30
-    more = sh.serving_estimate("llama-3.1-70b", "h100", 2, precision="fp8",
-                               concurrency=est.concurrency + 1)
+    more = sh.serving_estimate(
+        "llama-3.1-70b", "h100", 2, precision="fp8", concurrency=est.concurrency + 1
+    )
     assert more.output_tps_per_user < 30
 
 
@@ -123,5 +151,7 @@ def test_validation_median_error_within_target() -> None:
     assert sh.median_abs_error(results, speculative=False) <= 0.25
     by_id = {r.point.id: r for r in results}
     # The published pattern: speculation gains more at low load than at high load.
-    assert (by_id["sglang-mtp-dsv3-16xh200-low-load"].point.measured
-            > by_id["sglang-mtp-dsv3-128xh200-high-load"].point.measured)
+    assert (
+        by_id["sglang-mtp-dsv3-16xh200-low-load"].point.measured
+        > by_id["sglang-mtp-dsv3-128xh200-high-load"].point.measured
+    )

@@ -35,8 +35,8 @@ def _one(path: Path) -> tuple[Call, FileReport]:
     return calls[0], report
 
 
-def test_real_chat_completions_final_chunk(logs: Path) -> None:
-    call, _ = _one(logs / CHAT_CHUNK)
+def test_real_chat_completions_final_chunk(licensed_logs: Path) -> None:
+    call, _ = _one(licensed_logs / CHAT_CHUNK)
     # prompt_tokens 54 includes 0 cached; completion_tokens 20 includes 0 reasoning.
     assert _tokens(call) == (54, 0, 0, 0, 20, 0)
     assert call.id == "chatcmpl-BWlJBDk2xe66hjff60joVYpXi1hh4"
@@ -49,16 +49,16 @@ def test_real_chat_completions_final_chunk(logs: Path) -> None:
     assert call.time == datetime.fromtimestamp(1747148049, UTC)
 
 
-def test_real_responses_completed_event(logs: Path) -> None:
-    call, _ = _one(logs / RESPONSES)
+def test_real_responses_completed_event(licensed_logs: Path) -> None:
+    call, _ = _one(licensed_logs / RESPONSES)
     assert _tokens(call) == (11, 0, 0, 0, 5, 0)
     assert call.id == "resp_00592e63e61b66660169fab1b9f8e481a2b321356198d7ac1b"
     assert call.model == "gpt-5.5-2026-04-23"
     assert call.time == datetime.fromtimestamp(1778037177, UTC)  # created_at
 
 
-def test_real_anthropic_stream_uses_the_final_output_count(logs: Path) -> None:
-    path = logs / ANTHROPIC_STREAM
+def test_real_anthropic_stream_uses_the_final_output_count(licensed_logs: Path) -> None:
+    path = licensed_logs / ANTHROPIC_STREAM
     call, _ = _one(path)
     # message_start says output_tokens 1 (a placeholder); message_delta says 20.
     assert _tokens(call) == (17, 0, 0, 0, 20, 0)
@@ -72,11 +72,11 @@ def test_real_anthropic_stream_uses_the_final_output_count(logs: Path) -> None:
     assert call.time == datetime.fromtimestamp(path.stat().st_mtime, UTC)
 
 
-def test_real_files_priced_by_hand(logs: Path, home: Path) -> None:
+def test_real_files_priced_by_hand(licensed_logs: Path, home: Path) -> None:
     # gpt-4o-mini: $0.15 / MTok input, $0.60 / MTok output.
     # 54 x 0.15 + 20 x 0.60 = 20.1 per million -> $0.0000201
     with Ledger(home) as ledger:
-        ledger.import_paths([logs / CHAT_CHUNK])
+        ledger.import_paths([licensed_logs / CHAT_CHUNK])
         assert ledger.sql("SELECT sum(cost) FROM calls")[0][0] == Decimal("0.0000201")
 
 
@@ -138,11 +138,11 @@ def test_gemini_batch_output() -> None:
     assert report.skipped == {"cached tokens exceed the prompt": 1}
 
 
-def test_each_file_goes_to_its_own_source(logs: Path) -> None:
+def test_each_file_goes_to_its_own_source(licensed_logs: Path) -> None:
     expected = {
-        logs / CHAT_CHUNK: "openai",
-        logs / RESPONSES: "openai",
-        logs / ANTHROPIC_STREAM: "anthropic",
+        licensed_logs / CHAT_CHUNK: "openai",
+        licensed_logs / RESPONSES: "openai",
+        licensed_logs / ANTHROPIC_STREAM: "anthropic",
         DATA / "openai_batch_output.jsonl": "openai",
         DATA / "openai_chat_stream.sse": "openai",
         DATA / "anthropic_streams.jsonl": "anthropic",
