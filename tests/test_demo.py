@@ -30,8 +30,8 @@ def test_empty_agent_folder_falls_back_to_real_logs(
     # Claude Code installed, never run: ~/.claude/projects exists and holds no log.
     (tmp_path / "user" / ".claude" / "projects").mkdir(parents=True)
     output = demo(home, tmp_path / "user", monkeypatch)
-    assert "No agent licensed_logs in your home" in output
-    assert "Your licensed_logs" not in output
+    assert "No agent logs in your home" in output
+    assert "Your logs" not in output
 
 
 def test_users_own_logs_are_billed(
@@ -40,5 +40,5 @@ def test_users_own_logs_are_billed(
     projects = tmp_path / "user" / ".claude" / "projects"
     shutil.copytree(licensed_logs / "claude-code" / "spotter", projects / "spotter")
     output = demo(home, tmp_path / "user", monkeypatch)
-    assert f"Your licensed_logs: {projects}" in output
+    assert f"Your logs: {projects}" in output
     assert "178" in output  # the spotter session's calls, with its sub-agents and compaction
