@@ -17,6 +17,7 @@ import pytest
 
 REPO = Path(__file__).resolve().parents[1]
 SHIPPED_LOGS = REPO / "tests" / "data" / "logs"
+SAMPLE_LOGS = REPO / "tokenomy" / "data" / "sample_logs"
 SHARED_LOGS = REPO.parent / "shared" / "data" / "logs"
 UNLICENSED = ("claude-code/claude-reliability", "codex/localpush")
 
@@ -27,8 +28,15 @@ UNLICENSED = ("claude-code/claude-reliability", "codex/localpush")
 PAYLOAD_MTIME = datetime(2026, 5, 14, 9, 0, tzinfo=UTC).timestamp()
 
 
-def _copy_logs(to: Path, unlicensed: bool) -> Path:
+def shipped_logs(to: Path) -> Path:
+    """The shipped real logs laid out as in ``../shared/data/logs``."""
     shutil.copytree(SHIPPED_LOGS, to)
+    shutil.copytree(SAMPLE_LOGS / "claude-code", to / "claude-code", dirs_exist_ok=True)
+    return to
+
+
+def _copy_logs(to: Path, unlicensed: bool) -> Path:
+    shipped_logs(to)
     if unlicensed:
         for part in UNLICENSED:
             shutil.copytree(SHARED_LOGS / part, to / part)

@@ -89,12 +89,12 @@ def assert_views_render(driver: Any) -> None:
 
 
 def test_report_renders_offline_with_the_cli_numbers(
-    browser: Any, licensed_logs: Path, tmp_path: Path
+    browser: Any, logs: Path, tmp_path: Path
 ) -> None:
     out = tmp_path / "report.html"
     result = runner.invoke(
         app,
-        ["report", "html", str(licensed_logs), "--out", str(out), "--home", str(tmp_path / "h")],
+        ["report", "html", str(logs), "--out", str(out), "--home", str(tmp_path / "h")],
     )
     assert result.exit_code == 0, result.output
     browser.get_log("performance")  # start from a clean log
@@ -111,11 +111,11 @@ def test_report_renders_offline_with_the_cli_numbers(
 
     data = page_data(browser)
     for grouping in ("daily", "session", "model", "project"):
-        expected = cli_json(tmp_path / "cli", "report", grouping, str(licensed_logs))
+        expected = cli_json(tmp_path / "cli", "report", grouping, str(logs))
         assert data["bills"][grouping]["rows"] == expected["rows"]
         assert data["bills"][grouping]["totals"] == expected["totals"]
     # What the reader sees, not only the embedded data: the cards and the table cells.
-    totals = cli_json(tmp_path / "cli", "report", "daily", str(licensed_logs))["totals"]
+    totals = cli_json(tmp_path / "cli", "report", "daily", str(logs))["totals"]
     shown = browser.find_element("css selector", '[data-key="totals.cost_usd"]')
     assert float(shown.get_attribute("data-v")) == totals["cost_usd"] == 38.1917446
     assert shown.text == "$38.19"
@@ -124,23 +124,19 @@ def test_report_renders_offline_with_the_cli_numbers(
     cells = browser.find_elements(
         "css selector", 'table[data-table="daily"] tbody td[data-col="cost_usd"]'
     )
-    daily = cli_json(tmp_path / "cli", "report", "daily", str(licensed_logs))["rows"]
+    daily = cli_json(tmp_path / "cli", "report", "daily", str(logs))["rows"]
     assert [float(c.get_attribute("data-v")) for c in cells] == [r["cost_usd"] for r in daily]
     # The other modules' views show their own numbers, as their commands print them.
-    anatomy = cli_json(tmp_path / "cli", "anatomy", str(licensed_logs))
+    anatomy = cli_json(tmp_path / "cli", "anatomy", str(logs))
     resent = browser.find_element("css selector", '[data-key="context_tax.resent_share"]')
     assert float(resent.get_attribute("data-v")) == anatomy["context_tax"]["resent_share"]
     assert resent.text == f"{100 * anatomy['context_tax']['resent_share']:.1f}%" == "97.0%"
     assert data["anatomy"]["cache"] == anatomy["cache"]
 
 
-def test_tables_sort_by_clicking_a_header(
-    browser: Any, licensed_logs: Path, tmp_path: Path
-) -> None:
+def test_tables_sort_by_clicking_a_header(browser: Any, logs: Path, tmp_path: Path) -> None:
     out = tmp_path / "report.html"
-    runner.invoke(
-        app, ["report", "html", str(licensed_logs), "-o", str(out), "--home", str(tmp_path)]
-    )
+    runner.invoke(app, ["report", "html", str(logs), "-o", str(out), "--home", str(tmp_path)])
     browser.get(out.as_uri())
     header = browser.find_element(
         "css selector", 'table[data-table="session"] th[data-col="cost_usd"]'

@@ -149,3 +149,15 @@ def test_money_keeps_its_sign_before_the_dollar() -> None:
         "-$2.61", "$2.61", "-$0.0010", "$0.00",
     ]  # fmt: skip
     assert [fmt(x, "usd") for x in (-2.61, -12_345.0, 0.004)] == ["-$2.61", "-$12.3k", "$0.0040"]
+
+
+def test_shared_options_keep_each_commands_own_option_names(
+    licensed_logs: Path, home: Path, tmp_path: Path
+) -> None:
+    # ledger_options rebuilds each command's signature: its own aliases (-o) must survive.
+    out = tmp_path / "r.html"
+    run(home, "report", "html", str(licensed_logs / "api"), "-o", str(out))
+    assert out.stat().st_size > 10_000
+    help_text = runner.invoke(app, ["whatif", "--help"]).stdout
+    for option in ("--lever", "--check", "--since", "--timezone", "--json", "--csv", "--strict"):
+        assert option in help_text

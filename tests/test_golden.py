@@ -11,7 +11,7 @@ import shutil
 from pathlib import Path
 
 import pytest
-from conftest import PAYLOAD_MTIME
+from conftest import PAYLOAD_MTIME, shipped_logs
 from typer.testing import CliRunner
 
 from tokenomy.cli import app
@@ -50,7 +50,8 @@ def data(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A copy of the fixtures with every file dated ``PAYLOAD_MTIME`` (payloads that carry no
     time of their own are dated by their file)."""
     root = tmp_path_factory.mktemp("golden") / "data"
-    for name in FIXTURES:
+    shipped_logs(root / "logs")
+    for name in FIXTURES[1:]:
         shutil.copytree(DATA / name, root / name, ignore=shutil.ignore_patterns("__pycache__"))
     for path in root.rglob("*"):
         if path.is_file():

