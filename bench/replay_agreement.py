@@ -9,6 +9,14 @@ public CLI output is read, so this keeps working while the replay's internals mo
     .venv/bin/python bench/replay_agreement.py                 # markdown table
     .venv/bin/python bench/replay_agreement.py --causes        # plus the misses by cause
     .venv/bin/python bench/replay_agreement.py --json out.json # everything, for docs
+    .venv/bin/python bench/replay_agreement.py --fit-predict   # measured rates, held out
+
+``--fit-predict`` is an experiment for the replay's next step, not the replay itself: a small
+stand-in model (each call reads what its thread's previous call left cached, else nothing)
+whose provider behaviour - how often a live entry is missed, what a miss still reads, how often
+an entry outlives the idle limit, what a thread's first call reads - is measured on the first
+half of a set's calls (by time) and predicts the bill of the second half; and, across sets of
+one route, measured on one set and predicting the others.
 """
 
 from __future__ import annotations
@@ -22,7 +30,13 @@ import tempfile
 from collections import defaultdict
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from datetime import datetime
+from decimal import Decimal
 from typing import Any
+
+from tokenomy.calls import Call
+from tokenomy.pricing import Overrides, Pricer
+from tokenomy.sources import read_paths
 
 ROOT = Path(__file__).resolve().parents[1]
 HELDOUT = ROOT / "tests" / "data" / "heldout"
@@ -142,11 +156,247 @@ def causes_markdown(results: list[SetResult]) -> str:
     return "\n".join(lines)
 
 
+# -- fit on one part, predict the rest -------------------------------------------------------
+
+TTL_5M, TTL_1H = 300.0, 3600.0
+
+
+@dataclass
+class Step:
+    """One call seen from its thread: what the provider's rules would let it read."""
+
+    call: Call
+    state: str  # "first", "live" (previous entry within its TTL) or "expired"
+    reusable: int  # tokens the previous call left cached (0 for a first call)
+    cached: bool  # prompt caching of Anthropic's kind (reads + writes) or automatic (OpenAI...)
+
+
+def steps(calls: list[Call]) -> list[Step]:
+    """Every call with its thread's previous call (a thread: one session and agent)."""
+    threads: dict[tuple[str, str], list[Call]] = defaultdict(list)
+    for c in calls:
+        threads[(c.session, c.agent)].append(c)
+    out = []
+    for thread in threads.values():
+        thread.sort(key=lambda c: c.time)
+        prev: Call | None = None
+        for c in thread:
+            writes = c.provider == "anthropic" or c.model.startswith("claude")
+            if prev is None:
+                out.append(Step(c, "first", 0, writes))
+            else:
+                gap = (c.time - prev.time).total_seconds()
+                ttl = TTL_1H if prev.cache_write_1h else TTL_5M
+                if writes:  # Anthropic: the previous call's breakpoint covers what it read/wrote
+                    reusable = min(prev.cache_read + prev.cache_write, c.prompt)
+                else:  # automatic caching: the previous request's prefix, in 128-token blocks
+                    reusable = min(prev.prompt, c.prompt) // 128 * 128
+                out.append(Step(c, "live" if gap <= ttl else "expired", reusable, writes))
+            prev = c
+    out.sort(key=lambda s: s.call.time)
+    return out
+
+
+@dataclass
+class Rates:
+    """Provider behaviour measured on calls; ``Rates()`` is the documented rules (no misses,
+    entries gone at the idle limit, nothing cached outside the log)."""
+
+    live: int = 0  # live calls seen: the sample the miss rate comes from
+    miss: float = 0.0  # share of live calls that read under half of what was left cached
+    partial: float = 0.0  # share of those misses that still read a prefix kept elsewhere
+    miss_read: int = 0  # what such a partial miss reads (median): the system prompt
+    hit_read: float = 1.0  # read / reusable on the other live calls (sum over sum)
+    late: int = 0  # calls after the idle limit seen
+    survive: float = 0.0  # share of them that still read >= half of what was left cached
+    late_read: int = 0  # what the others read (median)
+    first_hit: float = 0.0  # share of first calls that read a prefix cached outside the log
+    first_read: int = 0  # what they read (median)
+
+    def bounds(self, z: float = 1.645) -> tuple[Rates, Rates]:
+        """The rates at the ends of the 90% Wilson intervals of ``miss`` and ``survive``: the
+        cheapest (fewest misses, most survivals) and the dearest."""
+        m_lo, m_hi = wilson(self.miss, self.live, z)
+        s_lo, s_hi = wilson(self.survive, self.late, z)
+        low = Rates(**{**asdict(self), "miss": m_lo, "survive": s_hi})
+        high = Rates(**{**asdict(self), "miss": m_hi, "survive": s_lo})
+        return low, high
+
+
+def wilson(p: float, n: int, z: float) -> tuple[float, float]:
+    """Wilson score interval of a share ``p`` seen on ``n`` trials (the point when n = 0)."""
+    if n == 0:
+        return p, p
+    centre = (p + z * z / (2 * n)) / (1 + z * z / n)
+    half = z * ((p * (1 - p) / n + z * z / (4 * n * n)) ** 0.5) / (1 + z * z / n)
+    return max(0.0, centre - half), min(1.0, centre + half)
+
+
+def _median(xs: list[int]) -> int:
+    return sorted(xs)[len(xs) // 2] if xs else 0
+
+
+def fit(fit_steps: list[Step]) -> Rates:
+    """The behaviour the provider showed on ``fit_steps``."""
+    live = [s for s in fit_steps if s.state == "live" and s.reusable > 0]
+    missed = [s for s in live if s.call.cache_read < s.reusable / 2]
+    hits = [s for s in live if s.call.cache_read >= s.reusable / 2]
+    partial = [s.call.cache_read for s in missed if s.call.cache_read > 0]
+    late = [s for s in fit_steps if s.state == "expired" and s.reusable > 0]
+    lost = [s.call.cache_read for s in late if s.call.cache_read < s.reusable / 2]
+    firsts = [s.call.cache_read for s in fit_steps if s.state == "first"]
+    return Rates(
+        len(live),
+        len(missed) / len(live) if live else 0.0,
+        len(partial) / len(missed) if missed else 0.0,
+        _median(partial),
+        sum(s.call.cache_read for s in hits) / max(1, sum(s.reusable for s in hits)),
+        len(late),
+        1 - len(lost) / len(late) if late else 0.0,
+        _median(lost),
+        sum(r > 0 for r in firsts) / len(firsts) if firsts else 0.0,
+        _median([r for r in firsts if r > 0]),
+    )
+
+
+def _prompt_cost(pricer: Pricer, s: Step, read: int) -> float:
+    """The call's cost had it read ``read`` tokens: the rest written (Anthropic) or fresh."""
+    c = s.call
+    rates = pricer.rates(c.model, c.provider, c.time, c.service_tier)
+    if rates is None:
+        return float("nan")
+    read = max(0, min(read, c.prompt - c.input if s.cached else c.prompt))
+    rest = c.prompt - read
+    if s.cached:  # the logged uncached tail stays fresh; the rest is written at the call's TTL
+        write = rest - c.input
+        w1h = write if c.cache_write_1h else 0
+        cost = rates.cost(c.input, read, write - w1h, w1h, c.output)
+    else:
+        cost = rates.cost(rest, read, 0, 0, c.output)
+    return float(cost)
+
+
+def expected_cost(pricer: Pricer, s: Step, r: Rates) -> float:
+    """Expected cost of one call under rates ``r`` (its output as logged)."""
+    hit = _prompt_cost(pricer, s, round(r.hit_read * s.reusable))
+    if s.state == "live" and s.reusable > 0:
+        miss = r.partial * _prompt_cost(pricer, s, r.miss_read) + (1 - r.partial) * (
+            _prompt_cost(pricer, s, 0)
+        )
+        return (1 - r.miss) * hit + r.miss * miss
+    if s.state == "expired" and s.reusable > 0:
+        return r.survive * hit + (1 - r.survive) * _prompt_cost(pricer, s, r.late_read)
+    first = _prompt_cost(pricer, s, r.first_read)
+    return r.first_hit * first + (1 - r.first_hit) * _prompt_cost(pricer, s, 0)
+
+
+def reported_cost(pricer: Pricer, calls: list[Call]) -> float:
+    total = Decimal(0)
+    for c in calls:
+        rates = pricer.rates(c.model, c.provider, c.time, c.service_tier)
+        if rates is not None:
+            total += rates.cost(c.input, c.cache_read, c.cache_write_5m, c.cache_write_1h, c.output)
+    return float(total)
+
+
+@dataclass
+class Prediction:
+    """A part of a set predicted with rates fitted elsewhere, beside the rules alone."""
+
+    name: str
+    fitted_on: str
+    calls: int
+    reported: float
+    rules: float
+    fitted: float
+    low: float  # the fitted rates at the cheap and dear ends of their 90% intervals
+    high: float
+    rates: Rates
+
+
+def predict(name: str, fitted_on: str, part: list[Step], r: Rates, pricer: Pricer) -> Prediction:
+    def total(rates: Rates) -> float:
+        return sum(expected_cost(pricer, s, rates) for s in part)
+
+    low, high = r.bounds()
+    reported = reported_cost(pricer, [s.call for s in part])
+    return Prediction(
+        name, fitted_on, len(part), reported, total(Rates()), total(r), total(low), total(high), r
+    )
+
+
+def set_steps(pricer: Pricer) -> dict[str, list[Step]]:
+    """Every held-out and shared set as thread steps, by name."""
+    folders = {name: HELDOUT / name for name in manifest_rows()}
+    folders |= {rel: SHARED / rel for rel in SHARED_SETS if (SHARED / rel).is_dir()}
+    return {name: steps(read_paths([path])[0]) for name, path in folders.items()}
+
+
+def fit_predict(route_of: dict[str, str]) -> list[Prediction]:
+    """Within each set: fit on the first half of its calls, predict the second. Across sets:
+    fit on every other set of the same route, predict this one whole."""
+    pricer = Pricer(Overrides.load(ALIASES))
+    by_set = set_steps(pricer)
+    out = []
+    for name, st in by_set.items():
+        half = len(st) // 2
+        if half >= 2:
+            cut: datetime = st[half].call.time
+            first = [s for s in st if s.call.time < cut]
+            rest = [s for s in st if s.call.time >= cut]
+            out.append(predict(name, "first half (time)", rest, fit(first), pricer))
+        others = [s for o, ost in by_set.items() if o != name and route_of[o] == route_of[name]
+                  for s in ost]  # fmt: skip
+        if others:
+            out.append(predict(name, f"other {route_of[name]} sets", st, fit(others), pricer))
+    return out
+
+
+def route_family(name: str) -> str:
+    """Which sets share a provider route (for fitting on one and predicting another)."""
+    if "bedrock" in name:
+        return "Claude on Bedrock"
+    if name.startswith(("cc-", "claude-code/")):
+        return "Claude direct"
+    if "gpt55" in name:
+        return "gpt-5.5"
+    if "gpt53" in name or name == "codex/localpush":
+        return "gpt-5.3-codex"
+    return name  # alone in its family
+
+
+def prediction_markdown(preds: list[Prediction]) -> str:
+    lines = [
+        "| set | rates fitted on | calls predicted | reported $ | rules $ (diff) "
+        "| fitted rates $ (diff) | 90% range | reported in range | live miss (n) "
+        "| survive idle limit (n) | first call reads |",
+        "|---|---|---:|---:|---:|---:|---:|---|---:|---:|---:|",
+    ]
+    for p in preds:
+        def pct(x: float) -> str:
+            return f"{100 * (x - p.reported) / p.reported:+.1f}%" if p.reported else "n/a"
+
+        r = p.rates
+        lines.append(
+            f"| {p.name} | {p.fitted_on} | {p.calls} | {p.reported:,.4f} "
+            f"| {p.rules:,.4f} ({pct(p.rules)}) | {p.fitted:,.4f} ({pct(p.fitted)}) "
+            f"| {pct(p.low)} .. {pct(p.high)} | {'yes' if p.low <= p.reported <= p.high else 'no'} "
+            f"| {r.miss:.0%} ({r.live}) | {r.survive:.0%} ({r.late}) "
+            f"| {r.first_hit:.0%} x {r.first_read:,} |"
+        )
+    return "\n".join(lines)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--causes", action="store_true", help="also list misses by cause")
     parser.add_argument("--json", type=Path, help="write every number to this file")
+    parser.add_argument("--fit-predict", action="store_true", help="measured-rates experiment")
     args = parser.parse_args()
+    if args.fit_predict:
+        names = list(manifest_rows()) + list(SHARED_SETS)
+        print(prediction_markdown(fit_predict({n: route_family(n) for n in names})))
+        return
     results = all_sets()
     print(markdown(results))
     if args.causes:
