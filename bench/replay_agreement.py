@@ -29,9 +29,9 @@ import sys
 import tempfile
 from collections import defaultdict
 from dataclasses import asdict, dataclass, field
-from pathlib import Path
 from datetime import datetime
 from decimal import Decimal
+from pathlib import Path
 from typing import Any
 
 from tokenomy.calls import Call
@@ -66,6 +66,7 @@ class SetResult:
     skipped_lines: int
     unpriced_calls: int
     causes: dict[str, dict[str, float]] = field(default_factory=dict)
+    directions: dict[str, dict[str, float]] = field(default_factory=dict)
 
     @property
     def diff(self) -> float:
@@ -102,15 +103,25 @@ def replay(name: str, origin: str, path: Path, tool: str, route: str) -> SetResu
         out = tokenomy("whatif", str(path), *common, "--check", "--json")
     check = out["replay_agreement"]
     causes: dict[str, dict[str, float]] = defaultdict(lambda: {"calls": 0, "usd_off": 0.0})
+    directions: dict[str, dict[str, float]] = defaultdict(lambda: {"calls": 0, "usd_off": 0.0})
     for d in check["disagreements"]:
         c = causes[re.sub(r"\d[\d,]*", "N", d["why"])]  # one cause, whatever its numbers
         c["calls"] += 1
         c["usd_off"] += d["replayed_usd"] - d["reported_usd"]
+        read, replay_read = d["reported"][1], d["replayed"][1]  # [input, read, write 5m, 1h]
+        way = directions[
+            "log read less (missed)" if read < replay_read
+            else "log read more (prefix kept elsewhere)" if read > replay_read
+            else "same read, other split"
+        ]  # fmt: skip
+        way["calls"] += 1
+        way["usd_off"] += d["replayed_usd"] - d["reported_usd"]
     return SetResult(
         name, origin, tool, route, int(check["calls"]),
         float(check["reported_cost_usd"]), float(check["replayed_cost_usd"]),
         float(check["share_of_calls_within_1pct"]), float(check["share_of_dollars_within_1pct"]),
         sum(imported["skipped"].values()), sum(imported["unpriced_calls"].values()), dict(causes),
+        dict(directions),
     )  # fmt: skip
 
 
@@ -373,8 +384,9 @@ def prediction_markdown(preds: list[Prediction]) -> str:
         "|---|---|---:|---:|---:|---:|---:|---|---:|---:|---:|",
     ]
     for p in preds:
-        def pct(x: float) -> str:
-            return f"{100 * (x - p.reported) / p.reported:+.1f}%" if p.reported else "n/a"
+
+        def pct(x: float, reported: float = p.reported) -> str:
+            return f"{100 * (x - reported) / reported:+.1f}%" if reported else "n/a"
 
         r = p.rates
         lines.append(
@@ -384,6 +396,21 @@ def prediction_markdown(preds: list[Prediction]) -> str:
             f"| {r.miss:.0%} ({r.live}) | {r.survive:.0%} ({r.late}) "
             f"| {r.first_hit:.0%} x {r.first_read:,} |"
         )
+    return "\n".join(lines)
+
+
+def directions_markdown(results: list[SetResult]) -> str:
+    """The same misses by which way the log's cache read differs from the replay's."""
+    ways = ["log read less (missed)", "log read more (prefix kept elsewhere)",
+            "same read, other split"]  # fmt: skip
+    lines = ["| set | " + " | ".join(f"{w}: calls, $" for w in ways) + " |",
+             "|---|" + "---:|" * len(ways)]  # fmt: skip
+    for r in results:
+        cells = []
+        for w in ways:
+            c = r.directions.get(w, {"calls": 0, "usd_off": 0.0})
+            cells.append(f"{int(c['calls'])}, {c['usd_off']:+,.2f}")
+        lines.append(f"| {r.name} | " + " | ".join(cells) + " |")
     return "\n".join(lines)
 
 
@@ -402,6 +429,8 @@ def main() -> None:
     if args.causes:
         print()
         print(causes_markdown(results))
+        print()
+        print(directions_markdown(results))
     if args.json:
         rows = [asdict(r) | {"diff": r.diff} for r in results]
         args.json.write_text(json.dumps(rows, indent=1) + "\n", encoding="utf-8")
