@@ -156,7 +156,9 @@ def markdown(results: list[SetResult]) -> str:
     lines.append(f"{within3} of {len(held)} held-out sets within 3% of the reported bill.")
     for r in results:  # a set that did not import whole is named, never silently compared
         if r.skipped_lines or r.unpriced_calls:
-            lines.append(f"{r.name}: {r.skipped_lines} line(s) skipped, {r.unpriced_calls} unpriced")
+            lines.append(
+                f"{r.name}: {r.skipped_lines} line(s) skipped, {r.unpriced_calls} unpriced"
+            )
     return "\n".join(lines)
 
 
