@@ -1,6 +1,7 @@
 """Reading logs for a ledger: which files are new, reading them (in worker processes when there
-is much to read) and the counts an import reports. Backend-neutral: a store gets Arrow tables of
-call rows and writes them its own way.
+is much to read) and the counts an import reports. Backend-neutral: a store gets ``Columns``
+(one numpy array per stored field) and writes them its own way; DuckDB scans such arrays
+directly, so the core install needs no Arrow.
 
 - **Incremental**: each file's size, mtime, first-bytes hash and the byte offset read so far are
   kept. An unchanged file costs one ``stat``; an appended line log is read from its offset; a
@@ -23,11 +24,15 @@ from tokenomy.calls import STORED_FIELDS, TOKEN_KINDS, Call
 from tokenomy.sources import FileReport, detect, registry
 
 if TYPE_CHECKING:
-    import pyarrow as pa
+    import numpy as np
 
     from tokenomy.pricing import Pricer
 
-__all__ = ["ImportReport", "Job", "calls_table", "calls_to_table", "plan", "read", "utc_now"]
+__all__ = ["Columns", "ImportReport", "Job", "calls_columns", "plan", "read", "utc_now"]
+
+# Calls as columns: stored field -> array (strings and money as object arrays, money as exact
+# decimal strings; times as datetime64[us], naive UTC).
+Columns = dict[str, "np.ndarray[Any, Any]"]
 
 HEAD_HASH_BYTES = 1024
 PARALLEL_MIN_BYTES = 64 * 1024 * 1024  # below this a process pool costs more than it saves
@@ -136,15 +141,15 @@ def plan(
 
 def read(
     jobs: Sequence[Job], pricer: Pricer | None = None
-) -> list[tuple[pa.Table | None, list[FileReport]]]:
+) -> list[tuple[Columns | None, list[FileReport]]]:
     """Read the jobs: in this process when there is little to read, else in a process pool
-    (``pricer`` loads its data meanwhile). One Arrow table of call rows per batch of files."""
+    (``pricer`` loads its data meanwhile). One set of call columns per batch of files."""
     todo = sum(j.size - j.offset for j in jobs)
     workers = min(os.cpu_count() or 1, 8)
     if todo < PARALLEL_MIN_BYTES or workers < 2 or len(jobs) < 2:
         return [_read_jobs(jobs)]
     # Largest first, dealt into a few batches per worker so the pool ends together; one
-    # table per batch (a table per file would cost more to build and send than it holds).
+    # set of columns per batch (one per file would cost more to build and send than it holds).
     ordered = sorted(jobs, key=lambda j: j.size - j.offset, reverse=True)
     batches = [ordered[i :: workers * 4] for i in range(workers * 4)]
     with ProcessPoolExecutor(workers) as pool:
@@ -154,54 +159,39 @@ def read(
         return list(results)
 
 
-def _read_jobs(jobs: Sequence[Job]) -> tuple[pa.Table | None, list[FileReport]]:
-    """Read some files (in a worker process when the import is large) into one Arrow table:
-    the conversion runs in the workers, and a table crosses the process boundary as buffers."""
-    rows: list[tuple[Any, ...]] = []
+def _read_jobs(jobs: Sequence[Job]) -> tuple[Columns | None, list[FileReport]]:
+    """Read some files (in a worker process when the import is large) into columns: the
+    conversion runs in the workers, and arrays cross the process boundary cheaply."""
+    calls: list[Call] = []
     reports = []
     for job in jobs:
         report = FileReport(job.path, source=job.source)
         src = registry()[job.source]
-        rows += [_call_row(c) for c in src.read(Path(job.path), job.offset, report)]
+        calls += src.read(Path(job.path), job.offset, report)
         reports.append(report)
-    return (calls_table(rows) if rows else None), reports
+    return (calls_columns(calls) if calls else None), reports
 
 
-def calls_table(rows: Sequence[tuple[Any, ...]]) -> pa.Table:
-    """Call rows (``STORED_FIELDS`` in order) as an Arrow table."""
-    import pyarrow as pa
+def calls_columns(calls: Sequence[Call]) -> Columns:
+    """Call records as columns of their stored fields."""
+    import numpy as np
 
-    columns = zip(*rows, strict=True)
-    return pa.table(
-        [pa.array(col, type=kind) for col, kind in zip(columns, _arrow_types(), strict=True)],
-        names=list(STORED_FIELDS),
-    )
-
-
-def calls_to_table(calls: Sequence[Call]) -> pa.Table:
-    """Call records as an Arrow table of the stored fields."""
-    return calls_table([_call_row(c) for c in calls])
-
-
-def _arrow_types() -> list[pa.DataType]:
-    # Fixed types, so the tables of every file concatenate (a file whose calls state no cost
-    # still has a decimal column).
-    import pyarrow as pa
-
-    special = {"time": pa.timestamp("us"), "output_exact": pa.bool_(),
-               "reported_cost": pa.decimal128(38, 12)}  # fmt: skip
-    return [special.get(c, pa.int64() if c in INT_FIELDS else pa.string()) for c in STORED_FIELDS]
+    out: Columns = {}
+    for name in STORED_FIELDS:
+        values = [getattr(c, name) for c in calls]
+        if name == "time":
+            naive = [t.astimezone(UTC).replace(tzinfo=None) for t in values]
+            out[name] = np.array(naive, dtype="datetime64[us]")
+        elif name in INT_FIELDS:
+            out[name] = np.array(values, dtype=np.int64)
+        elif name == "output_exact":
+            out[name] = np.array(values, dtype=np.bool_)
+        elif name == "reported_cost":
+            out[name] = np.array([None if v is None else str(v) for v in values], dtype=object)
+        else:
+            out[name] = np.array(values, dtype=object)
+    return out
 
 
 def utc_now() -> datetime:
     return datetime.now(UTC).replace(tzinfo=None)
-
-
-def _call_row(c: Call) -> tuple[Any, ...]:
-    """A call's stored fields in order, its time as naive UTC."""
-    return (
-        c.source, c.id, c.time.astimezone(UTC).replace(tzinfo=None), c.model, c.provider,
-        c.session, c.parent_session, c.agent, c.project, c.service_tier,
-        c.input, c.cache_read, c.cache_write_5m, c.cache_write_1h, c.output, c.reasoning,
-        c.output_exact, c.reported_cost, c.file,
-    )  # fmt: skip

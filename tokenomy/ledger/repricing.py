@@ -64,8 +64,12 @@ def price(ledger: Ledger, everything: bool = False) -> int:
         "r_output DECIMAL(38,12), per_request DECIMAL(38,12), priced_model VARCHAR)"
     )
     if rate_rows:
-        with ledger.staged("new_rates", _RATE_COLUMNS, rate_rows, money=()):
-            ledger.sql("INSERT INTO rates SELECT * FROM new_rates")
+        money = ", ".join(f"CAST({c} AS DECIMAL(38, 12))" for c in _RATE_COLUMNS[6:12])
+        with ledger.staged("new_rates", _RATE_COLUMNS, rate_rows):
+            ledger.sql(
+                "INSERT INTO rates SELECT model, provider, tier, day, CAST(above AS BIGINT), "
+                f"CAST(upper AS BIGINT), {money}, priced_model FROM new_rates"
+            )
     prompt = prompt_sql("c")
     # One pass: every call needing a price gets the fingerprint, and a cost where a rate
     # band matches (a model without rates stays unpriced: NULL, never 0).
@@ -103,8 +107,9 @@ def _price_call_by_call(ledger: Ledger, model: str, provider: str, fp: str) -> N
             priced.append((source, id_, rates.cost(*tokens), rates.model))
     if priced:
         columns = ("source", "id", "cost", "priced_model")
-        with ledger.staged("priced", columns, priced, money=("cost",)):
+        with ledger.staged("priced", columns, priced):
             ledger.sql(
-                "UPDATE calls AS c SET cost = p.cost, priced_model = p.priced_model "
-                "FROM priced p WHERE c.source = p.source AND c.id = p.id"
+                "UPDATE calls AS c SET cost = CAST(p.cost AS DECIMAL(38, 12)), "
+                "priced_model = p.priced_model FROM priced p "
+                "WHERE c.source = p.source AND c.id = p.id"
             )

@@ -34,7 +34,8 @@ from tokenomy.sources import FileReport, registry, walk_files
 
 if TYPE_CHECKING:
     import duckdb
-    import pyarrow as pa
+
+    from tokenomy.ledger.importing import Columns
 
 __all__ = ["GROUPINGS", "Ledger", "Store", "default_home"]
 
@@ -110,6 +111,7 @@ CREATE TABLE IF NOT EXISTS imports (
 """
 _FILE_COLUMNS = ("path", "source", "size", "mtime_ns", "head_hash", "offset", "imported_at")
 _COLS = ", ".join(f'"{c}"' for c in STORED_FIELDS)
+_CASTS = ", ".join(f'CAST("{c}" AS {_column_type(c)}) AS "{c}"' for c in STORED_FIELDS)
 _PROMPT = prompt_sql()
 
 # The sums every bill row carries (a bill adds nothing else up).
@@ -290,7 +292,7 @@ class Ledger:
         if not calls:
             return 0
         with self._transaction():
-            new, _ = self._upsert([importing.calls_to_table(calls)])
+            new, _ = self._upsert([importing.calls_columns(calls)])
             repricing.price(self)
         self._write_snapshot()
         return new
@@ -319,23 +321,23 @@ class Ledger:
         }
         freshness.write_snapshot(self.home, files, freshness.new_version())
 
-    def _upsert(self, tables: Sequence[pa.Table]) -> tuple[int, int]:
+    def _upsert(self, batches: Sequence[Columns]) -> tuple[int, int]:
         """Insert new calls, merge known ones (fuller record wins). Returns (new, merged):
-        merged counts the records of a call already in the ledger or met twice in ``tables``.
+        merged counts the records of a call already in the ledger or met twice in ``batches``.
         """
-        import pyarrow as pa
+        import numpy as np
 
-        rows = sum(t.num_rows for t in tables)
+        rows = sum(len(b["id"]) for b in batches)
         if not rows:
             return 0, 0
-        arrived = pa.concat_tables(tables)
-        arrived = arrived.append_column("arrival", pa.array(range(rows), pa.int64()))
+        arrived = {name: np.concatenate([b[name] for b in batches]) for name in STORED_FIELDS}
+        arrived["arrival"] = np.arange(rows, dtype=np.int64)
         self.db.register("arrived", arrived)
         try:
             # One record per call: the fuller (more output, then a larger prompt), else the
-            # first to arrive.
+            # first to arrive. Each column cast to its stored type (money arrives as text).
             self.sql(
-                f"CREATE OR REPLACE TEMP TABLE incoming AS SELECT {_COLS} FROM arrived QUALIFY "
+                f"CREATE OR REPLACE TEMP TABLE incoming AS SELECT {_CASTS} FROM arrived QUALIFY "
                 f"row_number() OVER (PARTITION BY source, id ORDER BY output DESC, "
                 f"{_PROMPT} DESC, arrival) = 1"
             )
@@ -380,25 +382,29 @@ class Ledger:
             rows.append((job.path, job.source, size, job.mtime_ns, job.head_hash, offset, now))
         if rows:
             with self.staged("new_files", _FILE_COLUMNS, rows):
-                self.sql("INSERT OR REPLACE INTO files SELECT * FROM new_files")
+                self.sql(
+                    "INSERT OR REPLACE INTO files SELECT path, source, size, mtime_ns, "
+                    'head_hash, "offset", CAST(imported_at AS TIMESTAMP) FROM new_files'
+                )
 
     @contextmanager
     def staged(
-        self,
-        name: str,
-        columns: Sequence[str],
-        rows: Sequence[tuple[Any, ...]],
-        money: Sequence[str] = ("reported_cost",),
+        self, name: str, columns: Sequence[str], rows: Sequence[tuple[Any, ...]]
     ) -> Iterator[None]:
-        """Rows visible to SQL as table ``name``, through Arrow: DuckDB's executemany costs
-        milliseconds a row, an Arrow scan microseconds."""
-        import pyarrow as pa
+        """Rows visible to SQL as table ``name``, through numpy arrays (DuckDB's executemany
+        costs milliseconds a row, an array scan microseconds). ``Decimal`` values arrive as
+        exact text: the statement that reads them casts them to its DECIMAL column."""
+        import numpy as np
 
-        arrays = [
-            pa.array(col, type=pa.decimal128(38, 12) if name_ in money else None)
-            for name_, col in zip(columns, zip(*rows, strict=True), strict=True)
-        ]
-        self.db.register(name, pa.table(dict(zip(columns, arrays, strict=True))))
+        def column(values: tuple[Any, ...]) -> Any:
+            if any(isinstance(v, Decimal) for v in values):
+                return np.array([None if v is None else str(v) for v in values], dtype=object)
+            if all(isinstance(v, int) and not isinstance(v, bool) for v in values):
+                return np.array(values, dtype=np.int64)
+            return np.array(values, dtype=object)
+
+        arrays = [column(col) for col in zip(*rows, strict=True)]
+        self.db.register(name, dict(zip(columns, arrays, strict=True)))
         try:
             yield
         finally:
