@@ -49,22 +49,37 @@ def genz_predict(point: PublishedPoint) -> tuple[float | None, str]:
         from GenZ import decode_moddeling, prefill_moddeling
     gpu = get_gpu(point.gpu)
     arch = get_model(point.model)
-    ours = serving_estimate(point.model, point.gpu, point.gpus, precision=point.precision,
-                            input_len=point.input_len, output_len=point.output_len,
-                            concurrency=point.concurrency or None, phase=point.phase)
+    ours = serving_estimate(
+        point.model,
+        point.gpu,
+        point.gpus,
+        precision=point.precision,
+        input_len=point.input_len,
+        output_len=point.output_len,
+        concurrency=point.concurrency or None,
+        phase=point.phase,
+    )
     flops = gpu.flops(point.precision) / 1e12
     # GenZ's fit check ignores TP/EP (per chip x PP only), so give it the group's memory.
-    system = {"Flops": flops, "Memory_size": gpu.memory_gb * point.gpus,
-              "Memory_BW": gpu.bandwidth_tbs * 1e3, "ICN": gpu.interconnect_gbs,
-              "real_values": True}
+    system = {
+        "Flops": flops,
+        "Memory_size": gpu.memory_gb * point.gpus,
+        "Memory_BW": gpu.bandwidth_tbs * 1e3,
+        "ICN": gpu.interconnect_gbs,
+        "real_values": True,
+    }
     if arch.is_moe:
         ep = math.gcd(arch.experts, point.gpus)
         tp = point.gpus // ep
     else:
         ep, tp = 1, point.gpus
-    common: dict[str, Any] = dict(model=genz_model, system_name=system,
-                                  bits=GENZ_BITS[point.precision], tensor_parallel=tp,
-                                  expert_parallel=ep)
+    common: dict[str, Any] = dict(
+        model=genz_model,
+        system_name=system,
+        bits=GENZ_BITS[point.precision],
+        tensor_parallel=tp,
+        expert_parallel=ep,
+    )
     c = ours.concurrency
     try:
         with warnings.catch_warnings():
@@ -76,8 +91,9 @@ def genz_predict(point: PublishedPoint) -> tuple[float | None, str]:
             decode_s = 0.0
             if point.phase != "prefill":
                 context = int(point.input_len + point.output_len / 2)
-                dec = decode_moddeling(batch_size=c, input_tokens=context, output_tokens=0,
-                                       **common)
+                dec = decode_moddeling(
+                    batch_size=c, input_tokens=context, output_tokens=0, **common
+                )
                 decode_s = dec["Latency"] / 1e3
     except (AssertionError, ValueError, KeyError, ZeroDivisionError) as exc:
         return None, f"GenZ error: {str(exc).splitlines()[0][:60]}"
@@ -92,12 +108,23 @@ def genz_predict(point: PublishedPoint) -> tuple[float | None, str]:
 def fit(points: list[PublishedPoint]) -> Calibration:
     """Grid search over the efficiencies: minimise the median |error| on the points given."""
     base = load_calibration()
-    grid = itertools.product((0.45, 0.55, 0.65), (0.35, 0.45, 0.55), (0.7, 0.75, 0.8, 0.85),
-                             (0.002, 0.004, 0.006), (1.0, 1.3, 1.6))
+    grid = itertools.product(
+        (0.45, 0.55, 0.65),
+        (0.35, 0.45, 0.55),
+        (0.7, 0.75, 0.8, 0.85),
+        (0.002, 0.004, 0.006),
+        (1.0, 1.3, 1.6),
+    )
     best: tuple[float, Calibration] | None = None
     for pf, df, bw, oh, imb in grid:
-        cal = replace(base, prefill_compute_efficiency=pf, decode_compute_efficiency=df,
-                      bandwidth_efficiency=bw, step_overhead_s=oh, moe_imbalance=imb)
+        cal = replace(
+            base,
+            prefill_compute_efficiency=pf,
+            decode_compute_efficiency=df,
+            bandwidth_efficiency=bw,
+            step_overhead_s=oh,
+            moe_imbalance=imb,
+        )
         err = statistics.median(abs(v.error) for v in validate(points, cal))
         if best is None or err < best[0]:
             best = (err, cal)
@@ -108,8 +135,15 @@ def fit(points: list[PublishedPoint]) -> Calibration:
 def _row(v: Validated, genz: float | None, why: str) -> list[str]:
     p = v.point
     g_err = "" if genz is None else f"{(genz - p.measured) / p.measured:+.0%}"
-    return [p.id, p.metric, f"{p.measured:,.4g}", f"{v.predicted:,.4g}", f"{v.error:+.0%}",
-            "" if genz is None else f"{genz:,.4g}", g_err or why]
+    return [
+        p.id,
+        p.metric,
+        f"{p.measured:,.4g}",
+        f"{v.predicted:,.4g}",
+        f"{v.error:+.0%}",
+        "" if genz is None else f"{genz:,.4g}",
+        g_err or why,
+    ]
 
 
 def main() -> None:
@@ -126,10 +160,18 @@ def main() -> None:
         half = fit(train)
         held = statistics.median(abs(v.error) for v in validate(test, half))
         cal = fit(throughput)
-        print(f"fitted in {time.perf_counter() - t0:.0f} s; fitted on even rows, median "
-              f"|error| on the held-out odd rows: {held:.1%}", file=sys.stderr)
-        for k in ("prefill_compute_efficiency", "decode_compute_efficiency",
-                  "bandwidth_efficiency", "step_overhead_s", "moe_imbalance"):
+        print(
+            f"fitted in {time.perf_counter() - t0:.0f} s; fitted on even rows, median "
+            f"|error| on the held-out odd rows: {held:.1%}",
+            file=sys.stderr,
+        )
+        for k in (
+            "prefill_compute_efficiency",
+            "decode_compute_efficiency",
+            "bandwidth_efficiency",
+            "step_overhead_s",
+            "moe_imbalance",
+        ):
             print(f"{k} = {getattr(cal, k)}")
         return
     results = validate(points)
@@ -150,15 +192,22 @@ def main() -> None:
         for r in [head, *rows]:
             print("  ".join(str(x).ljust(w) for x, w in zip(r, widths, strict=True)))
     ours_t = [abs(v.error) for v in results if v.point.metric != "spec_speedup"]
-    ours_common = [abs(v.error) for v, r in zip(results, rows, strict=True)
-                   if r[5] and v.point.metric != "spec_speedup"]
+    ours_common = [
+        abs(v.error)
+        for v, r in zip(results, rows, strict=True)
+        if r[5] and v.point.metric != "spec_speedup"
+    ]
     spec = [abs(v.error) for v in results if v.point.metric == "spec_speedup"]
-    print(f"\ntokenomy median |error|: {statistics.median(ours_t):.1%} over {len(ours_t)} "
-          f"throughput/latency points; {statistics.median(spec):.1%} over {len(spec)} "
-          f"speculative-decoding points")
+    print(
+        f"\ntokenomy median |error|: {statistics.median(ours_t):.1%} over {len(ours_t)} "
+        f"throughput/latency points; {statistics.median(spec):.1%} over {len(spec)} "
+        f"speculative-decoding points"
+    )
     if genz_errors:
-        print(f"on the {len(genz_errors)} points GenZ could run: tokenomy "
-              f"{statistics.median(ours_common):.1%}, GenZ {statistics.median(genz_errors):.1%}")
+        print(
+            f"on the {len(genz_errors)} points GenZ could run: tokenomy "
+            f"{statistics.median(ours_common):.1%}, GenZ {statistics.median(genz_errors):.1%}"
+        )
 
 
 if __name__ == "__main__":

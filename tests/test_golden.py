@@ -37,7 +37,7 @@ COMMANDS: dict[str, list[str]] = {
         "whatif", "{data}", "--lever", "cap:2000", "--lever", "compact:100000,keep=4,summary=2000",
         "--lever", "batch:all", "--lever", "cache:anthropic-1h",
     ],
-    "count": ["count", "{data}/otel/otlp_trace.json"],
+    "count": ["count", "{data}/otel/otlp_trace.json", "--at", "2026-06-01T12:00"],
     "tax": ["tax", "{data}/otel/otlp_trace.json"],
     "selfhost": ["selfhost"],
     "selfhost_breakeven": ["selfhost", "--model", "llama-3.1-70b", "--gpus", "4",

@@ -24,17 +24,21 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import re
 import tomllib
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from decimal import Decimal
-from functools import cached_property
+from functools import cache, cached_property
 from pathlib import Path
 from typing import Any
 
 from tokenomy.calls import TOKEN_KINDS
 
-__all__ = ["Band", "Overrides", "Pricer", "Rates", "price_context_for"]
+__all__ = [
+    "Band", "Overrides", "Pricer", "Rates", "normalised_name", "price_context_for",
+    "suggest_alias",
+]  # fmt: skip
 
 MTOK = Decimal(1_000_000)
 ZERO = Decimal(0)
@@ -159,7 +163,11 @@ class Pricer:
         from importlib.metadata import version  # cheaper than importing genai-prices' data
 
         overrides = self.overrides.fingerprint or "-"
-        return f"genai-prices {version('genai-prices')}; overrides {overrides}"
+        names = hashlib.sha256((Path(__file__).parent / "data" / "model_names.toml").read_bytes())
+        return (
+            f"genai-prices {version('genai-prices')}; overrides {overrides}; "
+            f"names {names.hexdigest()[:8]}"
+        )
 
     def rates(
         self, model: str, provider: str = "", time: datetime | None = None, service_tier: str = ""
@@ -244,6 +252,12 @@ class Pricer:
                     self._models[key] = get_snapshot().find_provider_model(
                         ref, None, provider or None, None
                     )
+                name, other = normalised_name(ref, provider)
+                if self._models[key] is None and (name, other) != (ref, provider):
+                    with contextlib.suppress(LookupError):  # a provider's or proxy's spelling
+                        self._models[key] = get_snapshot().find_provider_model(
+                            name, None, other or None, None
+                        )
         return self._models[key]
 
     def cost(
@@ -263,6 +277,48 @@ class Pricer:
         if rates is None:
             return None
         return rates.cost(input, cache_read, cache_write_5m, cache_write_1h, output)
+
+
+@cache
+def _name_rules() -> tuple[tuple[re.Pattern[str], str | None, str | None], ...]:
+    """(pattern, replacement, provider) of each rule in ``data/model_names.toml``."""
+    raw = (Path(__file__).parent / "data" / "model_names.toml").read_bytes()
+    return tuple(
+        (re.compile(r["match"]), r.get("replace"), r.get("provider"))
+        for r in tomllib.loads(raw.decode("utf-8"))["rule"]
+    )
+
+
+def normalised_name(model: str, provider: str = "") -> tuple[str, str]:
+    """(name, provider) as genai-prices knows a provider's or proxy's spelling of a model:
+    Bedrock inference profiles (``us.anthropic.…-v1:0``) under ``aws``, ``converse/`` and
+    ``models/`` prefixes dropped, Vertex's ``@20250514`` as ``-20250514``."""
+    name = model.lower()
+    for pattern, replacement, other in _name_rules():
+        if pattern.search(name):
+            if replacement is not None:
+                name = pattern.sub(replacement, name)
+            provider = other or provider
+    return name, provider
+
+
+@cache
+def _known_ids() -> tuple[str, ...]:
+    from genai_prices.data_snapshot import get_snapshot
+
+    ids = {m.id.lower() for p in get_snapshot().providers for m in p.models}
+    return tuple(sorted(ids, key=len, reverse=True))  # the longest (most specific) first
+
+
+def suggest_alias(model: str) -> str | None:
+    """A priced model whose id appears in an unpriced name (an Azure deployment named
+    ``prod-gpt-4o-eu``, a proxy's ``team/claude-sonnet-4-5``), for the warning to suggest as
+    a ``--prices`` alias; ``None`` if nothing fits. A suggestion, never applied silently."""
+    name = normalised_name(model)[0]
+    for known in _known_ids():
+        if len(known) >= 4 and re.search(rf"(?<![a-z0-9.]){re.escape(known)}(?![a-z0-9])", name):
+            return known
+    return None
 
 
 def _has_time_of_day_prices(model: Any) -> bool:

@@ -111,12 +111,14 @@ def open_ledger(
     try:
         pricer = Pricer(Overrides.load(prices)) if prices else None
     except (OSError, ValueError) as exc:
-        err.print(f"[red]error:[/] {exc}")
+        err.print(f"error: {exc}")
         raise typer.Exit(2) from exc
     for path in paths or []:
         if not path.exists():
-            err.print(f"[red]error:[/] no such file or directory: {path}")
+            err.print(f"error: no such file or directory: {path}", markup=False)
             raise typer.Exit(2)
+    if not paths:
+        _say_if_no_logs(strict)
     ledger = Ledger(home, pricer)
     if prices:
         ledger.price()
@@ -125,7 +127,7 @@ def open_ledger(
     if not quiet:
         print_import(report)
     if strict and report.warnings:
-        err.print(f"[red]--strict:[/] {len(report.warnings)} warning(s); exiting non-zero")
+        err.print(f"--strict: {len(report.warnings)} warning(s); exiting non-zero")
         raise typer.Exit(1)
     return ledger, report
 
@@ -230,6 +232,21 @@ def store_report(options: LedgerOptions, args: Any, data: Any) -> None:
     freshness.store_report(options.home or default_home(), targets, options.prices, args, data)
 
 
+def _say_if_no_logs(strict: bool) -> None:
+    """With no paths given and no log in the usual places, say where we looked (a $0.00 table
+    alone reads as "you spent nothing"); under ``--strict`` that is an error."""
+    from tokenomy.sources import candidate_locations, has_logs
+
+    if has_logs(default_locations()):
+        return
+    looked = ", ".join(str(p) for p in candidate_locations())
+    err.print(f"No usage data found: no agent logs in {looked}", markup=False, highlight=False,
+              soft_wrap=True)  # fmt: skip
+    if strict:
+        err.print("--strict: no logs found; exiting non-zero", markup=False, highlight=False)
+        raise typer.Exit(1)
+
+
 def print_import(report: ImportReport) -> None:
     """One line of counts on stderr, then one line per warning."""
     err.print(
@@ -239,7 +256,7 @@ def print_import(report: ImportReport) -> None:
         highlight=False,
     )
     for warning in report.warnings:
-        err.print(f"[yellow]warning:[/] {warning}", highlight=False)
+        err.print(f"warning: {warning}", markup=False, highlight=False)
 
 
 def note_compile(calls: int) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
 from typing import IO, Annotated, Any
@@ -21,16 +22,17 @@ def _open(path: str) -> IO[bytes]:
         return sys.stdin.buffer
     file = Path(path)
     if not file.is_file():
-        err.print(f"[red]no such file: {path}[/red]")
+        err.print(f"no such file: {path}")
         raise typer.Exit(2)
     return file.open("rb")
 
 
-def _input_price(model: str) -> Decimal | None:
-    """Dollars per million input tokens for ``model`` today, from genai-prices; None if unknown."""
+def _input_price(model: str, at: datetime | None) -> Decimal | None:
+    """Dollars per million input tokens for ``model`` at ``at`` (now if None), from
+    genai-prices; None if unknown. Off-peak discounts make the answer depend on the hour."""
     from tokenomy.pricing import Pricer
 
-    rates = Pricer().rates(model)
+    rates = Pricer().rates(model, time=at)
     return None if rates is None else rates.bands[0].input
 
 
@@ -41,6 +43,14 @@ def count(
     tokenizer: Annotated[
         list[str] | None,
         typer.Option("--tokenizer", help="Count with these only (repeatable), e.g. o200k_base."),
+    ] = None,
+    at: Annotated[
+        datetime | None,
+        typer.Option(
+            "--at",
+            formats=["%Y-%m-%d", "%Y-%m-%dT%H:%M"],
+            help="Price as at this UTC time (default: now; some prices vary by hour).",
+        ),
     ] = None,
     as_json: FormatJson = False,
     as_csv: FormatCsv = False,
@@ -61,7 +71,7 @@ def count(
         with _open(path) as stream:
             result = count_stream(stream, tokenizers)
     except BinaryInput as error:
-        err.print(f"[red]{path}: {error}[/red]")
+        err.print(f"{path}: {error}")
         raise typer.Exit(1) from None
     if result.bytes == 0:
         err.print(f"{path}: empty input, 0 tokens")
@@ -78,7 +88,7 @@ def count(
         if tokenizer_name not in result.tokens:
             continue  # its tokenizer was not asked for
         tokens = result.tokens[tokenizer_name]
-        per_mtok = _input_price(model)
+        per_mtok = _input_price(model, None if at is None else at.replace(tzinfo=UTC))
         prices.append(
             {
                 "model": model,
@@ -115,26 +125,29 @@ def tax(
     """What a payload's format costs: structure vs values, and the same data in other shapes."""
     from tokenomy.tokens import tokenizer_for_model
     from tokenomy.tokens.code_tax import code_tax
-    from tokenomy.tokens.tax import UnsupportedPayload, format_tax
+    from tokenomy.tokens.tax import RefusedPayload, UnsupportedPayload, format_tax
 
     fmt = output_format(as_json, as_csv)
     with _open(path) as stream:
         raw = stream.read()
     if b"\0" in raw[:8192]:
-        err.print(f"[red]{path}: binary input (NUL bytes): not text[/red]")
+        err.print(f"{path}: binary input (NUL bytes): not text")
         raise typer.Exit(1)
     text = raw.decode("utf-8", errors="replace")
     if "\ufffd" in text:
         err.print(f"{path}: invalid UTF-8 replaced by U+FFFD")
     tokenizer = tokenizer_for_model(model)
-    per_mtok = _input_price(model)
+    per_mtok = _input_price(model, None)
     if not tokenizer.exact:
         err.print(f"{tokenizer.name}: Claude counts are estimates (see docs/tokens.md)")
     try:
         report = format_tax(text, tokenizer)
+    except RefusedPayload as error:
+        err.print(f"{path}: {error}", markup=False, highlight=False, soft_wrap=True)
+        raise typer.Exit(1) from None
     except UnsupportedPayload as error:
         if not text.strip():
-            err.print(f"[red]{path}: {error}[/red]")
+            err.print(f"{path}: {error}")
             raise typer.Exit(1) from None
         code = code_tax(text, tokenizer)
         rows = [{"part": k, "tokens": v, "share": v / max(code.tokens, 1)} for k, v in code.parts()]

@@ -75,4 +75,3 @@ def demo(
         "`tokenomy selfhost --from-ledger`, `tokenomy serve`.",
         highlight=False,
     )
-

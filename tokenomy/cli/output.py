@@ -8,6 +8,7 @@ from __future__ import annotations
 import csv
 import enum
 import json
+import re
 import sys
 from collections.abc import Mapping, Sequence
 from datetime import datetime
@@ -16,13 +17,17 @@ from typing import Any
 
 from rich.console import Console
 from rich.table import Table
+from rich.text import Text
 
 from tokenomy.jsonable import to_jsonable
 
-__all__ = ["Format", "console", "emit", "err", "to_jsonable"]
+__all__ = ["Format", "console", "csv_cell", "emit", "err", "to_jsonable", "visible"]
 
 # Not a terminal (a pipe, a test): a fixed wide width and no colour, so output is deterministic.
-err = Console(stderr=True, width=None if sys.stderr.isatty() else 160)
+# Messages are plain text: names from logs are data, never markup or escape codes.
+err = Console(
+    stderr=True, width=None if sys.stderr.isatty() else 160, markup=False, highlight=False
+)
 
 
 def console() -> Console:
@@ -34,6 +39,33 @@ class Format(enum.StrEnum):
     table = "table"
     json = "json"
     csv = "csv"
+
+
+# C0/C1 controls (ESC starts terminal sequences: colours, window titles, a cleared screen) and
+# bidi overrides: data from logs may hold any of them, and none may reach a terminal raw.
+_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+# A spreadsheet runs a cell that starts with one of these as a formula (OWASP, CSV Injection).
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def visible(text: str) -> str:
+    """``text`` with every control character shown as an escape (``\\x1b``), not obeyed."""
+    return _CONTROL.sub(lambda m: ascii(m.group())[1:-1], text)
+
+
+def csv_cell(value: Any) -> Any:
+    """A CSV field: text that a spreadsheet would run as a formula gets a leading ``'`` (as
+    OWASP recommends); numbers are left as they are."""
+    if not isinstance(value, str):
+        return value
+    if value.startswith(_FORMULA_START):
+        value = "'" + value
+    return visible(value)
+
+
+def _text(value: Any) -> Text:
+    """A table cell as plain text: Rich markup in data (``[/x]``, ``[bold]``) is not parsed."""
+    return Text(visible(_cell(value)))
 
 
 def _cell(value: Any) -> str:
@@ -78,15 +110,17 @@ def emit(
         return
     if fmt is Format.csv:
         writer = csv.writer(sys.stdout, lineterminator="\n")
-        writer.writerow(cols)
+        writer.writerow([csv_cell(c) for c in cols])
         for row in rows:
-            writer.writerow([to_jsonable(row.get(c)) for c in cols])
+            writer.writerow([csv_cell(to_jsonable(row.get(c))) for c in cols])
         return
     table = Table(title=title or None, show_footer=totals is not None)
     for c in cols:
         numeric = any(isinstance(r.get(c), int | float | Decimal) for r in rows)
-        footer = _cell(totals.get(c)) if totals and c in totals else ""
-        table.add_column(c.replace("_", " "), justify="right" if numeric else "left", footer=footer)
+        footer = _text(totals.get(c)) if totals and c in totals else ""
+        table.add_column(
+            _text(c.replace("_", " ")), justify="right" if numeric else "left", footer=footer
+        )
     for row in rows:
-        table.add_row(*(_cell(row.get(c)) for c in cols))
+        table.add_row(*(_text(row.get(c)) for c in cols))
     console().print(table)

@@ -14,8 +14,9 @@ from tokenomy.cli.output import Format, emit, err
 _SPEC_HELP = "Speculative decoding"
 
 
-def _speculation(acceptance: float | None, draft_len: int, draft_cost: float,
-                 adaptive: bool) -> Any:
+def _speculation(
+    acceptance: float | None, draft_len: int, draft_cost: float, adaptive: bool
+) -> Any:
     if acceptance is None:
         return None
     from tokenomy.selfhost import Speculation
@@ -24,52 +25,91 @@ def _speculation(acceptance: float | None, draft_len: int, draft_cost: float,
 
 
 def _fail(exc: Exception) -> typer.Exit:
-    err.print(f"[red]error:[/red] {exc}", markup=True, highlight=False)
+    err.print(f"error: {exc}")
     return typer.Exit(2)
 
 
 @app.command("selfhost")
 def selfhost(
-    model: Annotated[str, typer.Option("--model", help="Model (tokenomy/data/models.toml).")]
-    = "llama-3.1-8b",
+    model: Annotated[
+        str, typer.Option("--model", help="Model (tokenomy/data/models.toml).")
+    ] = "llama-3.1-8b",
     gpu: Annotated[str, typer.Option("--gpu", help="GPU (tokenomy/data/gpus.toml).")] = "h100",
     gpus: Annotated[int, typer.Option("--gpus", help="GPUs per replica (TP/EP).")] = 1,
-    precision: Annotated[str, typer.Option(
-        "--precision", help="bf16, fp8 or fp4 (default: the model's released format).")] = "",
+    precision: Annotated[
+        str,
+        typer.Option(
+            "--precision", help="bf16, fp8 or fp4 (default: the model's released format)."
+        ),
+    ] = "",
     input_len: Annotated[int, typer.Option("--input-len")] = 1024,
     output_len: Annotated[int, typer.Option("--output-len")] = 1024,
-    concurrency: Annotated[int | None, typer.Option(
-        "--concurrency", help="Concurrent requests (default: max throughput).")] = None,
-    min_tps_per_user: Annotated[float | None, typer.Option(
-        "--min-tps-per-user", help="Largest concurrency that still gives each user this "
-        "many output tokens/s.")] = None,
-    sweep: Annotated[bool, typer.Option(
-        "--sweep", help="Concurrency 1, 2, 4 ... max: with and without speculation.")] = False,
-    spec_acceptance: Annotated[float | None, typer.Option(
-        "--spec-acceptance", help=f"{_SPEC_HELP}: per-token acceptance rate α.")] = None,
-    spec_draft_len: Annotated[int, typer.Option(
-        "--spec-draft-len", help=f"{_SPEC_HELP}: drafted tokens per step γ.")] = 3,
-    spec_draft_cost: Annotated[float, typer.Option(
-        "--spec-draft-cost", help=f"{_SPEC_HELP}: draft step / target step time.")] = 0.05,
-    spec_adaptive: Annotated[bool, typer.Option(
-        "--spec-adaptive", help=f"{_SPEC_HELP}: best draft length per batch (0..γ).")] = False,
-    gpu_price: Annotated[float | None, typer.Option(
-        "--gpu-price", help="$ per GPU-hour (default: the dated price in gpus.toml).")] = None,
-    utilisation: Annotated[float, typer.Option(
-        "--utilisation", help="Share of paid GPU time spent serving.")] = 1.0,
-    from_ledger: Annotated[bool, typer.Option(
-        "--from-ledger", help="Break-even for the traffic in your ledger.")] = False,
-    tokens_per_day: Annotated[float | None, typer.Option(
-        "--tokens-per-day", help="Break-even for a hand-given volume (input + output).")] = None,
+    concurrency: Annotated[
+        int | None,
+        typer.Option("--concurrency", help="Concurrent requests (default: max throughput)."),
+    ] = None,
+    min_tps_per_user: Annotated[
+        float | None,
+        typer.Option(
+            "--min-tps-per-user",
+            help="Largest concurrency that still gives each user this many output tokens/s.",
+        ),
+    ] = None,
+    sweep: Annotated[
+        bool,
+        typer.Option("--sweep", help="Concurrency 1, 2, 4 ... max: with and without speculation."),
+    ] = False,
+    spec_acceptance: Annotated[
+        float | None,
+        typer.Option("--spec-acceptance", help=f"{_SPEC_HELP}: per-token acceptance rate α."),
+    ] = None,
+    spec_draft_len: Annotated[
+        int, typer.Option("--spec-draft-len", help=f"{_SPEC_HELP}: drafted tokens per step γ.")
+    ] = 3,
+    spec_draft_cost: Annotated[
+        float,
+        typer.Option("--spec-draft-cost", help=f"{_SPEC_HELP}: draft step / target step time."),
+    ] = 0.05,
+    spec_adaptive: Annotated[
+        bool,
+        typer.Option("--spec-adaptive", help=f"{_SPEC_HELP}: best draft length per batch (0..γ)."),
+    ] = False,
+    gpu_price: Annotated[
+        float | None,
+        typer.Option("--gpu-price", help="$ per GPU-hour (default: the dated price in gpus.toml)."),
+    ] = None,
+    utilisation: Annotated[
+        float, typer.Option("--utilisation", help="Share of paid GPU time spent serving.")
+    ] = 1.0,
+    from_ledger: Annotated[
+        bool, typer.Option("--from-ledger", help="Break-even for the traffic in your ledger.")
+    ] = False,
+    tokens_per_day: Annotated[
+        float | None,
+        typer.Option(
+            "--tokens-per-day", help="Break-even for a hand-given volume (input + output)."
+        ),
+    ] = None,
     output_share: Annotated[float, typer.Option("--output-share")] = 0.2,
-    peak_factor: Annotated[float, typer.Option(
-        "--peak-factor", help="Busiest hour over the mean (hand-given profile).")] = 1.0,
-    api: Annotated[list[str] | None, typer.Option(
-        "--api", help="API model to compare (repeatable; default: the ledger's top 3).")] = None,
-    prefix_cache: Annotated[bool, typer.Option(
-        "--prefix-cache/--no-prefix-cache", help="Break-even: the engine's prefix cache hits "
-        "as often as the API's cache did (vLLM/SGLang default), so cached prompt tokens are "
-        "not prefilled.")] = True,
+    peak_factor: Annotated[
+        float,
+        typer.Option("--peak-factor", help="Busiest hour over the mean (hand-given profile)."),
+    ] = 1.0,
+    api: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--api", help="API model to compare (repeatable; default: the ledger's top 3)."
+        ),
+    ] = None,
+    prefix_cache: Annotated[
+        bool,
+        typer.Option(
+            "--prefix-cache/--no-prefix-cache",
+            help="Break-even: the engine's prefix cache hits "
+            "as often as the API's cache did (vLLM/SGLang default), so cached prompt tokens are "
+            "not prefilled.",
+        ),
+    ] = True,
     home: c.Home = None,
     as_json: c.FormatJson = False,
     as_csv: c.FormatCsv = False,
@@ -82,40 +122,110 @@ def selfhost(
     try:
         spec = _speculation(spec_acceptance, spec_draft_len, spec_draft_cost, spec_adaptive)
         if from_ledger or tokens_per_day is not None:
-            _break_even(model, gpu, gpus, precision, spec, gpu_price, min_tps_per_user,
-                        from_ledger, tokens_per_day, output_share, peak_factor,
-                        input_len, output_len, api or [], home, fmt, prefix_cache)
+            _break_even(
+                model,
+                gpu,
+                gpus,
+                precision,
+                spec,
+                gpu_price,
+                min_tps_per_user,
+                from_ledger,
+                tokens_per_day,
+                output_share,
+                peak_factor,
+                input_len,
+                output_len,
+                api or [],
+                home,
+                fmt,
+                prefix_cache,
+            )
             return
-        rows = (_sweep(model, gpu, gpus, precision, input_len, output_len, spec, gpu_price,
-                       utilisation) if sweep else
-                [_estimate(model, gpu, gpus, precision, input_len, output_len, concurrency,
-                           min_tps_per_user, spec, gpu_price, utilisation)])
+        rows = (
+            _sweep(model, gpu, gpus, precision, input_len, output_len, spec, gpu_price, utilisation)
+            if sweep
+            else [
+                _estimate(
+                    model,
+                    gpu,
+                    gpus,
+                    precision,
+                    input_len,
+                    output_len,
+                    concurrency,
+                    min_tps_per_user,
+                    spec,
+                    gpu_price,
+                    utilisation,
+                )
+            ]
+        )
     except (DataFileError, DoesNotFitError, ValueError) as exc:
         raise _fail(exc) from None
     error = median_abs_error(validate(), speculative=False)
-    emit(rows, fmt, title=f"{model} on {gpus}x {gpu} (estimate; median error "
-         f"{error:.0%} on published measurements)",
-         extra={"model_median_abs_error": round(error, 4)})
+    emit(
+        rows,
+        fmt,
+        title=f"{model} on {gpus}x {gpu} (estimate; median error "
+        f"{error:.0%} on published measurements)",
+        extra={"model_median_abs_error": round(error, 4)},
+    )
 
 
-def _estimate(model: str, gpu: str, gpus: int, precision: str, input_len: int,
-              output_len: int, concurrency: int | None, min_tps: float | None, spec: Any,
-              price: float | None, utilisation: float) -> dict[str, object]:
+def _estimate(
+    model: str,
+    gpu: str,
+    gpus: int,
+    precision: str,
+    input_len: int,
+    output_len: int,
+    concurrency: int | None,
+    min_tps: float | None,
+    spec: Any,
+    price: float | None,
+    utilisation: float,
+) -> dict[str, object]:
     from tokenomy.selfhost import serving_estimate
 
-    est = serving_estimate(model, gpu, gpus, precision=precision, input_len=input_len,
-                           output_len=output_len, concurrency=concurrency,
-                           min_tps_per_user=min_tps, speculation=spec,
-                           price_per_hour=price, utilisation=utilisation)
+    est = serving_estimate(
+        model,
+        gpu,
+        gpus,
+        precision=precision,
+        input_len=input_len,
+        output_len=output_len,
+        concurrency=concurrency,
+        min_tps_per_user=min_tps,
+        speculation=spec,
+        price_per_hour=price,
+        utilisation=utilisation,
+    )
     return est.as_dict()
 
 
-def _sweep(model: str, gpu: str, gpus: int, precision: str, input_len: int, output_len: int,
-           spec: Any, price: float | None, utilisation: float) -> list[dict[str, object]]:
+def _sweep(
+    model: str,
+    gpu: str,
+    gpus: int,
+    precision: str,
+    input_len: int,
+    output_len: int,
+    spec: Any,
+    price: float | None,
+    utilisation: float,
+) -> list[dict[str, object]]:
     from tokenomy.selfhost import serving_estimate
 
-    top = serving_estimate(model, gpu, gpus, precision=precision, input_len=input_len,
-                           output_len=output_len, price_per_hour=price).concurrency
+    top = serving_estimate(
+        model,
+        gpu,
+        gpus,
+        precision=precision,
+        input_len=input_len,
+        output_len=output_len,
+        price_per_hour=price,
+    ).concurrency
     levels, level = [], 1
     while level < top:
         levels.append(level)
@@ -123,31 +233,65 @@ def _sweep(model: str, gpu: str, gpus: int, precision: str, input_len: int, outp
     levels.append(top)
     rows: list[dict[str, object]] = []
     for n in levels:
-        plain = serving_estimate(model, gpu, gpus, precision=precision, input_len=input_len,
-                                 output_len=output_len, concurrency=n, price_per_hour=price,
-                                 utilisation=utilisation)
+        plain = serving_estimate(
+            model,
+            gpu,
+            gpus,
+            precision=precision,
+            input_len=input_len,
+            output_len=output_len,
+            concurrency=n,
+            price_per_hour=price,
+            utilisation=utilisation,
+        )
         row: dict[str, object] = {
-            "concurrency": n, "output_tps_per_gpu": round(plain.output_tps_per_gpu, 1),
+            "concurrency": n,
+            "output_tps_per_gpu": round(plain.output_tps_per_gpu, 1),
             "tps_per_user": round(plain.output_tps_per_user, 1),
-            "usd_per_m_output": round(plain.usd_per_m_output, 4)}
+            "usd_per_m_output": round(plain.usd_per_m_output, 4),
+        }
         if spec is not None:
-            fast = serving_estimate(model, gpu, gpus, precision=precision,
-                                    input_len=input_len, output_len=output_len,
-                                    concurrency=n, speculation=spec, price_per_hour=price,
-                                    utilisation=utilisation)
-            row |= {"spec_output_tps_per_gpu": round(fast.output_tps_per_gpu, 1),
-                    "spec_tps_per_user": round(fast.output_tps_per_user, 1),
-                    "spec_usd_per_m_output": round(fast.usd_per_m_output, 4),
-                    "spec_speedup": round(fast.speculative_speedup, 3)}
+            fast = serving_estimate(
+                model,
+                gpu,
+                gpus,
+                precision=precision,
+                input_len=input_len,
+                output_len=output_len,
+                concurrency=n,
+                speculation=spec,
+                price_per_hour=price,
+                utilisation=utilisation,
+            )
+            row |= {
+                "spec_output_tps_per_gpu": round(fast.output_tps_per_gpu, 1),
+                "spec_tps_per_user": round(fast.output_tps_per_user, 1),
+                "spec_usd_per_m_output": round(fast.usd_per_m_output, 4),
+                "spec_speedup": round(fast.speculative_speedup, 3),
+            }
         rows.append(row)
     return rows
 
 
-def _break_even(model: str, gpu: str, gpus: int, precision: str, spec: Any,
-                price: float | None, min_tps: float | None, from_ledger: bool,
-                tokens_per_day: float | None, output_share: float, peak_factor: float,
-                input_len: int, output_len: int, apis: list[str], home: Path | None,
-                fmt: Any, prefix_cache: bool = True) -> None:
+def _break_even(
+    model: str,
+    gpu: str,
+    gpus: int,
+    precision: str,
+    spec: Any,
+    price: float | None,
+    min_tps: float | None,
+    from_ledger: bool,
+    tokens_per_day: float | None,
+    output_share: float,
+    peak_factor: float,
+    input_len: int,
+    output_len: int,
+    apis: list[str],
+    home: Path | None,
+    fmt: Any,
+    prefix_cache: bool = True,
+) -> None:
     from tokenomy.selfhost.breakeven import Workload, break_even
 
     if from_ledger:
@@ -159,52 +303,89 @@ def _break_even(model: str, gpu: str, gpus: int, precision: str, spec: Any,
         workload = Workload.from_calls(calls)
     else:
         assert tokens_per_day is not None
-        workload = Workload.by_hand(tokens_per_day, output_share, input_len, output_len,
-                                    peak_factor=peak_factor)
+        workload = Workload.by_hand(
+            tokens_per_day, output_share, input_len, output_len, peak_factor=peak_factor
+        )
     if not apis and not workload.models:
         raise ValueError("name at least one API model to compare with --api")
     rows: list[dict[str, object]] = []
     extra: dict[str, object] = {}
     for label, s in (("off", None), ("on", spec)) if spec is not None else (("off", None),):
-        result = break_even(workload, model, gpu, gpus, api_models=apis, precision=precision,
-                            speculation=s, price_per_hour=price, min_tps_per_user=min_tps,
-                            prefix_cache=prefix_cache)
+        result = break_even(
+            workload,
+            model,
+            gpu,
+            gpus,
+            api_models=apis,
+            precision=precision,
+            speculation=s,
+            price_per_hour=price,
+            min_tps_per_user=min_tps,
+            prefix_cache=prefix_cache,
+        )
         for row in result.as_rows():
-            rows.append({"speculation": label, **row,
-                         "fleet_utilisation": round(result.utilisation, 3)})
+            rows.append(
+                {"speculation": label, **row, "fleet_utilisation": round(result.utilisation, 3)}
+            )
         extra[f"estimate_speculation_{label}"] = result.estimate.as_dict()
     extra["workload"] = {
         "input_tokens_per_day": round(workload.input_tokens_per_day),
         "output_tokens_per_day": round(workload.output_tokens_per_day),
-        "cached_share": round(workload.cached_share, 4), "input_len": workload.input_len,
-        "output_len": workload.output_len, "peak_factor": round(workload.peak_factor, 3),
-        "days": round(workload.days, 2)}
+        "cached_share": round(workload.cached_share, 4),
+        "input_len": workload.input_len,
+        "output_len": workload.output_len,
+        "peak_factor": round(workload.peak_factor, 3),
+        "days": round(workload.days, 2),
+    }
     emit(rows, fmt, title=f"Self-hosting {model} on {gpu} vs APIs (monthly, USD)", extra=extra)
 
 
 @app.command("bench")
 def bench(
-    url: Annotated[str, typer.Argument(help="OpenAI-compatible server, e.g. "
-                                       "http://127.0.0.1:8000 (vLLM, SGLang, llama.cpp, Ollama).")],
-    model: Annotated[str, typer.Option("--model", help="Model name the server expects.")]
-    = "default",
-    concurrency: Annotated[list[int] | None, typer.Option(
-        "--concurrency", help="Fixed-concurrency levels to sweep (repeatable).")] = None,
-    rate: Annotated[list[float] | None, typer.Option(
-        "--rate", help="Poisson request rates (req/s) to sweep (repeatable).")] = None,
+    url: Annotated[
+        str,
+        typer.Argument(
+            help="OpenAI-compatible server, e.g. "
+            "http://127.0.0.1:8000 (vLLM, SGLang, llama.cpp, Ollama)."
+        ),
+    ],
+    model: Annotated[
+        str, typer.Option("--model", help="Model name the server expects.")
+    ] = "default",
+    concurrency: Annotated[
+        list[int] | None,
+        typer.Option("--concurrency", help="Fixed-concurrency levels to sweep (repeatable)."),
+    ] = None,
+    rate: Annotated[
+        list[float] | None,
+        typer.Option("--rate", help="Poisson request rates (req/s) to sweep (repeatable)."),
+    ] = None,
     max_concurrency: Annotated[int | None, typer.Option("--max-concurrency")] = None,
     num_requests: Annotated[int, typer.Option("--num-requests", "-n")] = 100,
-    prompts: Annotated[str, typer.Option(
-        "--prompts", help="'random', 'sharegpt', 'ledger' (sizes of your imported calls, "
-        "capped at --input-len/--output-len) or a file (one prompt per line).")] = "random",
+    prompts: Annotated[
+        str,
+        typer.Option(
+            "--prompts",
+            help="'random', 'sharegpt', 'ledger' (sizes of your imported calls, "
+            "capped at --input-len/--output-len) or a file (one prompt per line).",
+        ),
+    ] = "random",
     input_len: Annotated[int, typer.Option("--input-len")] = 256,
     output_len: Annotated[int, typer.Option("--output-len")] = 128,
     home: c.Home = None,
     api: Annotated[str, typer.Option("--api", help="chat or completions")] = "chat",
-    ignore_eos: Annotated[bool, typer.Option(
-        "--ignore-eos", help="Ask vLLM/SGLang to generate exactly --output-len tokens.")] = False,
-    gpu_price: Annotated[float | None, typer.Option(
-        "--gpu-price", help="$ per GPU-hour, to convert throughput into $ per M tokens.")] = None,
+    ignore_eos: Annotated[
+        bool,
+        typer.Option(
+            "--ignore-eos", help="Ask vLLM/SGLang to generate exactly --output-len tokens."
+        ),
+    ] = False,
+    gpu_price: Annotated[
+        float | None,
+        typer.Option(
+            "--gpu-price", help="$ per GPU-hour, to convert throughput into $ per M tokens."
+        ),
+    ] = None,
     gpus: Annotated[int, typer.Option("--gpus", help="GPUs behind the endpoint.")] = 1,
     timeout: Annotated[float, typer.Option("--timeout", help="Seconds per request.")] = 600.0,
     as_json: c.FormatJson = False,
@@ -223,8 +404,7 @@ def bench(
 
     fmt = c.output_format(as_json, as_csv)
     loads = [LoadSpec(num_requests, concurrency=n) for n in (concurrency or [])]
-    loads += [LoadSpec(num_requests, rate=r, max_concurrency=max_concurrency)
-              for r in (rate or [])]
+    loads += [LoadSpec(num_requests, rate=r, max_concurrency=max_concurrency) for r in (rate or [])]
     try:
         if prompts == "random":
             specs = synthetic_prompts(min(num_requests, 256), input_len, output_len)
@@ -232,8 +412,12 @@ def bench(
             from tokenomy.workloads.sharegpt import load_conversations
 
             convs, _ = load_conversations(limit=num_requests * 2)
-            specs = [PromptSpec(t, output_len) for conv in convs
-                     for role, t in conv.turns[:1] if role == "user" and t.strip()]
+            specs = [
+                PromptSpec(t, output_len)
+                for conv in convs
+                for role, t in conv.turns[:1]
+                if role == "user" and t.strip()
+            ]
         elif prompts == "ledger":
             from tokenomy.ledger import Ledger
 
@@ -243,8 +427,15 @@ def bench(
         else:
             lines = Path(prompts).read_text(encoding="utf-8").splitlines()
             specs = [PromptSpec(line, output_len) for line in lines if line.strip()]
-        reports = run_bench_sync(url, specs, loads or [LoadSpec(num_requests, concurrency=1)],
-                                 model=model, api=api, ignore_eos=ignore_eos, timeout=timeout)
+        reports = run_bench_sync(
+            url,
+            specs,
+            loads or [LoadSpec(num_requests, concurrency=1)],
+            model=model,
+            api=api,
+            ignore_eos=ignore_eos,
+            timeout=timeout,
+        )
     except (EndpointError, OSError, ValueError) as exc:
         raise _fail(exc) from None
     rows = []
@@ -256,8 +447,23 @@ def bench(
         rows.append(row)
         for e in r.summary().get("errors", []):
             err.print(f"{r.load.describe()}: {e}", highlight=False)
-    cols = None if fmt is not Format.table else [
-        "load", "completed", "failed", "request_throughput", "output_throughput",
-        "median_ttft_ms", "p99_ttft_ms", "median_tpot_ms", "p99_tpot_ms", "median_itl_ms",
-        "median_e2el_ms", "send_lag_p99_ms", *(["usd_per_m_output"] if gpu_price else [])]
+    cols = (
+        None
+        if fmt is not Format.table
+        else [
+            "load",
+            "completed",
+            "failed",
+            "request_throughput",
+            "output_throughput",
+            "median_ttft_ms",
+            "p99_ttft_ms",
+            "median_tpot_ms",
+            "p99_tpot_ms",
+            "median_itl_ms",
+            "median_e2el_ms",
+            "send_lag_p99_ms",
+            *(["usd_per_m_output"] if gpu_price else []),
+        ]
+    )
     emit(rows, fmt, title=f"bench {url}", columns=cols)

@@ -55,6 +55,9 @@ class ImportReport:
     pending_lines: int = 0  # files ending in an incomplete line (left for the next import)
     unpriced: Counter[str] = field(default_factory=Counter)  # model -> calls without a price
     files: list[FileReport] = field(default_factory=list)
+    unrecognised: list[str] = field(default_factory=list)  # files no source reads
+    left_out: list[tuple[str, str]] = field(default_factory=list)  # (path, why) not walked
+    standing: list[str] = field(default_factory=list)  # what earlier imports left in the ledger
 
     @property
     def warnings(self) -> list[str]:
@@ -64,10 +67,14 @@ class ImportReport:
                 f"{self.pending_lines} file(s) end in an incomplete line "
                 "(not read yet; it will be read once complete)"
             )
-        out += [
-            f"{n:,} call(s) of unknown model {model or '(none)'!r} are unpriced (not $0)"
-            for model, n in sorted(self.unpriced.items())
-        ]
+        if self.unrecognised:
+            n = len(self.unrecognised)
+            shown = ", ".join(self.unrecognised[:3])
+            more = f" and {n - 3:,} more" if n > 3 else ""
+            out.append(f"{n:,} file(s) are no log format tokenomy reads: {shown}{more}")
+        out += [f"left out {path}: {why}" for path, why in self.left_out]
+        out += [_unpriced_warning(model, n) for model, n in sorted(self.unpriced.items())]
+        out += self.standing
         return out
 
     def add(self, file_report: FileReport) -> None:
@@ -94,6 +101,25 @@ class ImportReport:
             "unpriced_calls": dict(self.unpriced),
             "warnings": self.warnings,
         }
+
+
+# Files beside logs that are plainly not logs: counted, never warned about.
+_NOT_LOGS = (".md", ".txt.md", ".DS_Store")
+
+
+def _unpriced_warning(model: str, n: int) -> str:
+    from tokenomy.pricing import suggest_alias
+
+    text = f"{n:,} call(s) of unknown model {model or '(none)'!r} are unpriced (not $0)"
+    alias = suggest_alias(model) if model else None
+    if alias:
+        text += f"; if it is {alias}, add to a --prices file: [aliases] {model!r} = {alias!r}"
+    return text
+
+
+def is_plainly_not_a_log(path: str) -> bool:
+    name = os.path.basename(path)
+    return name.endswith(_NOT_LOGS) or name.upper().startswith(("LICENSE", "README"))
 
 
 @dataclass(frozen=True)
@@ -125,6 +151,8 @@ def plan(
     source = detect(Path(path), head)
     if source is None:
         report.files_unrecognised += 1
+        if not is_plainly_not_a_log(path):
+            report.unrecognised.append(path)
         return None
     head_hash = hashlib.blake2b(head[:HEAD_HASH_BYTES], digest_size=8).hexdigest()
     offset = 0

@@ -31,6 +31,7 @@ from tokenomy.ledger.filters import Filters
 from tokenomy.ledger.importing import INT_FIELDS, ImportReport, Job
 from tokenomy.pricing import Pricer
 from tokenomy.sources import FileReport, registry, walk_files
+from tokenomy.sources.base import CONFLICT
 
 if TYPE_CHECKING:
     import duckdb
@@ -98,6 +99,12 @@ CREATE TABLE IF NOT EXISTS files (
     head_hash VARCHAR NOT NULL,
     "offset" BIGINT NOT NULL,
     imported_at TIMESTAMP NOT NULL
+);
+CREATE TABLE IF NOT EXISTS problems (
+    path VARCHAR NOT NULL,
+    reason VARCHAR NOT NULL,
+    n BIGINT NOT NULL,
+    PRIMARY KEY (path, reason)
 );
 CREATE TABLE IF NOT EXISTS imports (
     time TIMESTAMP NOT NULL,
@@ -254,15 +261,19 @@ class Ledger:
             )
         }
         jobs: list[Job] = []
-        for path, st in walk_files(paths):
+        for path, st in walk_files(paths, report.left_out):
             report.files_seen += 1
             job = importing.plan(path, st, known.get(path), report)
             if job is not None:
                 jobs.append(job)
         if not jobs:
-            if freshness.read_version(self.home) is None:
+            if self.sql("SELECT 1 FROM calls WHERE price_fp IS DISTINCT FROM ? LIMIT 1",
+                        [self.pricer.fingerprint]):  # fmt: skip
+                self.price()  # an earlier run stopped before pricing, or prices changed
+            elif freshness.read_version(self.home) is None:
                 self._write_snapshot()
-            return report  # nothing new: no read, no write, no repricing
+            report.standing = self.standing_warnings()
+            return report  # nothing new: no read, no write
         results = importing.read(jobs, self.pricer)
         tables = [table for table, _ in results if table is not None]
         file_reports = [r for _, reports in results for r in reports]
@@ -270,9 +281,12 @@ class Ledger:
             report.add(file_report)
         report.files_read = len(jobs)
         with self._transaction():
-            report.new_calls, merged = self._upsert(tables)
+            report.new_calls, merged, conflicts = self._upsert(tables)
             report.duplicates += merged
+            if conflicts:
+                report.skipped[CONFLICT] += conflicts
             self._record_files(jobs, file_reports)
+            self._record_problems(jobs, file_reports, conflicts)
             self.sql(
                 "INSERT INTO imports VALUES (?, ?, ?, ?, ?, ?, ?)",
                 [
@@ -284,7 +298,39 @@ class Ledger:
         self._write_snapshot()
         if tables:
             report.unpriced = self.unpriced_models()
+        read_now = set(report.skipped)
+        report.standing = [w for w in self.standing_warnings() if not w.endswith(
+            tuple(read_now))]  # fmt: skip
         return report
+
+    def standing_warnings(self) -> list[str]:
+        """What earlier imports found wrong in the logs still in the ledger (lines skipped,
+        records in conflict), so that ``--strict`` fails on every run while it is there."""
+        rows = self.sql(
+            "SELECT reason, sum(n), count(*) FROM problems GROUP BY reason ORDER BY reason"
+        )
+        return [
+            f"the ledger holds logs with {int(n):,} skipped line(s) in {files:,} file(s): {reason}"
+            for reason, n, files in rows
+        ]
+
+    def _record_problems(
+        self, jobs: Sequence[Job], reports: Sequence[FileReport], conflicts: int
+    ) -> None:
+        """Keep each file's skipped lines (a file read again from its start starts afresh)."""
+        fresh = [job.path for job in jobs if job.offset == 0]
+        if fresh:
+            with self.staged("fresh", ("path",), [(p,) for p in fresh]):
+                self.sql("DELETE FROM problems WHERE path IN (SELECT path FROM fresh)")
+        rows = [(r.path, reason, n) for r in reports for reason, n in r.skipped.items() if n]
+        if conflicts:
+            rows.append(("(merge)", CONFLICT, conflicts))
+        if rows:
+            with self.staged("new_problems", ("path", "reason", "n"), rows):
+                self.sql(
+                    "INSERT INTO problems SELECT path, reason, CAST(n AS BIGINT) FROM new_problems "
+                    "ON CONFLICT (path, reason) DO UPDATE SET n = problems.n + excluded.n"
+                )
 
     def add_calls(self, calls: Sequence[Call]) -> int:
         """Store call records that came from elsewhere than a file (a live gateway); returns
@@ -292,7 +338,7 @@ class Ledger:
         if not calls:
             return 0
         with self._transaction():
-            new, _ = self._upsert([importing.calls_columns(calls)])
+            new, _, _ = self._upsert([importing.calls_columns(calls)])
             repricing.price(self)
         self._write_snapshot()
         return new
@@ -321,15 +367,16 @@ class Ledger:
         }
         freshness.write_snapshot(self.home, files, freshness.new_version())
 
-    def _upsert(self, batches: Sequence[Columns]) -> tuple[int, int]:
-        """Insert new calls, merge known ones (fuller record wins). Returns (new, merged):
-        merged counts the records of a call already in the ledger or met twice in ``batches``.
-        """
+    def _upsert(self, batches: Sequence[Columns]) -> tuple[int, int, int]:
+        """Insert new calls, merge known ones (fuller record wins among records that agree on
+        model and session). Returns (new, merged, conflicts): merged counts the records of a
+        call already in the ledger or met twice in ``batches``; conflicts, records that repeat
+        a stored call's id with another model or session (the stored call is kept)."""
         import numpy as np
 
         rows = sum(len(b["id"]) for b in batches)
         if not rows:
-            return 0, 0
+            return 0, 0, 0
         arrived = {name: np.concatenate([b[name] for b in batches]) for name in STORED_FIELDS}
         arrived["arrival"] = np.arange(rows, dtype=np.int64)
         self.db.register("arrived", arrived)
@@ -348,11 +395,16 @@ class Ledger:
             before = self.count()
             if before == 0:  # a first import: nothing to merge with
                 self.sql(f"INSERT INTO calls ({_COLS}) SELECT {_COLS} FROM incoming")
-                return unique, rows - unique
-            merged = self.sql("SELECT count(*) FROM incoming JOIN calls USING (source, id)")[0][0]
+                return unique, rows - unique, 0
+            merged, conflicts = self.sql(
+                "SELECT count(*), count(*) FILTER (WHERE i.model <> c.model OR "
+                "i.session <> c.session) FROM incoming i JOIN calls c USING (source, id)"
+            )[0]
+            agree = "(excluded.model = calls.model AND excluded.session = calls.session)"
             fuller = (
+                f"({agree} AND "
                 f"(excluded.output > calls.output OR (excluded.output = calls.output AND "
-                f"{prompt_sql('excluded')} > {prompt_sql('calls')}))"
+                f"{prompt_sql('excluded')} > {prompt_sql('calls')})))"
             )
             updates = ", ".join(
                 f'"{c}" = CASE WHEN {fuller} THEN excluded."{c}" ELSE calls."{c}" END'
@@ -362,11 +414,12 @@ class Ledger:
             self.sql(
                 f"INSERT INTO calls ({_COLS}) SELECT {_COLS} FROM incoming "
                 f"ON CONFLICT (source, id) DO UPDATE SET {updates}, "
-                "time = least(calls.time, excluded.time), "
-                "output_exact = calls.output_exact OR excluded.output_exact, "
+                f"time = CASE WHEN {agree} THEN least(calls.time, excluded.time) "
+                "ELSE calls.time END, "
+                f"output_exact = calls.output_exact OR ({agree} AND excluded.output_exact), "
                 f"price_fp = CASE WHEN {fuller} THEN NULL ELSE calls.price_fp END"
             )
-            return self.count() - before, int(merged) + rows - unique
+            return self.count() - before, int(merged - conflicts) + rows - unique, int(conflicts)
         finally:
             self.sql("DROP TABLE incoming")
 

@@ -17,7 +17,7 @@ from tokenomy.render.charts import Series, fmt
 from tokenomy.render.tables import Column, table
 from tokenomy.report import Views
 
-__all__ = ["SECTIONS", "FilterChoices", "render_page", "render_views"]
+__all__ = ["SECTIONS", "FilterChoices", "render_page", "render_views", "script_json"]
 
 FilterChoices = dict[str, list[str]]  # "models" / "projects" / "sources" -> what the ledger has
 
@@ -232,6 +232,14 @@ def _tasks(v: Views) -> str:
     return _section("tasks", body, intro)
 
 
+def script_json(value: Any) -> str:
+    """``value`` as JSON that is inert inside a ``<script>`` element: ``<``, ``>`` and ``&``
+    become ``\\u`` escapes (``JSON.parse`` reads them back), so no name can close the block
+    (``</script>``) or open a comment that swallows the page (``<!--<script>``)."""
+    text = json.dumps(value, separators=(",", ":"))  # ASCII: U+2028/2029 are escaped too
+    return text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
+
+
 def render_views(v: Views) -> str:
     """The views alone (what the dashboard swaps in on refresh), with their data as JSON."""
     builders: Sequence[tuple[str, Callable[[Views], str]]] = (
@@ -242,7 +250,7 @@ def render_views(v: Views) -> str:
     parts = [build(v) for _, build in builders]
     for anchor, reason in _optional_sections(v):
         parts.append(reason if reason.startswith("<section") else _missing(anchor, reason))
-    data = json.dumps(v.to_dict(), separators=(",", ":")).replace("</", "<\\/")
+    data = script_json(v.to_dict())
     parts.append(f'<script type="application/json" id="tokenomy-data">{data}</script>')
     return "".join(parts)
 

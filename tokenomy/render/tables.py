@@ -3,10 +3,11 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
-from html import escape
+from html import escape as _html_escape
 from typing import Any
 
 from tokenomy.render.charts import Unit, fmt
@@ -19,6 +20,16 @@ class Column:
     key: str
     label: str
     unit: Unit | None = None  # None: text
+
+
+# C0/C1 controls (ESC starts terminal sequences) and bidi overrides: invisible, and able to
+# make a copied name lie about itself. Shown as visible escapes, never passed through.
+_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+
+
+def escape(text: str) -> str:
+    """HTML-escaped, with control characters shown as ``\\xNN`` / ``\\uNNNN``."""
+    return _html_escape(_CONTROL.sub(lambda m: ascii(m.group())[1:-1], text))
 
 
 def _raw(value: Any) -> str:

@@ -284,6 +284,7 @@ def compiles_first(calls: int) -> bool:
 
     return not cached()
 
+
 _MODE_CODES = {"none": 0, "automatic": 1, "units": 2, "breakpoints": 3, "explicit": 4}
 _WRITE_CODES = {"ttl": 0, "cache_write_5m": 1, "input": 2}
 

@@ -161,9 +161,7 @@ class Trace:
         remap[idx] = np.arange(idx.shape[0])
         parent = self.parent[idx]
         parent = np.where(parent >= 0, remap[np.maximum(parent, 0)], -1)
-        arrays = {
-            name: getattr(self, name)[idx] for name in CALL_ARRAYS if name not in ("parent",)
-        }
+        arrays = {name: getattr(self, name)[idx] for name in CALL_ARRAYS if name not in ("parent",)}
         return replace(self, parent=parent, **arrays)
 
 

@@ -71,8 +71,11 @@ class Architecture:
         h = self.hidden
         if self.attention == "mla":
             qk = self.nope_head_dim + self.rope_head_dim
-            q = (h * self.q_lora_rank + self.q_lora_rank * self.heads * qk if self.q_lora_rank
-                 else h * self.heads * qk)
+            q = (
+                h * self.q_lora_rank + self.q_lora_rank * self.heads * qk
+                if self.q_lora_rank
+                else h * self.heads * qk
+            )
             kv = h * (self.kv_lora_rank + self.rope_head_dim)
             kv_up = self.kv_lora_rank * self.heads * (self.nope_head_dim + self.v_head_dim)
             return q + kv + kv_up + self.heads * self.v_head_dim * h
@@ -94,8 +97,9 @@ class Architecture:
         the input embedding is a row lookup, not a read of the table)."""
         lm_head = self.embedding_params
         dense_ffn = self.dense_ffn_layers * self.ffn_matrices * self.hidden * self.intermediate
-        shared = self.moe_layers * (self.shared_experts * self.expert_params
-                                    + self.hidden * self.experts)
+        shared = self.moe_layers * (
+            self.shared_experts * self.expert_params + self.hidden * self.experts
+        )
         return lm_head + self.layers * self.attention_params + dense_ffn + shared
 
     @property
@@ -110,8 +114,9 @@ class Architecture:
     @property
     def active_params(self) -> int:
         """Matmul weights one token passes through (FLOPs = 2 x this per token)."""
-        return (self.resident_dense_params
-                + self.moe_layers * self.active_experts * self.expert_params)
+        return (
+            self.resident_dense_params + self.moe_layers * self.active_experts * self.expert_params
+        )
 
     def expected_experts_touched(self, tokens: float) -> float:
         """Distinct routed experts per MoE layer that ``tokens`` tokens touch, with uniform
@@ -173,22 +178,36 @@ def _architecture(row: Row) -> Architecture:
         return row.integer(key, 0, minimum=0)
 
     arch = Architecture(
-        name=row.text("name"), label=row.text("label"), hf_id=row.text("hf_id"),
-        attention=attention, layers=row.integer("layers"), hidden=row.integer("hidden"),
-        heads=row.integer("heads"), vocab=row.integer("vocab"),
+        name=row.text("name"),
+        label=row.text("label"),
+        hf_id=row.text("hf_id"),
+        attention=attention,
+        layers=row.integer("layers"),
+        hidden=row.integer("hidden"),
+        heads=row.integer("heads"),
+        vocab=row.integer("vocab"),
         intermediate=row.integer("intermediate"),
-        kv_heads=opt("kv_heads"), head_dim=opt("head_dim"), q_lora_rank=opt("q_lora_rank"),
-        kv_lora_rank=opt("kv_lora_rank"), rope_head_dim=opt("rope_head_dim"),
-        nope_head_dim=opt("nope_head_dim"), v_head_dim=opt("v_head_dim"),
-        experts=opt("experts"), active_experts=opt("active_experts"),
-        shared_experts=opt("shared_experts"), moe_intermediate=opt("moe_intermediate"),
-        dense_layers=opt("dense_layers"), ffn_matrices=row.integer("ffn_matrices", 3),
+        kv_heads=opt("kv_heads"),
+        head_dim=opt("head_dim"),
+        q_lora_rank=opt("q_lora_rank"),
+        kv_lora_rank=opt("kv_lora_rank"),
+        rope_head_dim=opt("rope_head_dim"),
+        nope_head_dim=opt("nope_head_dim"),
+        v_head_dim=opt("v_head_dim"),
+        experts=opt("experts"),
+        active_experts=opt("active_experts"),
+        shared_experts=opt("shared_experts"),
+        moe_intermediate=opt("moe_intermediate"),
+        dense_layers=opt("dense_layers"),
+        ffn_matrices=row.integer("ffn_matrices", 3),
         tied_embeddings=bool(row.data.get("tied_embeddings", False)),
-        sliding_window=opt("sliding_window"), sliding_layers=opt("sliding_layers"),
+        sliding_window=opt("sliding_window"),
+        sliding_layers=opt("sliding_layers"),
         params_total_b=row.number("params_total_b"),
         params_active_b=row.number("params_active_b"),
         native_precision=row.text("native_precision", "bf16"),
-        source=source, date=day,
+        source=source,
+        date=day,
     )
     if attention == "mla":
         for key in ("kv_lora_rank", "rope_head_dim", "nope_head_dim", "v_head_dim"):
@@ -212,14 +231,18 @@ def _architecture(row: Row) -> Architecture:
 def _check_counts(row: Row, arch: Architecture) -> None:
     total = arch.total_params / 1e9
     if abs(total / arch.params_total_b - 1) > _TOLERANCE:
-        raise row.fail(f"shapes give {total:.2f}B parameters, the row says "
-                       f"{arch.params_total_b}B: a shape is wrong")
+        raise row.fail(
+            f"shapes give {total:.2f}B parameters, the row says "
+            f"{arch.params_total_b}B: a shape is wrong"
+        )
     # Published active counts differ on whether they include the input embedding: accept either.
     active = arch.active_params / 1e9
     with_embedding = active + arch.embedding_params / 1e9
     if min(abs(a / arch.params_active_b - 1) for a in (active, with_embedding)) > _TOLERANCE:
-        raise row.fail(f"shapes give {active:.2f}B active parameters ({with_embedding:.2f}B with "
-                       f"the embedding), the row says {arch.params_active_b}B")
+        raise row.fail(
+            f"shapes give {active:.2f}B active parameters ({with_embedding:.2f}B with "
+            f"the embedding), the row says {arch.params_active_b}B"
+        )
 
 
 @cache

@@ -57,9 +57,15 @@ class Workload:
         return max(self.hourly) * 24
 
     @classmethod
-    def by_hand(cls, tokens_per_day: float, output_share: float = 0.2, input_len: int = 1024,
-                output_len: int = 256, cached_share: float = 0.0,
-                peak_factor: float = 1.0) -> Workload:
+    def by_hand(
+        cls,
+        tokens_per_day: float,
+        output_share: float = 0.2,
+        input_len: int = 1024,
+        output_len: int = 256,
+        cached_share: float = 0.0,
+        peak_factor: float = 1.0,
+    ) -> Workload:
         """A profile given by hand; ``peak_factor`` > 1 puts that much traffic in a peak
         that lasts a third of the day (business hours)."""
         if not 0 < output_share < 1:
@@ -69,8 +75,14 @@ class Workload:
         busy = peak_factor / 24
         quiet = (1 - 8 * busy) / 16
         hourly = tuple(busy if 8 <= h < 16 else quiet for h in range(24))
-        return cls(tokens_per_day * (1 - output_share), tokens_per_day * output_share,
-                   cached_share, input_len, output_len, hourly)
+        return cls(
+            tokens_per_day * (1 - output_share),
+            tokens_per_day * output_share,
+            cached_share,
+            input_len,
+            output_len,
+            hourly,
+        )
 
     @classmethod
     def from_calls(cls, calls: Iterable[Call]) -> Workload:
@@ -97,10 +109,16 @@ class Workload:
         # Days of history: calendar days with traffic, or the span, whichever is larger.
         span = max(len(days), (last - first).total_seconds() / 86400)
         total = sum(by_hour)
-        return cls(prompt / span, output / span, cached / prompt if prompt else 0.0,
-                   max(1, round(prompt / n)), max(1, round(output / n)),
-                   tuple(h / total for h in by_hour),
-                   tuple((m, t / total) for m, t in models.most_common()), span)
+        return cls(
+            prompt / span,
+            output / span,
+            cached / prompt if prompt else 0.0,
+            max(1, round(prompt / n)),
+            max(1, round(output / n)),
+            tuple(h / total for h in by_hour),
+            tuple((m, t / total) for m, t in models.most_common()),
+            span,
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -151,27 +169,42 @@ class BreakEven:
         return rows
 
     def as_rows(self) -> list[dict[str, object]]:
-        return [{
-            "api_model": a.model,
-            "api_monthly": a.monthly,
-            "self_host_monthly": self.monthly_self_host,
-            "gpus": self.gpus,
-            "api_per_m_tokens": a.per_million_tokens,
-            "crossover_tokens_per_day": (None if a.crossover_tokens_per_day is None
-                                         else round(a.crossover_tokens_per_day)),
-            "cheaper": ("self-host" if a.self_host_cheaper else "API") if a.monthly else "-",
-        } for a in self.apis]
+        return [
+            {
+                "api_model": a.model,
+                "api_monthly": a.monthly,
+                "self_host_monthly": self.monthly_self_host,
+                "gpus": self.gpus,
+                "api_per_m_tokens": a.per_million_tokens,
+                "crossover_tokens_per_day": (
+                    None
+                    if a.crossover_tokens_per_day is None
+                    else round(a.crossover_tokens_per_day)
+                ),
+                "cheaper": ("self-host" if a.self_host_cheaper else "API") if a.monthly else "-",
+            }
+            for a in self.apis
+        ]
 
 
 def _money(x: float) -> Decimal:
     return Decimal(f"{x:.2f}")
 
 
-def break_even(workload: Workload, model: str, gpu: str, gpus: int = 1, *,
-               api_models: Sequence[str] = (), precision: str = "",
-               speculation: Speculation | None = None, price_per_hour: float | None = None,
-               min_tps_per_user: float | None = None, pricer: Pricer | None = None,
-               prefix_cache: bool = True) -> BreakEven:
+def break_even(
+    workload: Workload,
+    model: str,
+    gpu: str,
+    gpus: int = 1,
+    *,
+    api_models: Sequence[str] = (),
+    precision: str = "",
+    speculation: Speculation | None = None,
+    price_per_hour: float | None = None,
+    min_tps_per_user: float | None = None,
+    pricer: Pricer | None = None,
+    prefix_cache: bool = True,
+) -> BreakEven:
     """Size a fleet of ``gpus``-GPU replicas for ``workload`` and compare it with APIs.
 
     ``prefix_cache``: the engine's prefix cache serves the same share of prompts that the API
@@ -179,11 +212,18 @@ def break_even(workload: Workload, model: str, gpu: str, gpus: int = 1, *,
     prefilled; off, every prompt token is prefilled."""
     from tokenomy.pricing import Pricer
 
-    est = serving_estimate(model, gpu, gpus, precision=precision,
-                           input_len=workload.input_len, output_len=workload.output_len,
-                           min_tps_per_user=min_tps_per_user, speculation=speculation,
-                           price_per_hour=price_per_hour,
-                           prefix_hit=min(workload.cached_share, 0.99) if prefix_cache else 0.0)
+    est = serving_estimate(
+        model,
+        gpu,
+        gpus,
+        precision=precision,
+        input_len=workload.input_len,
+        output_len=workload.output_len,
+        min_tps_per_user=min_tps_per_user,
+        speculation=speculation,
+        price_per_hour=price_per_hour,
+        prefix_hit=min(workload.cached_share, 0.99) if prefix_cache else 0.0,
+    )
     # One replica serves output_tps output tokens/s (its input ride along at the same mix).
     peak_output_tps = workload.output_tokens_per_day / 86400 * workload.peak_factor
     replicas = max(1, math.ceil(peak_output_tps / est.output_tps))
@@ -191,8 +231,12 @@ def break_even(workload: Workload, model: str, gpu: str, gpus: int = 1, *,
     monthly = replica_month * replicas
     utilisation = workload.output_tokens_per_day / 86400 / (replicas * est.output_tps)
     # Self-hosting's cost per token with the fleet kept as full as the hourly pattern allows.
-    tokens_per_replica_day = est.output_tps * 86400 / workload.peak_factor * (
-        1 + workload.input_tokens_per_day / workload.output_tokens_per_day)
+    tokens_per_replica_day = (
+        est.output_tps
+        * 86400
+        / workload.peak_factor
+        * (1 + workload.input_tokens_per_day / workload.output_tokens_per_day)
+    )
     marginal = replica_month / _DAYS_PER_MONTH / tokens_per_replica_day
     pricer = pricer or Pricer()
     day_tokens = workload.input_tokens_per_day + workload.output_tokens_per_day
@@ -200,17 +244,36 @@ def break_even(workload: Workload, model: str, gpu: str, gpus: int = 1, *,
     apis: list[ApiCost] = []
     for name in api_models or [m for m, _ in workload.models[:3]]:
         fresh = workload.input_tokens_per_day * (1 - workload.cached_share)
-        cost = pricer.cost(name, now, input=round(fresh),
-                           cache_read=round(workload.input_tokens_per_day - fresh),
-                           output=round(workload.output_tokens_per_day))
+        cost = pricer.cost(
+            name,
+            now,
+            input=round(fresh),
+            cache_read=round(workload.input_tokens_per_day - fresh),
+            output=round(workload.output_tokens_per_day),
+        )
         if cost is None:
             apis.append(ApiCost(name, None, None, None, False))
             continue
         per_token = float(cost) / day_tokens
-        crossover = (replica_month / _DAYS_PER_MONTH / per_token
-                     if per_token > marginal else None)
+        crossover = replica_month / _DAYS_PER_MONTH / per_token if per_token > marginal else None
         api_month = float(cost) * _DAYS_PER_MONTH
-        apis.append(ApiCost(name, _money(api_month), Decimal(f"{per_token * 1e6:.4f}"),
-                            crossover, monthly < api_month))
-    return BreakEven(workload, est, replicas, replicas * gpus, _money(monthly), utilisation,
-                     apis, _money(replica_month), tokens_per_replica_day)
+        apis.append(
+            ApiCost(
+                name,
+                _money(api_month),
+                Decimal(f"{per_token * 1e6:.4f}"),
+                crossover,
+                monthly < api_month,
+            )
+        )
+    return BreakEven(
+        workload,
+        est,
+        replicas,
+        replicas * gpus,
+        _money(monthly),
+        utilisation,
+        apis,
+        _money(replica_month),
+        tokens_per_replica_day,
+    )

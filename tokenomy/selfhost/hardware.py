@@ -41,8 +41,11 @@ class Gpu:
 
     def flops(self, precision: str) -> float:
         """Dense peak FLOP/s for matmuls at ``precision``; a missing format falls back to wider."""
-        for fmt, tflops in (("fp4", self.fp4_tflops), ("fp8", self.fp8_tflops),
-                            ("bf16", self.bf16_tflops)):
+        for fmt, tflops in (
+            ("fp4", self.fp4_tflops),
+            ("fp8", self.fp8_tflops),
+            ("bf16", self.bf16_tflops),
+        ):
             if PRECISIONS[fmt] >= PRECISIONS[precision] and tflops > 0:
                 return tflops * 1e12
         raise AssertionError("bf16_tflops is validated > 0")
@@ -50,8 +53,9 @@ class Gpu:
     def with_price(self, price_per_hour: float, source: str = "user override") -> Gpu:
         if price_per_hour <= 0:
             raise ValueError(f"GPU price must be > 0 $/hour, got {price_per_hour}")
-        return replace(self, price_per_hour=price_per_hour, price_source=source,
-                       price_date=date.today())
+        return replace(
+            self, price_per_hour=price_per_hour, price_source=source, price_date=date.today()
+        )
 
 
 @cache

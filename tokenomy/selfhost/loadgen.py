@@ -102,8 +102,12 @@ def _percentiles(values: Sequence[float], scale: float = 1e3) -> dict[str, float
         lo, hi = math.floor(pos), math.ceil(pos)
         return ordered[lo] + (ordered[hi] - ordered[lo]) * (pos - lo)
 
-    return {"mean": statistics.fmean(ordered) * scale, "median": pct(0.5) * scale,
-            "p90": pct(0.9) * scale, "p99": pct(0.99) * scale}
+    return {
+        "mean": statistics.fmean(ordered) * scale,
+        "median": pct(0.5) * scale,
+        "p90": pct(0.9) * scale,
+        "p99": pct(0.99) * scale,
+    }
 
 
 @dataclass(slots=True)
@@ -143,15 +147,20 @@ class BenchReport:
         done = self.completed
         tpots = [t for r in done if (t := r.tpot) is not None]
         row: dict[str, Any] = {
-            "load": self.load.describe(), "completed": len(done), "failed": self.failed,
+            "load": self.load.describe(),
+            "completed": len(done),
+            "failed": self.failed,
             "duration_s": round(self.duration, 3),
             "request_throughput": round(self.request_throughput, 2),
             "output_throughput": round(self.output_throughput, 1),
             "total_token_throughput": round(self.total_token_throughput, 1),
         }
-        for name, values in (("ttft", [r.ttft for r in done]), ("tpot", tpots),
-                             ("itl", [g for r in done for g in r.itl]),
-                             ("e2el", [r.latency for r in done])):
+        for name, values in (
+            ("ttft", [r.ttft for r in done]),
+            ("tpot", tpots),
+            ("itl", [g for r in done for g in r.itl]),
+            ("e2el", [r.latency for r in done]),
+        ):
             for stat, value in _percentiles(values).items():
                 row[f"{stat}_{name}_ms"] = round(value, 3)
         lags = [r.send_lag for r in self.results]
@@ -162,18 +171,36 @@ class BenchReport:
         return row
 
 
-def synthetic_prompts(n: int, input_len: int, output_len: int, seed: float = 0
-                      ) -> list[PromptSpec]:
+def synthetic_prompts(n: int, input_len: int, output_len: int, seed: float = 0) -> list[PromptSpec]:
     """Prompts of about ``input_len`` tokens (one common English word is about one token)."""
     rng = random.Random(seed)
-    words = ("time", "data", "model", "token", "cost", "price", "server", "query", "answer",
-             "system", "memory", "batch", "user", "cache", "speed", "write")
-    return [PromptSpec(" ".join(rng.choice(words) for _ in range(input_len)), output_len,
-                       input_len) for _ in range(n)]
+    words = (
+        "time",
+        "data",
+        "model",
+        "token",
+        "cost",
+        "price",
+        "server",
+        "query",
+        "answer",
+        "system",
+        "memory",
+        "batch",
+        "user",
+        "cache",
+        "speed",
+        "write",
+    )
+    return [
+        PromptSpec(" ".join(rng.choice(words) for _ in range(input_len)), output_len, input_len)
+        for _ in range(n)
+    ]
 
 
-def ledger_prompts(sizes: Sequence[tuple[int, int]], n: int, max_input: int, max_output: int,
-                   seed: int = 0) -> list[PromptSpec]:
+def ledger_prompts(
+    sizes: Sequence[tuple[int, int]], n: int, max_input: int, max_output: int, seed: int = 0
+) -> list[PromptSpec]:
     """Prompts shaped like real traffic: ``n`` (prompt tokens, output tokens) pairs drawn from
     ``sizes`` (a ledger's calls), capped at what the server takes. The ledger keeps no text,
     so the words are synthetic; only the sizes are real."""
@@ -206,21 +233,28 @@ async def _check_reachable(url: str, timeout: float) -> None:
     try:
         _, writer = await asyncio.wait_for(asyncio.open_connection(parts.hostname, port), timeout)
     except (OSError, TimeoutError) as exc:
-        raise EndpointError(f"cannot connect to {parts.hostname}:{port} ({url}): "
-                            f"{exc or type(exc).__name__}. Is the server running?") from exc
+        raise EndpointError(
+            f"cannot connect to {parts.hostname}:{port} ({url}): "
+            f"{exc or type(exc).__name__}. Is the server running?"
+        ) from exc
     writer.close()
 
 
 class _Client:
-    def __init__(self, session: aiohttp.ClientSession, url: str, model: str, api: str,
-                 ignore_eos: bool) -> None:
+    def __init__(
+        self, session: aiohttp.ClientSession, url: str, model: str, api: str, ignore_eos: bool
+    ) -> None:
         self.session, self.url, self.model, self.api = session, url, model, api
         self.ignore_eos = ignore_eos
 
     def _body(self, spec: PromptSpec) -> bytes:
-        body: dict[str, Any] = {"model": self.model, "max_tokens": spec.max_tokens,
-                                "stream": True, "stream_options": {"include_usage": True},
-                                "temperature": 0}
+        body: dict[str, Any] = {
+            "model": self.model,
+            "max_tokens": spec.max_tokens,
+            "stream": True,
+            "stream_options": {"include_usage": True},
+            "temperature": 0,
+        }
         if self.api == "chat":
             body["messages"] = [{"role": "user", "content": spec.prompt}]
         else:
@@ -235,8 +269,9 @@ class _Client:
         chunks, usage_tokens, last = 0, 0, 0.0
         result.sent = start = perf()
         try:
-            async with self.session.post(self.url, data=self._body(spec), headers={
-                    "content-type": "application/json"}) as resp:
+            async with self.session.post(
+                self.url, data=self._body(spec), headers={"content-type": "application/json"}
+            ) as resp:
                 if resp.status != 200:
                     text = (await resp.text())[:200]
                     result.error = f"HTTP {resp.status}: {text}"
@@ -256,8 +291,11 @@ class _Client:
                             result.input_tokens = int(usage.get("prompt_tokens") or 0)
                     for choice in event.get("choices") or ():
                         delta = choice.get("delta") or {}
-                        piece = choice.get("text") or delta.get("content") or delta.get(
-                            "reasoning_content")
+                        piece = (
+                            choice.get("text")
+                            or delta.get("content")
+                            or delta.get("reasoning_content")
+                        )
                         if not piece:
                             continue
                         if chunks == 0:
@@ -276,9 +314,16 @@ class _Client:
             result.error = "no tokens streamed"
 
 
-async def run_bench(url: str, prompts: Sequence[PromptSpec], load: LoadSpec, *,
-                    model: str = "default", api: str = "chat", ignore_eos: bool = False,
-                    timeout: float = 600.0) -> BenchReport:
+async def run_bench(
+    url: str,
+    prompts: Sequence[PromptSpec],
+    load: LoadSpec,
+    *,
+    model: str = "default",
+    api: str = "chat",
+    ignore_eos: bool = False,
+    timeout: float = 600.0,
+) -> BenchReport:
     """Send ``load.num_requests`` requests (cycling through ``prompts``) and measure them."""
     if not prompts:
         raise ValueError("no prompts to send")
@@ -292,8 +337,10 @@ async def run_bench(url: str, prompts: Sequence[PromptSpec], load: LoadSpec, *,
     limit = load.concurrency if load.rate is None else (load.max_concurrency or 0)
     connector = aiohttp.TCPConnector(limit=limit, limit_per_host=0, ttl_dns_cache=300)
     async with aiohttp.ClientSession(
-            connector=connector, timeout=aiohttp.ClientTimeout(total=timeout),
-            skip_auto_headers=("User-Agent",)) as session:
+        connector=connector,
+        timeout=aiohttp.ClientTimeout(total=timeout),
+        skip_auto_headers=("User-Agent",),
+    ) as session:
         client = _Client(session, endpoint, model, api, ignore_eos)
         start = time.perf_counter()
         if load.rate is None:
@@ -308,8 +355,9 @@ async def run_bench(url: str, prompts: Sequence[PromptSpec], load: LoadSpec, *,
     return report
 
 
-async def _closed_loop(client: _Client, prompts: Sequence[PromptSpec], load: LoadSpec,
-                       results: list[RequestResult]) -> None:
+async def _closed_loop(
+    client: _Client, prompts: Sequence[PromptSpec], load: LoadSpec, results: list[RequestResult]
+) -> None:
     counter = iter(range(load.num_requests))
 
     async def worker() -> None:
@@ -319,8 +367,13 @@ async def _closed_loop(client: _Client, prompts: Sequence[PromptSpec], load: Loa
     await asyncio.gather(*(worker() for _ in range(min(load.concurrency, load.num_requests))))
 
 
-async def _open_loop(client: _Client, prompts: Sequence[PromptSpec], load: LoadSpec,
-                     results: list[RequestResult], start: float) -> None:
+async def _open_loop(
+    client: _Client,
+    prompts: Sequence[PromptSpec],
+    load: LoadSpec,
+    results: list[RequestResult],
+    start: float,
+) -> None:
     assert load.rate is not None
     rng = random.Random(load.seed)
     gate = asyncio.Semaphore(load.max_concurrency) if load.max_concurrency else None
@@ -346,8 +399,9 @@ async def _open_loop(client: _Client, prompts: Sequence[PromptSpec], load: LoadS
     await asyncio.gather(*tasks)
 
 
-def run_bench_sync(url: str, prompts: Sequence[PromptSpec], loads: Sequence[LoadSpec],
-                   **kwargs: Any) -> list[BenchReport]:
+def run_bench_sync(
+    url: str, prompts: Sequence[PromptSpec], loads: Sequence[LoadSpec], **kwargs: Any
+) -> list[BenchReport]:
     """Run each load level in turn (a sweep) and return one report per level."""
 
     async def sweep() -> list[BenchReport]:

@@ -76,8 +76,12 @@ def load_calibration() -> Calibration:
         cal = Calibration(**values)
     except TypeError as exc:
         raise DataFileError(f"tokenomy/data/published_points.toml [calibration]: {exc}") from exc
-    for name in ("prefill_compute_efficiency", "decode_compute_efficiency",
-                 "bandwidth_efficiency", "memory_utilisation"):
+    for name in (
+        "prefill_compute_efficiency",
+        "decode_compute_efficiency",
+        "bandwidth_efficiency",
+        "memory_utilisation",
+    ):
         if not 0 < getattr(cal, name) <= 1:
             raise DataFileError(f"[calibration] {name} must be in (0, 1]")
     return cal
@@ -102,14 +106,27 @@ class Deployment:
                 raise ValueError(f"precision must be one of {sorted(PRECISIONS)}, got {p!r}")
 
     @classmethod
-    def of(cls, model: str, gpu: str, gpus: int = 1, precision: str = "",
-           kv_precision: str = "", price_per_hour: float | None = None,
-           calibration: Calibration | None = None) -> Deployment:
+    def of(
+        cls,
+        model: str,
+        gpu: str,
+        gpus: int = 1,
+        precision: str = "",
+        kv_precision: str = "",
+        price_per_hour: float | None = None,
+        calibration: Calibration | None = None,
+    ) -> Deployment:
         arch, card = get_model(model), get_gpu(gpu)
         if price_per_hour is not None:
             card = card.with_price(price_per_hour)
-        return cls(arch, card, gpus, precision or arch.native_precision, kv_precision,
-                   calibration or load_calibration())
+        return cls(
+            arch,
+            card,
+            gpus,
+            precision or arch.native_precision,
+            kv_precision,
+            calibration or load_calibration(),
+        )
 
     # -- sizes ------------------------------------------------------------------------------
     @property
@@ -156,21 +173,31 @@ class Deployment:
     @property
     def kv_budget_per_gpu(self) -> float:
         cal = self.calibration
-        return (self.gpu.memory_bytes * cal.memory_utilisation - self.weights_per_gpu
-                - cal.activation_reserve_gb * 1e9)
+        return (
+            self.gpu.memory_bytes * cal.memory_utilisation
+            - self.weights_per_gpu
+            - cal.activation_reserve_gb * 1e9
+        )
 
     def check_fits(self) -> None:
         if self.kv_budget_per_gpu <= 0:
             need = self.model.total_params * self.weight_bytes / 1e9
             have = self.gpus * self.gpu.memory_gb * self.calibration.memory_utilisation
-            fewest = next((n for n in range(self.gpus + 1, 4097)
-                           if replace(self, gpus=n).kv_budget_per_gpu > 0), None)
+            fewest = next(
+                (
+                    n
+                    for n in range(self.gpus + 1, 4097)
+                    if replace(self, gpus=n).kv_budget_per_gpu > 0
+                ),
+                None,
+            )
             raise DoesNotFitError(
                 f"{self.model.label} at {self.precision} needs {need:,.0f} GB of weights; "
                 f"{self.gpus}x {self.gpu.label} leave {have:,.0f} GB usable "
                 f"({self.calibration.memory_utilisation:.0%}) with no room for a KV cache. "
                 f"Use {f'at least {fewest} GPUs' if fewest else 'more GPUs'}, a narrower "
-                f"precision, or a larger GPU.")
+                f"precision, or a larger GPU."
+            )
 
     def max_concurrency(self, context: float) -> int:
         """The most sequences of mean ``context`` tokens whose KV cache fits in memory."""
@@ -184,8 +211,9 @@ class Deployment:
         n = self.gpus
         if n == 1:
             return 0.0
-        link = (self.gpu.interconnect_gbs if n <= _GPUS_PER_NODE
-                else self.calibration.network_gbs) * 1e9
+        link = (
+            self.gpu.interconnect_gbs if n <= _GPUS_PER_NODE else self.calibration.network_gbs
+        ) * 1e9
         # Ring all-reduce moves 2(N-1)/N of the data per GPU; all-to-all (N-1)/N of it.
         factor = 2 * (n - 1) / n if all_reduce else (n - 1) / n
         return self.calibration.collective_latency_s + factor * bytes_per_gpu / link
@@ -229,15 +257,15 @@ class Deployment:
         # Dense part (attention projections, dense FFNs, shared experts, LM head).
         replicated = self.replicated_params
         dense_read = (replicated + (m.resident_dense_params - replicated) / n) * self.weight_bytes
-        dense = max(2.0 * (m.active_params - routed_active) * tokens / peak,
-                    dense_read / bandwidth)
+        dense = max(2.0 * (m.active_params - routed_active) * tokens / peak, dense_read / bandwidth)
         if not m.is_moe:
             return dense
         # Routed experts: the most loaded GPU sets the pace (imbalance > 1 without EPLB).
         touched = min(m.expected_experts_touched(tokens) * cal.moe_imbalance, m.experts)
         expert_read = m.moe_layers * touched * m.expert_params * self.weight_bytes / n
-        experts = max(2.0 * routed_active * tokens * cal.moe_imbalance / peak,
-                      expert_read / bandwidth)
+        experts = max(
+            2.0 * routed_active * tokens * cal.moe_imbalance / peak, expert_read / bandwidth
+        )
         return dense + experts
 
     def _with_communication(self, work: float, tokens: float) -> float:
@@ -246,8 +274,7 @@ class Deployment:
         comm = self.communication_time(tokens)
         return max(work, comm) if self.model.is_moe else work + comm
 
-    def decode_step_time(self, batch: float, context: float, tokens_per_sequence: int = 1
-                         ) -> float:
+    def decode_step_time(self, batch: float, context: float, tokens_per_sequence: int = 1) -> float:
         """Seconds for one decode step of ``batch`` sequences with ``context`` cached tokens
         each, scoring ``tokens_per_sequence`` new tokens each (more than 1 when verifying a
         speculative draft: the weights and KV are read once, the FLOPs scale)."""
@@ -259,7 +286,8 @@ class Deployment:
         readers = self.kv_shards * self.sequence_groups
         attention = max(
             attn_flops / (n * self.gpu.flops("bf16") * cal.decode_compute_efficiency),
-            kv_read / (readers * self.gpu.bandwidth * cal.bandwidth_efficiency))
+            kv_read / (readers * self.gpu.bandwidth * cal.bandwidth_efficiency),
+        )
         overhead = cal.step_overhead_s + cal.layer_overhead_s * m.layers
         return self._with_communication(linear + attention, tokens) + overhead
 
@@ -272,8 +300,12 @@ class Deployment:
         # One forward pass takes a chunk per KV pool (per GPU under data-parallel attention).
         pass_tokens = max(float(chunk * self.sequence_groups), prompt)
         linear = self._linear_time(pass_tokens, cal.prefill_compute_efficiency)
-        attention = m.prefill_attention_flops(prompt) * pass_tokens / prompt / (
-            n * self.gpu.flops("bf16") * cal.prefill_compute_efficiency)
+        attention = (
+            m.prefill_attention_flops(prompt)
+            * pass_tokens
+            / prompt
+            / (n * self.gpu.flops("bf16") * cal.prefill_compute_efficiency)
+        )
         return self._with_communication(linear + attention, pass_tokens) * prompt / pass_tokens
 
 
@@ -339,18 +371,25 @@ class Estimate:
 
     def as_dict(self) -> dict[str, object]:
         return {
-            "model": self.model, "gpu": self.gpu, "gpus": self.gpus,
-            "precision": self.precision, "input_len": self.input_len,
-            "output_len": self.output_len, "concurrency": self.concurrency,
-            "max_concurrency": self.max_concurrency, "phase": self.phase,
+            "model": self.model,
+            "gpu": self.gpu,
+            "gpus": self.gpus,
+            "precision": self.precision,
+            "input_len": self.input_len,
+            "output_len": self.output_len,
+            "concurrency": self.concurrency,
+            "max_concurrency": self.max_concurrency,
+            "phase": self.phase,
             "speculation": self.speculation,
             "speculative_speedup": round(self.speculative_speedup, 4),
             "output_tps": round(self.output_tps, 1),
             "output_tps_per_gpu": round(self.output_tps_per_gpu, 1),
             "output_tps_per_user": round(self.output_tps_per_user, 2),
             "input_tps": round(self.input_tps, 1),
-            "ttft_ms": round(self.ttft_s * 1e3, 1), "tpot_ms": round(self.tpot_s * 1e3, 2),
-            "price_per_gpu_hour": self.price_per_hour, "utilisation": self.utilisation,
+            "ttft_ms": round(self.ttft_s * 1e3, 1),
+            "tpot_ms": round(self.tpot_s * 1e3, 2),
+            "price_per_gpu_hour": self.price_per_hour,
+            "utilisation": self.utilisation,
             "prefix_hit": round(self.prefix_hit, 4),
             "usd_per_m_input": round(self.usd_per_m_input, 4),
             "usd_per_m_output": round(self.usd_per_m_output, 4),
@@ -358,9 +397,15 @@ class Estimate:
         }
 
 
-def _throughput(dep: Deployment, concurrency: int, input_len: int, output_len: int,
-                phase: str, spec: Speculation | None, prefix_hit: float = 0.0
-                ) -> tuple[float, float, float, float, float]:
+def _throughput(
+    dep: Deployment,
+    concurrency: int,
+    input_len: int,
+    output_len: int,
+    phase: str,
+    spec: Speculation | None,
+    prefix_hit: float = 0.0,
+) -> tuple[float, float, float, float, float]:
     """(output tok/s, input tok/s, decode step seconds, prefill share, speculative speedup).
 
     ``prefix_hit``: the share of each prompt an engine's prefix cache (vLLM, SGLang) already
@@ -418,14 +463,21 @@ def serving_estimate(
         raise ValueError(f"phase must be both, decode or prefill, got {phase!r}")
     if not 0 <= prefix_hit < 1:
         raise ValueError(f"prefix_hit must be in [0, 1), got {prefix_hit}")
-    dep = Deployment(arch, card, gpus, precision or arch.native_precision, kv_precision,
-                     calibration or load_calibration())
+    dep = Deployment(
+        arch,
+        card,
+        gpus,
+        precision or arch.native_precision,
+        kv_precision,
+        calibration or load_calibration(),
+    )
     context = input_len + output_len / 2  # mean over a sequence's life (paged KV cache)
     limit = dep.max_concurrency(context)
     if limit < 1:
         raise DoesNotFitError(
             f"{arch.label} fits on {gpus}x {card.label}, but not one {input_len}+{output_len} "
-            f"token sequence's KV cache does: use more GPUs or shorter sequences")
+            f"token sequence's KV cache does: use more GPUs or shorter sequences"
+        )
     engine_cap = min(limit, dep.calibration.max_batch * dep.sequence_groups)
     if concurrency is not None:
         if concurrency < 1:
@@ -434,28 +486,51 @@ def serving_estimate(
             raise DoesNotFitError(
                 f"concurrency {concurrency} needs the KV cache of {concurrency} sequences of "
                 f"~{context:,.0f} tokens; {gpus}x {card.label} hold at most {limit} "
-                f"({dep.kv_budget_per_gpu / 1e9:,.1f} GB free per GPU after the weights)")
+                f"({dep.kv_budget_per_gpu / 1e9:,.1f} GB free per GPU after the weights)"
+            )
         chosen = concurrency
     elif min_tps_per_user is not None:
-        chosen = _largest_meeting(dep, engine_cap, input_len, output_len, phase, speculation,
-                                  min_tps_per_user, prefix_hit)
+        chosen = _largest_meeting(
+            dep, engine_cap, input_len, output_len, phase, speculation, min_tps_per_user, prefix_hit
+        )
     else:
         chosen = engine_cap
-    out_tps, in_tps, step, share, speedup = _throughput(dep, chosen, input_len, output_len,
-                                                        phase, speculation, prefix_hit)
+    out_tps, in_tps, step, share, speedup = _throughput(
+        dep, chosen, input_len, output_len, phase, speculation, prefix_hit
+    )
     return Estimate(
-        model=arch.name, gpu=card.name, gpus=gpus, precision=dep.precision,
-        input_len=input_len, output_len=output_len, concurrency=chosen,
-        max_concurrency=limit, phase=phase, decode_step_s=step,
+        model=arch.name,
+        gpu=card.name,
+        gpus=gpus,
+        precision=dep.precision,
+        input_len=input_len,
+        output_len=output_len,
+        concurrency=chosen,
+        max_concurrency=limit,
+        phase=phase,
+        decode_step_s=step,
         ttft_s=dep.prefill_time(round(input_len * (1 - prefix_hit))) + step,
-        output_tps=out_tps, input_tps=in_tps,
+        output_tps=out_tps,
+        input_tps=in_tps,
         speculation=speculation.describe() if speculation else "",
-        speculative_speedup=speedup, price_per_hour=card.price_per_hour,
-        utilisation=utilisation, prefill_share=share, prefix_hit=prefix_hit)
+        speculative_speedup=speedup,
+        price_per_hour=card.price_per_hour,
+        utilisation=utilisation,
+        prefill_share=share,
+        prefix_hit=prefix_hit,
+    )
 
 
-def _largest_meeting(dep: Deployment, cap: int, input_len: int, output_len: int, phase: str,
-                     spec: Speculation | None, min_tps: float, prefix_hit: float = 0.0) -> int:
+def _largest_meeting(
+    dep: Deployment,
+    cap: int,
+    input_len: int,
+    output_len: int,
+    phase: str,
+    spec: Speculation | None,
+    min_tps: float,
+    prefix_hit: float = 0.0,
+) -> int:
     """Binary search: per-user speed falls as concurrency grows."""
 
     def speed(c: int) -> float:
@@ -465,7 +540,8 @@ def _largest_meeting(dep: Deployment, cap: int, input_len: int, output_len: int,
     if speed(1) < min_tps:
         raise DoesNotFitError(
             f"even one user gets only {speed(1):.1f} output tokens/s on this set-up, below "
-            f"the {min_tps:g} asked: use faster GPUs, more of them, or a narrower precision")
+            f"the {min_tps:g} asked: use faster GPUs, more of them, or a narrower precision"
+        )
     lo, hi = 1, cap
     while lo < hi:
         mid = (lo + hi + 1) // 2

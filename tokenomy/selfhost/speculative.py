@@ -52,8 +52,9 @@ class Speculation:
         mode = "adaptive γ≤" if self.adaptive else "γ="
         return f"α={self.acceptance:g} {mode}{self.draft_len} c={self.draft_cost:g}"
 
-    def step_at(self, dep: Deployment, batch: float, context: float, draft_len: int
-                ) -> tuple[float, float]:
+    def step_at(
+        self, dep: Deployment, batch: float, context: float, draft_len: int
+    ) -> tuple[float, float]:
         """(seconds per step, tokens per sequence per step) at one fixed draft length."""
         plain = dep.decode_step_time(batch, context)
         if draft_len == 0:

@@ -35,8 +35,9 @@ def _event(obj: object) -> bytes:
     return _chunk(b"data: " + json.dumps(obj, separators=(",", ":")).encode() + b"\n\n")
 
 
-async def _handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter,
-                  timing: StubTiming) -> None:
+async def _handle(
+    reader: asyncio.StreamReader, writer: asyncio.StreamWriter, timing: StubTiming
+) -> None:
     loop = asyncio.get_running_loop()
     try:
         while True:
@@ -50,20 +51,35 @@ async def _handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter,
             body = json.loads(await reader.readexactly(length)) if length else {}
             n = int(body.get("max_tokens") or body.get("max_completion_tokens") or timing.tokens)
             chat = head.split(b" ", 2)[1].endswith(b"/chat/completions")
-            writer.write(b"HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\n"
-                         b"transfer-encoding: chunked\r\nconnection: keep-alive\r\n\r\n")
+            writer.write(
+                b"HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\n"
+                b"transfer-encoding: chunked\r\nconnection: keep-alive\r\n\r\n"
+            )
             for i in range(n):
                 delay = arrived + timing.ttft + i * timing.itl - loop.time()
                 if delay > 0:
                     await writer.drain()
                     await asyncio.sleep(delay)
-                choice = ({"index": 0, "delta": {"content": "tok "}} if chat
-                          else {"index": 0, "text": "tok "})
+                choice = (
+                    {"index": 0, "delta": {"content": "tok "}}
+                    if chat
+                    else {"index": 0, "text": "tok "}
+                )
                 writer.write(_event({"id": "stub", "object": "chunk", "choices": [choice]}))
             prompt = len(str(body.get("messages") or body.get("prompt") or "")) // 4
-            writer.write(_event({"id": "stub", "choices": [], "usage": {
-                "prompt_tokens": prompt, "completion_tokens": n,
-                "total_tokens": prompt + n}}))
+            writer.write(
+                _event(
+                    {
+                        "id": "stub",
+                        "choices": [],
+                        "usage": {
+                            "prompt_tokens": prompt,
+                            "completion_tokens": n,
+                            "total_tokens": prompt + n,
+                        },
+                    }
+                )
+            )
             writer.write(_chunk(b"data: [DONE]\n\n") + b"0\r\n\r\n")
             await writer.drain()
     except (asyncio.IncompleteReadError, ConnectionError):
@@ -72,11 +88,13 @@ async def _handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter,
         writer.close()
 
 
-async def serve(timing: StubTiming, port: int = 0,
-                ready: asyncio.Future[int] | None = None) -> None:
+async def serve(
+    timing: StubTiming, port: int = 0, ready: asyncio.Future[int] | None = None
+) -> None:
     """Serve until cancelled; ``ready`` gets the bound port."""
-    server = await asyncio.start_server(lambda r, w: _handle(r, w, timing), "127.0.0.1", port,
-                                        backlog=4096)
+    server = await asyncio.start_server(
+        lambda r, w: _handle(r, w, timing), "127.0.0.1", port, backlog=4096
+    )
     async with server:
         if ready is not None:
             ready.set_result(server.sockets[0].getsockname()[1])
@@ -124,8 +142,18 @@ def spawned_stub_server(timing: StubTiming) -> Iterator[str]:
     import sys
 
     proc = subprocess.Popen(
-        [sys.executable, "-m", "tokenomy.selfhost.stub_server", "0", str(timing.ttft),
-         str(timing.itl), str(timing.tokens)], stdout=subprocess.PIPE, text=True)
+        [
+            sys.executable,
+            "-m",
+            "tokenomy.selfhost.stub_server",
+            "0",
+            str(timing.ttft),
+            str(timing.itl),
+            str(timing.tokens),
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
     try:
         assert proc.stdout is not None
         line = proc.stdout.readline()
@@ -141,8 +169,12 @@ def main() -> None:
     """``python -m tokenomy.selfhost.stub_server PORT TTFT ITL TOKENS``: prints ``PORT n``."""
     import sys
 
-    port, ttft, itl, tokens = (int(sys.argv[1]), float(sys.argv[2]), float(sys.argv[3]),
-                               int(sys.argv[4]))
+    port, ttft, itl, tokens = (
+        int(sys.argv[1]),
+        float(sys.argv[2]),
+        float(sys.argv[3]),
+        int(sys.argv[4]),
+    )
 
     async def run() -> None:
         ready: asyncio.Future[int] = asyncio.get_running_loop().create_future()

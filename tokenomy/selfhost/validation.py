@@ -17,8 +17,15 @@ from tokenomy.selfhost.datafile import DataFileError, read_table
 from tokenomy.selfhost.perf_model import Calibration, serving_estimate
 from tokenomy.selfhost.speculative import Speculation
 
-__all__ = ["METRICS", "PublishedPoint", "Validated", "load_points", "median_abs_error",
-           "predict", "validate"]
+__all__ = [
+    "METRICS",
+    "PublishedPoint",
+    "Validated",
+    "load_points",
+    "median_abs_error",
+    "predict",
+    "validate",
+]
 
 METRICS = ("output_tps_per_gpu", "input_tps_per_gpu", "tpot_ms", "spec_speedup")
 
@@ -66,17 +73,30 @@ def load_points() -> tuple[PublishedPoint, ...]:
             raise row.fail(f"'metric' must be one of {METRICS}, got {metric!r}")
         spec = None
         if "acceptance" in row.data:
-            spec = Speculation(row.number("acceptance"), row.integer("draft_len"),
-                               row.number("draft_cost", zero_ok=True))
+            spec = Speculation(
+                row.number("acceptance"),
+                row.integer("draft_len"),
+                row.number("draft_cost", zero_ok=True),
+            )
         elif metric == "spec_speedup":
             raise row.fail("a spec_speedup point needs acceptance, draft_len and draft_cost")
         point = PublishedPoint(
-            id=row.text("id"), model=row.text("model"), gpu=row.text("gpu"),
-            gpus=row.integer("gpus"), precision=row.text("precision"),
-            input_len=row.integer("input_len"), output_len=row.integer("output_len"),
-            concurrency=row.integer("concurrency", minimum=0), phase=row.text("phase"),
-            metric=metric, measured=row.number("measured"), engine=row.text("engine"),
-            source=source, date=day, speculation=spec)
+            id=row.text("id"),
+            model=row.text("model"),
+            gpu=row.text("gpu"),
+            gpus=row.integer("gpus"),
+            precision=row.text("precision"),
+            input_len=row.integer("input_len"),
+            output_len=row.integer("output_len"),
+            concurrency=row.integer("concurrency", minimum=0),
+            phase=row.text("phase"),
+            metric=metric,
+            measured=row.number("measured"),
+            engine=row.text("engine"),
+            source=source,
+            date=day,
+            speculation=spec,
+        )
         try:
             get_model(point.model)
             get_gpu(point.gpu)
@@ -90,15 +110,20 @@ def load_points() -> tuple[PublishedPoint, ...]:
 
 def predict(point: PublishedPoint, calibration: Calibration | None = None) -> float:
     """The model's value of ``point.metric`` for the point's set-up."""
-    kwargs = dict(precision=point.precision, input_len=point.input_len,
-                  output_len=point.output_len, concurrency=point.concurrency or None,
-                  phase=point.phase, calibration=calibration)
+    est = serving_estimate(
+        point.model,
+        point.gpu,
+        point.gpus,
+        speculation=point.speculation,
+        precision=point.precision,
+        input_len=point.input_len,
+        output_len=point.output_len,
+        concurrency=point.concurrency or None,
+        phase=point.phase,
+        calibration=calibration,
+    )
     if point.metric == "spec_speedup":
-        est = serving_estimate(point.model, point.gpu, point.gpus, speculation=point.speculation,
-                               **kwargs)  # type: ignore[arg-type]
         return est.speculative_speedup
-    est = serving_estimate(point.model, point.gpu, point.gpus, speculation=point.speculation,
-                           **kwargs)  # type: ignore[arg-type]
     if point.metric == "output_tps_per_gpu":
         return est.output_tps_per_gpu
     if point.metric == "input_tps_per_gpu":
@@ -106,13 +131,17 @@ def predict(point: PublishedPoint, calibration: Calibration | None = None) -> fl
     return est.tpot_s * 1e3
 
 
-def validate(points: Iterable[PublishedPoint] | None = None,
-             calibration: Calibration | None = None) -> list[Validated]:
+def validate(
+    points: Iterable[PublishedPoint] | None = None, calibration: Calibration | None = None
+) -> list[Validated]:
     return [Validated(p, predict(p, calibration)) for p in (points or load_points())]
 
 
 def median_abs_error(results: Iterable[Validated], *, speculative: bool | None = None) -> float:
     """Median of |error| over the results (``speculative`` filters on spec_speedup points)."""
-    errors = [abs(r.error) for r in results
-              if speculative is None or (r.point.metric == "spec_speedup") == speculative]
+    errors = [
+        abs(r.error)
+        for r in results
+        if speculative is None or (r.point.metric == "spec_speedup") == speculative
+    ]
     return statistics.median(errors) if errors else float("nan")

@@ -26,11 +26,13 @@ from typing import Any
 
 from tokenomy.calls import Call
 from tokenomy.sources.base import (
+    CONFLICT,
     BadUsage,
     FileReport,
     anthropic_cache_writes,
     anthropic_tier,
     register,
+    same_call,
     token_count,
 )
 from tokenomy.sources.payloads import file_time, iter_payloads, mentions
@@ -80,6 +82,9 @@ class Anthropic:
             call.output_exact = exact
             call.file = str(path)
             kept = calls.get(call.id)
+            if kept is not None and not same_call(kept, call):
+                report.skip(CONFLICT)
+                return
             if kept is not None:
                 report.duplicates += 1
                 if (call.output, call.total) <= (kept.output, kept.total):
@@ -104,7 +109,10 @@ class Anthropic:
                     # The delta's counts are cumulative: they replace the start's.
                     usage = stream.get("usage")
                     merged = dict(usage) if isinstance(usage, dict) else {}
-                    merged.update({k: v for k, v in delta.items() if k in _USAGE_KEYS})
+                    # A null in the delta means "not restated", not zero.
+                    merged.update(
+                        {k: v for k, v in delta.items() if k in _USAGE_KEYS and v is not None}
+                    )
                     stream["usage"] = merged
                 keep(stream, "", True)
                 stream = None
@@ -134,6 +142,9 @@ def call_from_message(
     if not message.get("id"):
         report.skip("message without id")
         return None
+    if "input_tokens" not in usage and "output_tokens" not in usage:
+        report.skip("usage without token fields")
+        return None
     try:
         write_5m, write_1h = anthropic_cache_writes(usage)
         return Call(
@@ -144,7 +155,7 @@ def call_from_message(
             provider="anthropic",
             service_tier=tier or anthropic_tier(usage),
             input=token_count(usage, "input_tokens"),
-            cache_read=token_count(usage, "cache_read_input_tokens"),
+            cache_read=token_count(usage, "cache_read_input_tokens", nullable=True),
             cache_write_5m=write_5m,
             cache_write_1h=write_1h,
             output=token_count(usage, "output_tokens"),

@@ -20,6 +20,7 @@ Traps handled (all seen in the real fixtures):
 from __future__ import annotations
 
 from collections.abc import Iterator
+from datetime import datetime
 from decimal import Decimal
 from functools import lru_cache
 from pathlib import Path
@@ -27,6 +28,7 @@ from typing import Any
 
 from tokenomy.calls import Call
 from tokenomy.sources.base import (
+    CONFLICT,
     BadUsage,
     FileReport,
     anthropic_cache_writes,
@@ -34,6 +36,7 @@ from tokenomy.sources.base import (
     iter_json_lines,
     parse_time,
     register,
+    same_call,
     token_count,
 )
 
@@ -57,11 +60,14 @@ class ClaudeCode:
     def read(self, path: Path, offset: int, report: FileReport) -> Iterator[Call]:
         # Rows of one message are merged as raw dicts first, so only the kept row of each
         # call is validated and turned into a Call (half the rows are streaming copies).
+        # Rows that name another model or session than the message's first row are not
+        # streaming copies: they are dropped and counted, whatever their usage.
         kept: dict[str, tuple[tuple[int, int], dict[str, Any]]] = {}
+        first: dict[str, tuple[int, tuple[Any, ...]]] = {}  # id -> (row index, identity)
         earliest: dict[str, str] = {}
         final: set[str] = set()
-        calls: list[Call] = []
-        for row in iter_json_lines(path, offset, report, needle=b'"usage"'):
+        calls: list[tuple[int, Call]] = []
+        for index, row in enumerate(iter_json_lines(path, offset, report, needle=b'"usage"')):
             if row.get("type") == "progress":
                 row = _echoed_subagent_row(row)
             message = row.get("message")
@@ -69,32 +75,47 @@ class ClaudeCode:
             if size is None:  # not a clean assistant row: validate it alone (counts its skip)
                 call = call_from_row(row, report)
                 if call is not None:
-                    calls.append(call)
+                    calls.append((index, call))
                 continue
             assert isinstance(message, dict)
             key = str(message.get("id"))
+            identity = (message.get("model"), row.get("sessionId"), row.get("agentId"))
+            if key in first and first[key][1] != identity:
+                report.skip(CONFLICT)
+                continue
             stamp = str(row.get("timestamp") or "")
             if message.get("stop_reason") is not None:
                 final.add(key)
             if key in kept:
                 report.duplicates += 1
-                earliest[key] = min(earliest[key], stamp)
+                if stamp < earliest[key]:
+                    earliest[key] = stamp
                 if size <= kept[key][0]:
                     continue
             else:
+                first[key] = (index, identity)
                 earliest[key] = stamp
             kept[key] = (size, row)
         for key, (_, row) in kept.items():
-            row["timestamp"] = earliest[key]
-            call = call_from_row(row, report)
+            # The earliest row's time; a junk stamp on a copy (year 1) falls back to the kept
+            # row's own, so it cannot void the call's real rows.
+            own = row.get("timestamp")
+            time = parse_time(earliest[key]) if earliest[key] != own else None
+            call = call_from_row(row, report, time)
             if call is not None:
                 call.output_exact = call.output_exact or key in final
-                calls.append(call)
+                calls.append((first[key][0], call))
+        calls.sort(key=lambda pair: pair[0])  # the first record of an id is the reference
         merged: dict[str, Call] = {}
-        for call in calls:
+        for _, call in calls:
             call.file = str(path)
             other = merged.get(call.id)
-            merged[call.id] = call if other is None else merge_rows(other, call, report)
+            if other is None:
+                merged[call.id] = call
+            elif not same_call(other, call):
+                report.skip(CONFLICT)
+            else:
+                merged[call.id] = merge_rows(other, call, report)
         report.calls += len(merged)
         yield from merged.values()
 
@@ -118,8 +139,11 @@ def _quick_size(message: Any) -> tuple[int, int] | None:
     return int(out), int(fresh + read + written)
 
 
-def call_from_row(row: dict[str, Any], report: FileReport) -> Call | None:
-    """One assistant row as a call, or ``None`` (counted in ``report``) if it is not one."""
+def call_from_row(
+    row: dict[str, Any], report: FileReport, time: datetime | None = None
+) -> Call | None:
+    """One assistant row as a call, or ``None`` (counted in ``report``) if it is not one.
+    ``time``: the call's time where the caller knows it better than the row (merged rows)."""
     if row.get("type") == "progress":
         row = _echoed_subagent_row(row)
     if row.get("type") != "assistant":
@@ -132,7 +156,7 @@ def call_from_row(row: dict[str, Any], report: FileReport) -> Call | None:
     if model == "<synthetic>" or row.get("isApiErrorMessage"):
         report.skip("synthetic or API-error message (not an API call)")
         return None
-    time = parse_time(row.get("timestamp"))
+    time = time or parse_time(row.get("timestamp"))
     if time is None:
         report.skip("missing or bad timestamp")
         return None
@@ -152,7 +176,7 @@ def call_from_row(row: dict[str, Any], report: FileReport) -> Call | None:
             project=_project(row),
             service_tier=anthropic_tier(usage),
             input=token_count(usage, "input_tokens"),
-            cache_read=token_count(usage, "cache_read_input_tokens"),
+            cache_read=token_count(usage, "cache_read_input_tokens", nullable=True),
             cache_write_5m=write_5m,
             cache_write_1h=write_1h,
             output=token_count(usage, "output_tokens"),

@@ -1,6 +1,10 @@
 """Codex CLI / Desktop rollouts: ``~/.codex/sessions/YYYY/MM/DD/rollout-*.jsonl``.
 
-- The model comes from the latest ``turn_context`` line.
+- The model comes from the event's own ``info.model`` where it has one, else from the latest
+  ``turn_context`` line.
+- A sub-agent's rollout (``spawn_agent``, forks) opens with its *own* ``session_meta`` and may
+  copy its parent's after it: the file's first ``session_meta`` names its session, and
+  ``parent_thread_id`` / ``source.subagent.thread_spawn.parent_thread_id`` its parent.
 - Each ``token_count`` event is emitted twice with identical totals: an event whose running
   ``total_token_usage`` equals the previous one is a re-emit, not a call.
 - ``last_token_usage`` is the call; without it, the difference of running totals is.
@@ -42,8 +46,10 @@ class Codex:
 
     def read(self, path: Path, offset: int, report: FileReport) -> Iterator[Call]:
         session = path.stem.removeprefix("rollout-")
+        parent = ""
         project = ""
         model = ""
+        owned = False  # the file's own session_meta was read (later ones are copied)
         previous_total: dict[str, int] | None = None
         for row in iter_json_lines(path, 0, report):
             kind = row.get("type")
@@ -51,7 +57,11 @@ class Codex:
             if not isinstance(payload, dict):
                 continue
             if kind == "session_meta":
+                if owned:
+                    continue
+                owned = True
                 session = str(payload.get("id") or session)
+                parent = _parent(payload)
                 cwd = payload.get("cwd")
                 project = Path(str(cwd)).name if cwd else ""
             elif kind == "turn_context":
@@ -82,11 +92,27 @@ class Codex:
                 if time is None:
                     report.skip("missing or bad timestamp")
                     continue
-                call = _call(session, project, model, time, last, total, report)
+                served = info.get("model")
+                named = served if isinstance(served, str) and served else model
+                call = _call(session, project, named, time, last, total, report)
                 if call is not None:
                     call.file = str(path)
+                    if parent and parent != session:
+                        call.parent_session = parent
+                        call.agent = session
                     report.calls += 1
                     yield call
+
+
+def _parent(meta: dict[str, Any]) -> str:
+    """The parent session of a sub-agent's rollout, from its ``session_meta``."""
+    found = meta.get("parent_thread_id")
+    source = meta.get("source")
+    if not found and isinstance(source, dict):
+        spawn = source.get("subagent")
+        spawn = spawn.get("thread_spawn") if isinstance(spawn, dict) else None
+        found = spawn.get("parent_thread_id") if isinstance(spawn, dict) else None
+    return found if isinstance(found, str) else ""
 
 
 def _usage(raw: Any) -> dict[str, int] | None:

@@ -55,9 +55,14 @@ def split_usage(
 
 def tokens_from_metadata(meta: dict[str, Any]) -> GeminiTokens:
     total = meta.get("totalTokenCount")
+    if total is not None and all(
+        meta.get(k) is None for k in ("promptTokenCount", "candidatesTokenCount")
+    ):
+        # Nothing says how the total splits into input and output (they are priced apart).
+        raise BadUsage("usageMetadata with only a total (no prompt/candidates split)")
     return split_usage(
         token_count(meta, "promptTokenCount"),
-        token_count(meta, "cachedContentTokenCount"),
+        token_count(meta, "cachedContentTokenCount", nullable=True),
         token_count(meta, "candidatesTokenCount"),
         token_count(meta, "thoughtsTokenCount"),
         token_count(meta, "toolUsePromptTokenCount"),
@@ -123,14 +128,16 @@ def _call(
 ) -> Call | None:
     try:
         tokens = tokens_from_metadata(obj["usageMetadata"])
+        time = payload_time(obj, "createTime") or when
     except BadUsage as exc:
         report.skip(str(exc))
         return None
     return Call(
         source="gemini",
         id=key,
-        time=payload_time(obj, "createTime") or when,
-        model=str(obj.get("modelVersion") or ""),
+        time=time,
+        # Vertex AI and some SDKs name the model by resource: "models/gemini-2.5-pro".
+        model=str(obj.get("modelVersion") or "").removeprefix("models/"),
         provider="google",
         service_tier=tier,
         input=tokens.input,

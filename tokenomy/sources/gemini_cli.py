@@ -34,6 +34,7 @@ from tokenomy.sources.base import (
     FileReport,
     iter_json_lines,
     parse_time,
+    read_bytes,
     register,
     token_count,
 )
@@ -95,14 +96,15 @@ def _records(path: Path, report: FileReport) -> Iterator[dict[str, Any]]:
     if path.suffix == ".jsonl":
         yield from iter_json_lines(path, 0, report)
         return
-    data = path.read_bytes()
-    report.end = len(data)
-    report.lines += 1
+    data = read_bytes(path, report)
     try:
         document = orjson.loads(data)
     except orjson.JSONDecodeError:
-        report.skip("invalid JSON")
+        # Not one document: a JSONL recording renamed or rotated (x.json, x.jsonl.1, .gz).
+        yield from iter_json_lines(path, 0, report)
         return
+    report.end = len(data)
+    report.lines += 1
     if isinstance(document, dict):
         yield document
     else:
@@ -135,7 +137,7 @@ def _call(message: dict[str, Any], session: str, report: FileReport) -> Call | N
         total = tokens.get("total")
         split = split_usage(
             token_count(tokens, "input"),
-            token_count(tokens, "cached"),
+            token_count(tokens, "cached", nullable=True),
             token_count(tokens, "output"),
             token_count(tokens, "thoughts"),
             token_count(tokens, "tool"),
@@ -148,7 +150,7 @@ def _call(message: dict[str, Any], session: str, report: FileReport) -> Call | N
         source="gemini_cli",
         id=f"{session}/{message['id']}",
         time=time,
-        model=str(message.get("model") or ""),
+        model=str(message.get("model") or "").removeprefix("models/"),
         provider="google",
         session=session,
         input=split.input,

@@ -32,7 +32,14 @@ from typing import Any
 import orjson
 
 from tokenomy.calls import Call
-from tokenomy.sources.base import BadUsage, FileReport, parse_time, register, token_count
+from tokenomy.sources.base import (
+    BadUsage,
+    FileReport,
+    anthropic_cache_writes,
+    parse_time,
+    register,
+    token_count,
+)
 
 __all__ = ["LlmSqlite"]
 
@@ -160,8 +167,9 @@ def _call(row: dict[str, Any], session_column: str, report: FileReport) -> Call 
     model = model or str(row["model"] or "")
     provider = _provider(model, details)
     try:
-        logged_in = token_count(row, "input_tokens")
-        logged_out = token_count(row, "output_tokens")
+        # NULL is how llm stores "not logged" (both NULL was skipped above).
+        logged_in = token_count(row, "input_tokens", nullable=True)
+        logged_out = token_count(row, "output_tokens", nullable=True)
         call = Call(
             source="llm_sqlite",
             id=str(row["id"]),
@@ -219,13 +227,9 @@ def _anthropic(
     call: Call, logged_in: int, logged_out: int, details: dict[str, Any], raw: dict[str, Any]
 ) -> None:
     usage = details if "cache_read_input_tokens" in details else _sub(raw, "usage")
-    written = token_count(usage, "cache_creation_input_tokens")
-    split = _sub(usage, "cache_creation")
-    write_1h = token_count(split, "ephemeral_1h_input_tokens")
-    write_5m = token_count(split, "ephemeral_5m_input_tokens")
-    write_5m += max(0, written - write_5m - write_1h)  # unattributed writes: 5-minute rate
+    write_5m, write_1h = anthropic_cache_writes(usage)
     call.input = logged_in
-    call.cache_read = token_count(usage, "cache_read_input_tokens")
+    call.cache_read = token_count(usage, "cache_read_input_tokens", nullable=True)
     call.cache_write_5m, call.cache_write_1h = write_5m, write_1h
     call.output = logged_out
 

@@ -119,18 +119,25 @@ def call_from_response(
         if "prompt_tokens" in usage:  # Chat Completions
             prompt = token_count(usage, "prompt_tokens")
             output = token_count(usage, "completion_tokens")
-            cached = token_count(_details(usage, "prompt_tokens_details"), "cached_tokens")
+            cached = token_count(
+                _details(usage, "prompt_tokens_details"), "cached_tokens", nullable=True
+            )
             reasoning = token_count(
-                _details(usage, "completion_tokens_details"), "reasoning_tokens"
+                _details(usage, "completion_tokens_details"), "reasoning_tokens", nullable=True
             )
         elif "input_tokens" in usage:  # Responses API
             prompt = token_count(usage, "input_tokens")
             output = token_count(usage, "output_tokens")
-            cached = token_count(_details(usage, "input_tokens_details"), "cached_tokens")
-            reasoning = token_count(_details(usage, "output_tokens_details"), "reasoning_tokens")
+            cached = token_count(
+                _details(usage, "input_tokens_details"), "cached_tokens", nullable=True
+            )
+            reasoning = token_count(
+                _details(usage, "output_tokens_details"), "reasoning_tokens", nullable=True
+            )
         else:
             report.skip("usage without token fields")
             return None
+        time = payload_time(response, "created_at", "created") or fallback
     except BadUsage as exc:
         report.skip(str(exc))
         return None
@@ -142,7 +149,7 @@ def call_from_response(
     return Call(
         source="openai",
         id=str(response.get("id") or content_id(response)),
-        time=payload_time(response, "created_at", "created") or fallback,
+        time=time,
         model=model,
         provider="openai" if model.startswith(_OPENAI_MODEL_PREFIXES) else "",
         service_tier=tier or (served if served in _PRICED_TIERS else ""),

@@ -24,22 +24,35 @@ Attributes follow the GenAI semantic conventions (open-telemetry/semantic-conven
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from tokenomy.calls import Call
-from tokenomy.sources.base import BadUsage, FileReport, register, token_count
+from tokenomy.sources.base import EARLIEST, LATEST, BadUsage, FileReport, register, token_count
 from tokenomy.sources.payloads import iter_payloads
 
 __all__ = ["OTel", "attribute_values"]
 
 _INPUT = ("gen_ai.usage.input_tokens", "gen_ai.usage.prompt_tokens")
 _OUTPUT = ("gen_ai.usage.output_tokens", "gen_ai.usage.completion_tokens")
-_CACHE_READ = "gen_ai.usage.cache_read.input_tokens"
-_CACHE_WRITE = "gen_ai.usage.cache_creation.input_tokens"
+# The spec's names first, then those instrumentations write in the wild (the anthropic SDK's
+# own tracing names writes ``cache_write``; OpenLLMetry copies Anthropic's usage keys).
+_CACHE_READ = (
+    "gen_ai.usage.cache_read.input_tokens",
+    "gen_ai.usage.cache_read_input_tokens",
+    "gen_ai.usage.cache_read_tokens",
+)
+_CACHE_WRITE = (
+    "gen_ai.usage.cache_creation.input_tokens",
+    "gen_ai.usage.cache_write.input_tokens",
+    "gen_ai.usage.cache_creation_input_tokens",
+    "gen_ai.usage.cache_write_tokens",
+)
 _REASONING = "gen_ai.usage.reasoning.output_tokens"
+_INTEGER = re.compile(r"-?[0-9]+")
 _PROVIDERS = {
     "openai": "openai",
     "azure.ai.openai": "openai",
@@ -111,10 +124,9 @@ def attribute_values(holder: Any) -> dict[str, Any]:
 def _value(value: dict[str, Any]) -> Any:
     if "intValue" in value:
         raw = value["intValue"]
-        try:
-            return int(raw)
-        except (TypeError, ValueError):
-            return raw  # junk: left for token_count to reject
+        if isinstance(raw, str) and _INTEGER.fullmatch(raw):
+            return int(raw)  # OTLP JSON writes 64-bit integers as strings
+        return raw  # an int as it stands; junk (a float, a word) left for token_count to judge
     for kind in ("stringValue", "doubleValue", "boolValue"):
         if kind in value:
             return value[kind]
@@ -148,8 +160,8 @@ def _call(
     try:
         total_in = _first(attrs, _INPUT)
         output = _first(attrs, _OUTPUT)
-        read = token_count(attrs, _CACHE_READ)
-        write = token_count(attrs, _CACHE_WRITE)
+        read = _first(attrs, _CACHE_READ)
+        write = _first(attrs, _CACHE_WRITE)
         reasoning = token_count(attrs, _REASONING)
         start = int(span.get("startTimeUnixNano") or 0)
     except (BadUsage, TypeError, ValueError) as exc:
@@ -158,6 +170,10 @@ def _call(
     if start <= 0:
         report.skip("span without start time")
         return None
+    if not EARLIEST.timestamp() <= start / 1e9 < LATEST.timestamp():
+        report.skip("bad span start time")
+        return None
+    time = datetime.fromtimestamp(start / 1e9, UTC)
     if reasoning > output:
         report.skip("inconsistent usage (reasoning > output)")
         return None
@@ -170,7 +186,7 @@ def _call(
     return Call(
         source="otel",
         id=str(attrs.get("gen_ai.response.id") or f"{trace}:{span_id}"),
-        time=datetime.fromtimestamp(start / 1e9, UTC),
+        time=time,
         model=str(attrs.get("gen_ai.response.model") or attrs.get("gen_ai.request.model") or ""),
         provider=_PROVIDERS.get(system.lower(), ""),
         session=str(attrs.get("gen_ai.conversation.id") or trace),

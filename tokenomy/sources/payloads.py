@@ -21,14 +21,14 @@ from typing import Any
 
 import orjson
 
-from tokenomy.sources.base import FileReport, parse_time
+from tokenomy.sources.base import BadUsage, FileReport, parse_time, read_bytes
 
 __all__ = ["content_id", "file_time", "iter_payloads", "mentions", "payload_time"]
 
 
 def iter_payloads(path: Path, report: FileReport) -> Iterator[dict[str, Any]]:
     """Every JSON object in ``path``, in order; what cannot be parsed is counted in ``report``."""
-    data = path.read_bytes()
+    data = read_bytes(path, report)
     report.start = 0
     report.end = len(data)
     try:
@@ -91,9 +91,15 @@ def file_time(path: Path) -> datetime:
 
 
 def payload_time(obj: dict[str, Any], *keys: str) -> datetime | None:
-    """The first of ``keys`` that parses as a time (ISO-8601 or epoch seconds)."""
+    """The first of ``keys`` present, as a time (ISO-8601 or epoch seconds); ``None`` when none
+    is present. One present but out of range or unparsable raises ``BadUsage``: such a call
+    is skipped and counted, not silently dated by its file."""
     for key in keys:
-        found = parse_time(obj.get(key))
-        if found is not None:
-            return found
+        value = obj.get(key)
+        if value is None:
+            continue
+        found = parse_time(value)
+        if found is None:
+            raise BadUsage(f"bad timestamp {key!r}")
+        return found
     return None

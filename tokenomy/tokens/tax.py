@@ -28,13 +28,20 @@ import yaml
 
 from tokenomy.tokens.registry import Tokenizer, get_tokenizer
 
-__all__ = ["FormatCount", "PayloadFormat", "TaxReport", "UnsupportedPayload", "format_tax", "parse"]
+__all__ = [
+    "FormatCount", "PayloadFormat", "RefusedPayload", "TaxReport", "UnsupportedPayload",
+    "format_tax", "parse",
+]  # fmt: skip
 
 PayloadFormat = Literal["json", "yaml", "csv"]
 
 
 class UnsupportedPayload(ValueError):
     """The text is not JSON, YAML or CSV data (or is empty)."""
+
+
+class RefusedPayload(ValueError):
+    """Structured data too costly to walk safely (a YAML alias bomb, a recursive alias)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,7 +85,47 @@ def parse(text: str, fmt: PayloadFormat | None = None) -> tuple[Any, PayloadForm
         raise UnsupportedPayload(f"not JSON, CSV or YAML: {error}") from None
     if not isinstance(data, dict | list):
         raise UnsupportedPayload("not structured data (JSON, YAML or CSV): a plain scalar or text")
+    _check_aliases(data)
     return data, "yaml"
+
+
+# YAML aliases share one parsed node between many places; counting tokens walks every place.
+# Nine levels of nine aliases (470 bytes) are 43 million leaves: minutes and gigabytes. A payload
+# whose aliases multiply it beyond both bounds is refused before anything walks it.
+MAX_EXPANDED_NODES = 1_000_000
+MAX_EXPANSION = 4  # expanded nodes per parsed node
+
+
+def _check_aliases(data: Any) -> None:
+    """Raise ``RefusedPayload`` for a recursive alias or an alias bomb. Sizes are summed
+    once per shared node (memoised by identity), so the check is linear in the parsed size."""
+    expanded: dict[int, int] = {}  # id(node) -> nodes under it, itself included, once expanded
+    on_path: set[int] = set()
+    stack: list[tuple[Any, bool]] = [(data, False)]
+    while stack:
+        node, done = stack.pop()
+        children = list(node.values()) if isinstance(node, dict) else node
+        if done:
+            on_path.discard(id(node))
+            expanded[id(node)] = 1 + sum(
+                expanded.get(id(c), 1) if isinstance(c, dict | list) else 1 for c in children
+            )
+            continue
+        if id(node) in expanded:
+            continue
+        on_path.add(id(node))
+        stack.append((node, True))
+        for child in children:
+            if isinstance(child, dict | list):
+                if id(child) in on_path:
+                    raise RefusedPayload("YAML alias refers to itself (recursive data): refused")
+                stack.append((child, False))
+    total, distinct = expanded[id(data)], len(expanded)
+    if total > MAX_EXPANDED_NODES and total > MAX_EXPANSION * distinct:
+        raise RefusedPayload(
+            f"YAML aliases expand {distinct:,} containers into {total:,} nodes (limit "
+            f"{MAX_EXPANDED_NODES:,}): refused as an alias bomb"
+        )
 
 
 def _looks_like_csv(text: str) -> bool:
