@@ -9,23 +9,42 @@ The command line (``tokenomy``) wraps this API; everything it prints can be had 
   ``WhatIf``), ``make_lever``, ``replay_agreement``, on a ``Trace`` (``from_calls``)
 - see: ``collect``, the report model (``Views``) every renderer draws
 
-The analysis names load numpy and the replay engine on first use, so ``import tokenomy`` stays
-cheap for the commands that only read a bill.
+Every name loads its module on first use, so ``import tokenomy`` (and each command) pays only
+for what it uses.
 """
 
 from __future__ import annotations
 
 from importlib import import_module
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+# Eager (and cheap): the function ``bill`` must shadow the submodule of the same name.
 from tokenomy.bill import GROUPINGS, Bill, bill, blocks
-from tokenomy.calls import TOKEN_KINDS, Call
-from tokenomy.ledger import Filters, ImportReport, Ledger, Store, default_home
-from tokenomy.pricing import Overrides, Pricer, Rates
-from tokenomy.sources import read_paths
 
-# name -> module, imported on first access (PEP 562)
+if TYPE_CHECKING:
+    from tokenomy.anatomy import Anatomy
+    from tokenomy.calls import TOKEN_KINDS, Call
+    from tokenomy.ledger import Filters, ImportReport, Ledger, Store, default_home
+    from tokenomy.levers import make_lever
+    from tokenomy.pricing import Overrides, Pricer, Rates
+    from tokenomy.replay import Trace, from_calls
+    from tokenomy.report import Views, collect
+    from tokenomy.sources import read_paths
+    from tokenomy.whatif import WhatIf, replay_agreement
+
+# name -> module, imported on first access (PEP 562): a command pays only for what it uses
 _LAZY = {
+    "TOKEN_KINDS": "tokenomy.calls",
+    "Call": "tokenomy.calls",
+    "Filters": "tokenomy.ledger",
+    "ImportReport": "tokenomy.ledger",
+    "Ledger": "tokenomy.ledger",
+    "Store": "tokenomy.ledger",
+    "default_home": "tokenomy.ledger",
+    "Overrides": "tokenomy.pricing",
+    "Pricer": "tokenomy.pricing",
+    "Rates": "tokenomy.pricing",
+    "read_paths": "tokenomy.sources",
     "Anatomy": "tokenomy.anatomy",
     "WhatIf": "tokenomy.whatif",
     "replay_agreement": "tokenomy.whatif",

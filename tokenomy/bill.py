@@ -13,8 +13,7 @@ from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
-from tokenomy.ledger.filters import Filters
-from tokenomy.ledger.store import GROUPINGS
+from tokenomy.ledger.filters import GROUPINGS, Filters
 
 if TYPE_CHECKING:
     from tokenomy.ledger import Store

@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 import typer
 
-from tokenomy.bill import Bill, bill, blocks
 from tokenomy.cli import common as c
 from tokenomy.cli.app import app
 from tokenomy.cli.output import Format, emit, err
+
+if TYPE_CHECKING:  # loaded by the command: a cached warm run never needs the store
+    from tokenomy.bill import Bill
 
 report_app = typer.Typer(
     help="Bills from the ledger, by day, week, month, session, model, project or 5-hour block.",
@@ -69,6 +72,8 @@ def _footnotes(result: Bill) -> None:
 def _report(grouping: str, title: str) -> Callable[..., None]:
     @c.ledger_options()
     def command(options: c.LedgerOptions) -> None:
+        from tokenomy.bill import Bill, bill, blocks
+
         args = (grouping, options.filters)
         cached = c.cached_report(options, args)
         if cached is not None:

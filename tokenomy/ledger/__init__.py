@@ -1,5 +1,6 @@
 """The ledger: every call imported so far, stored once, priced, and asked through typed filters.
 
+- ``home``: where the ledger lives
 - ``store``: the ``Store`` interface and ``Ledger``, the embedded DuckDB backend (the default)
 - ``importing``: which files are new, reading them, ``ImportReport``
 - ``repricing``: pricing stored calls from ``tokenomy.pricing``'s rates
@@ -9,8 +10,27 @@
 
 from __future__ import annotations
 
-from tokenomy.ledger.filters import Filters
-from tokenomy.ledger.importing import ImportReport
-from tokenomy.ledger.store import GROUPINGS, Ledger, Store, default_home
+from importlib import import_module
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from tokenomy.ledger.filters import GROUPINGS, Filters
+    from tokenomy.ledger.home import default_home
+    from tokenomy.ledger.importing import ImportReport
+    from tokenomy.ledger.store import Ledger, Store
 
 __all__ = ["GROUPINGS", "Filters", "ImportReport", "Ledger", "Store", "default_home"]
+
+# Loaded on first use: a warm re-run answered from the report cache never loads the store.
+_WHERE = {
+    "Filters": "filters", "GROUPINGS": "filters", "default_home": "home",
+    "ImportReport": "importing", "Ledger": "store", "Store": "store",
+}  # fmt: skip
+
+
+def __getattr__(name: str) -> Any:
+    if name in _WHERE:
+        value = getattr(import_module(f"tokenomy.ledger.{_WHERE[name]}"), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module 'tokenomy.ledger' has no attribute {name!r}")

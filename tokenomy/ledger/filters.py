@@ -7,7 +7,10 @@ from dataclasses import dataclass
 from datetime import date
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-__all__ = ["Filters"]
+__all__ = ["GROUPINGS", "Filters"]
+
+# How a bill can be grouped (every backend answers each).
+GROUPINGS: tuple[str, ...] = ("daily", "weekly", "monthly", "session", "model", "project", "source")
 
 
 @dataclass(frozen=True)

@@ -26,6 +26,7 @@ from tokenomy.sources import walk_files
 
 __all__ = [
     "cached_report",
+    "known_files",
     "new_version",
     "read_version",
     "store_report",
@@ -51,6 +52,12 @@ def write_snapshot(home: Path, files: dict[str, tuple[int, int]], version: str) 
 def read_version(home: Path) -> str | None:
     data = _load(home)
     return None if data is None else str(data["version"])
+
+
+def known_files(home: Path) -> dict[str, tuple[int, int]]:
+    """(size, mtime_ns) of each file the last snapshot saw."""
+    data = _load(home)
+    return {} if data is None else dict(data["files"])
 
 
 def _load(home: Path) -> dict[str, Any] | None:

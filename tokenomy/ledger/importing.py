@@ -14,7 +14,6 @@ import hashlib
 import os
 from collections import Counter
 from collections.abc import Sequence
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -180,6 +179,8 @@ def read(
     # set of columns per batch (one per file would cost more to build and send than it holds).
     ordered = sorted(jobs, key=lambda j: j.size - j.offset, reverse=True)
     batches = [ordered[i :: workers * 4] for i in range(workers * 4)]
+    from concurrent.futures import ProcessPoolExecutor  # costs ~30 ms: only when used
+
     with ProcessPoolExecutor(workers) as pool:
         results = pool.map(_read_jobs, [b for b in batches if b])
         if pricer is not None:

@@ -16,7 +16,6 @@ shared server database) answers the same methods in its own dialect.
 
 from __future__ import annotations
 
-import os
 from collections import Counter
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
@@ -27,7 +26,8 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from tokenomy.calls import STORED_FIELDS, Call, prompt_sql
 from tokenomy.ledger import freshness, importing, repricing
-from tokenomy.ledger.filters import Filters
+from tokenomy.ledger.filters import GROUPINGS, Filters
+from tokenomy.ledger.home import default_home
 from tokenomy.ledger.importing import INT_FIELDS, ImportReport, Job
 from tokenomy.pricing import Pricer
 from tokenomy.sources import FileReport, registry, walk_files
@@ -40,7 +40,6 @@ if TYPE_CHECKING:
 
 __all__ = ["GROUPINGS", "Ledger", "Store", "default_home"]
 
-GROUPINGS: tuple[str, ...] = ("daily", "weekly", "monthly", "session", "model", "project", "source")
 DISTINCT_COLUMNS = ("model", "project", "source", "provider")
 
 
@@ -143,15 +142,6 @@ TASK_KEY = (
     "CASE WHEN parent_session <> '' THEN parent_session WHEN session <> '' THEN session "
     "ELSE source || ':' || id END"
 )
-
-
-def default_home() -> Path:
-    """``$TOKENOMY_HOME``, else the platform's user data directory."""
-    env = os.environ.get("TOKENOMY_HOME")
-    if env:
-        return Path(env)
-    base = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
-    return Path(base) / "tokenomy"
 
 
 def _local(filters: Filters, column: str = "time") -> str:
@@ -261,8 +251,10 @@ class Ledger:
             )
         }
         jobs: list[Job] = []
+        seen: dict[str, tuple[int, int]] = {}
         for path, st in walk_files(paths, report.left_out):
             report.files_seen += 1
+            seen[path] = (st.st_size, st.st_mtime_ns)
             job = importing.plan(path, st, known.get(path), report)
             if job is not None:
                 jobs.append(job)
@@ -270,8 +262,10 @@ class Ledger:
             if self.sql("SELECT 1 FROM calls WHERE price_fp IS DISTINCT FROM ? LIMIT 1",
                         [self.pricer.fingerprint]):  # fmt: skip
                 self.price()  # an earlier run stopped before pricing, or prices changed
-            elif freshness.read_version(self.home) is None:
-                self._write_snapshot()
+            elif (version := freshness.read_version(self.home)) is None or (
+                freshness.unchanged_version(self.home, paths) is None
+            ):
+                self._write_snapshot(seen, version)  # the ledger did not change: same version
             report.standing = self.standing_warnings()
             return report  # nothing new: no read, no write
         results = importing.read(jobs, self.pricer)
@@ -295,7 +289,7 @@ class Ledger:
                 ],
             )  # fmt: skip
             repricing.price(self)  # in the same transaction: no call is ever stored unpriced
-        self._write_snapshot()
+        self._write_snapshot(seen)
         if tables:
             report.unpriced = self.unpriced_models()
         read_now = set(report.skipped)
@@ -360,12 +354,18 @@ class Ledger:
             raise
         self.sql("COMMIT")
 
-    def _write_snapshot(self) -> None:
-        files = {
+    def _write_snapshot(
+        self, seen: dict[str, tuple[int, int]] | None = None, version: str | None = None
+    ) -> None:
+        """Every file of this run (or the last snapshot's) as it was, the files that are no
+        logs too, so that a re-run over the same folder knows them; a new version unless
+        given."""
+        before = freshness.known_files(self.home) if seen is None else seen
+        files = before | {
             str(path): (int(size), int(mtime))
             for path, size, mtime in self.sql("SELECT path, size, mtime_ns FROM files")
         }
-        freshness.write_snapshot(self.home, files, freshness.new_version())
+        freshness.write_snapshot(self.home, files, version or freshness.new_version())
 
     def _upsert(self, batches: Sequence[Columns]) -> tuple[int, int, int]:
         """Insert new calls, merge known ones (fuller record wins among records that agree on

@@ -55,7 +55,7 @@ class Compaction:
 
     def apply(self, s: Scenario) -> Scenario:
         """Compaction replayed by a compiled kernel; equals ``apply_reference`` exactly."""
-        if len(s.trace) < caching.COMPILED_FROM_CALLS:
+        if not caching.compiled(len(s.trace)):
             return self.apply_reference(s)
         from tokenomy.replay.kernels import compact_kernel
 

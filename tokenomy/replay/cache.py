@@ -28,6 +28,8 @@ Sources (research/caching_pricing.md, which cites each page and its capture date
 from __future__ import annotations
 
 import bisect
+import functools
+import importlib.util
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -275,10 +277,22 @@ class _Store:
 COMPILED_FROM_CALLS = 5_000
 
 
+@functools.cache
+def compiler_installed() -> bool:
+    """Whether numba (the ``fast`` extra) is installed; without it every replay runs the Python
+    reference, which gives the same result, slower on large traces."""
+    return importlib.util.find_spec("numba") is not None
+
+
+def compiled(calls: int) -> bool:
+    """Whether a replay of ``calls`` calls runs in the compiled kernels."""
+    return calls >= COMPILED_FROM_CALLS and compiler_installed()
+
+
 def compiles_first(calls: int) -> bool:
     """Whether replaying ``calls`` calls will first compile the kernels (a one-off wait worth
     telling the user about)."""
-    if calls < COMPILED_FROM_CALLS:
+    if not compiled(calls):
         return False
     from tokenomy.replay.kernels import cached
 
@@ -299,7 +313,7 @@ def simulate(
     a compiled kernel (``replay.kernels``), Gemini's explicit caches (Decimal storage) in
     Python; smaller traces run ``simulate_reference``. The result is the same either way.
     """
-    if len(trace) < COMPILED_FROM_CALLS:
+    if not compiled(len(trace)):
         return simulate_reference(trace, rules)
     from tokenomy.replay.kernels import simulate_kernel
 

