@@ -527,7 +527,6 @@ def render_page(
     version: str = "",
     live: bool = False,
     choices: FilterChoices | None = None,
-    poll_ms: int = 2000,
 ) -> str:
     """The whole page. ``live``: the dashboard's page, with filters and refresh."""
     nav = "".join(f'<a href="#{a}">{escape(h)}</a>' for a, h in SECTIONS)
@@ -546,7 +545,7 @@ def render_page(
         '<link rel="icon" href="data:,">'
         "<title>tokenomy: where the money goes</title>"
         f"<style>{_asset('report.css')}</style></head>"
-        f'<body data-version="{escape(version)}" data-poll="{poll_ms}">'
+        f'<body data-version="{escape(version)}">'
         "<header><h1>tokenomy: where the money goes</h1>"
         f'<div class="sub">{escape(" · ".join(scope))}</div>'
         f"<nav>{nav}</nav>{form}</header>"
