@@ -69,6 +69,11 @@ def whatif_command(
             for note in r["assumptions"]:
                 err.print(f"  {r['scenario']}: {note}", highlight=False)
         err.print("note: answer quality is not simulated by any lever.", highlight=False)
+        err.print(
+            "note: token count error is how far a lever's converted token counts may be from "
+            "the target model's own tokenizer (measured ratios; 0 when the model is kept).",
+            highlight=False,
+        )
         if check:
             a = extra["replay_agreement"]
             err.print(
