@@ -93,7 +93,8 @@ class WhatIf:
                     "unpriced": ", ".join(missing) if missing else None,
                     "assumptions": (
                         [f"unpriced: no price is known for {', '.join(missing)} "
-                         f"({o.unpriced_calls:,} call(s)): the saving is unknown, not 100%"]
+                         f"({o.unpriced_calls:,} call(s)): the saving is unknown, not 100%; "
+                         f"{_price_hint(missing)}"]
                         if missing else []
                     ) + list(o.assumptions),
                 }
@@ -124,6 +125,18 @@ class WhatIf:
 
 
 _CENT_MICRO = Decimal("0.00000001")
+
+
+def _price_hint(models: Sequence[str]) -> str:
+    """How to price a model genai-prices does not know: an alias where one fits, else a price."""
+    from tokenomy.pricing import suggest_alias
+
+    hints = [f"{m} may be {a}" for m in models if (a := suggest_alias(m))]
+    return (
+        f"{'; '.join(hints)} (alias it with --prices)"
+        if hints
+        else "give it a price with --prices FILE (a TOML of price overrides)"
+    )
 
 
 def default_levers(trace: Trace) -> list[str]:
