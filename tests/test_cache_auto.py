@@ -13,7 +13,7 @@ import pytest
 from typer.testing import CliRunner
 
 from tokenomy.cli import app
-from tokenomy.levers import make_lever, replay
+from tokenomy.levers import Scenario, make_lever, replay
 from tokenomy.levers.cache_auto import CacheAuto, anthropic_plan
 from tokenomy.replay import from_calls
 from tokenomy.sources import read_paths
@@ -196,3 +196,17 @@ def test_html_report_shows_the_range_and_unpriced(tmp_path: Path) -> None:
     assert "saved, low ($)" in html and "saved, high ($)" in html
     assert "Unpriced" in html and "model:gpt-99" in html
     assert "Savings as ranges" in html
+
+
+def test_compiled_relink_equals_the_reference(
+    licensed_logs: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    pytest.importorskip("numba")
+    import tokenomy.levers.cache_auto as ca
+
+    trace = from_calls(read_paths([licensed_logs, EXAMPLE])[0])
+    ref = CacheAuto().apply(Scenario(trace)).trace
+    monkeypatch.setattr(ca, "compiled", lambda _n: True)
+    fast = CacheAuto().apply(Scenario(trace)).trace
+    for name in ("lineage", "lineage_base", "lineage_base_len", "tail", "shared", "blocks"):
+        assert np.array_equal(getattr(fast, name), getattr(ref, name)), name
