@@ -150,6 +150,8 @@ def test_unknown_target_model_is_unpriced_and_ranked_last(tmp_path: Path) -> Non
                                      "--lever", "model:gpt-99", "--lever", "cap:10"])  # fmt: skip
     assert table.exit_code == 0, table.output
     assert "unpriced: gpt-99" in table.output
+    assert "saved range" in table.stdout and "$0.00 to $0.00" in table.stdout  # cap:10
+    assert "savings as ranges" in table.output
     assert "100" not in table.stdout.split("model:gpt-99")[1].splitlines()[0]
 
 
