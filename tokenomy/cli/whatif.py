@@ -17,7 +17,8 @@ LeverOpt = Annotated[
     list[str] | None,
     typer.Option(
         "--lever",
-        help="A lever NAME[:ARG][,KEY=VALUE...], repeatable: cache:anthropic-1h, no-cache, "
+        help="A lever NAME[:ARG][,KEY=VALUE...], repeatable: cache:auto, cache:anthropic-1h, "
+        "no-cache, "
         "model:claude-haiku-4-5, route:claude-haiku-4-5,max_prompt=20000, "
         "compact:100000,keep=3,summary=3000, clear-tools:100000, cap:2000, batch:subagents. "
         "Default: a set that fits the logs.",
