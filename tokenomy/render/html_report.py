@@ -392,13 +392,13 @@ def _whatif(w: Any) -> str:
     rows = [
         {
             **r,
-            "saved_pct": 100 * r["saved_share"],
+            "saved_pct": None if r["saved_share"] is None else 100 * r["saved_share"],
             "token_error_pct": 100 * r["token_error"],
             "assumptions": "; ".join(r["assumptions"]),
         }
         for r in data["scenarios"]
     ]
-    saving = [r for r in rows if r["saved_usd"] > 0]
+    saving = [r for r in rows if r["saved_usd"] is not None and r["saved_usd"] > 0]
     series = [Series("saved ($) against the replayed bill",
                      [float(r["saved_usd"]) for r in saving], charts.PALETTE[2])]  # fmt: skip
     chart = charts.hbars(
@@ -419,13 +419,28 @@ def _whatif(w: Any) -> str:
         Column("scenario", "scenario"),
         Column("cost_usd", "cost ($)", "usd"),
         Column("saved_usd", "saved ($)", "usd"),
+        Column("saved_low_usd", "saved, low ($)", "usd"),
+        Column("saved_high_usd", "saved, high ($)", "usd"),
         Column("saved_pct", "saved (%)", "pct"),
         Column("calls", "calls", "count"),
         Column("token_error_pct", "token count error (%)", "pct"),
         Column("assumptions", "assumptions"),
     ]
-    costs_more = len(rows) - len(saving)
+    unpriced = [r["scenario"] for r in rows if r["saved_usd"] is None]
+    costs_more = len(rows) - len(saving) - len(unpriced)
     note = f" {costs_more} scenario(s) cost more; the table lists them." if costs_more else ""
+    if unpriced:
+        note += (
+            f" Unpriced (a model with no known price, saving unknown, ranked last): "
+            f"{', '.join(unpriced)}."
+        )
+    error = data.get("replay_error")
+    if error:
+        note += (
+            f" Savings as ranges: the replayed baseline is {error['bill']:+.1%} from the "
+            f"reported bill ({error['per_call']:.1%} summed call by call); each saving is "
+            f"shown x (1 -/+ {error['per_call']:.1%}), widened by a lever's token-count error."
+        )
     body = (
         f'<div class="cards">{cards}</div>{charts.legend(series)}{chart}'
         f'<p class="note">Answer quality: {escape(data["quality"])}.{escape(note)}</p>'
