@@ -63,7 +63,7 @@ LABELS = {
 # the first column and the money columns always stay.
 _DROP_FIRST = (
     "reasoning", "cache_write_1h", "cache_write_5m", "subagents", "duration_s", "start",
-    "token_error", "input", "project", "output", "cache_read", "calls",
+    "token_error", "input", "project", "output", "cache_read", "calls", "saved_share",
 )  # fmt: skip
 
 
@@ -72,7 +72,7 @@ def label(key: str) -> str:
 
 
 def _kept(key: str) -> bool:
-    return "cost" in key or "usd" in key or "saved" in key
+    return "cost" in key or key.endswith("usd") or key == "saved range"
 
 
 class Format(enum.StrEnum):
