@@ -17,14 +17,16 @@ if TYPE_CHECKING:
     from tokenomy.ledger.filters import GROUPINGS, Filters
     from tokenomy.ledger.home import default_home
     from tokenomy.ledger.importing import ImportReport
-    from tokenomy.ledger.store import Ledger, Store
+    from tokenomy.ledger.store import Ledger, LedgerBusy, Store
 
-__all__ = ["GROUPINGS", "Filters", "ImportReport", "Ledger", "Store", "default_home"]
+__all__ = [
+    "GROUPINGS", "Filters", "ImportReport", "Ledger", "LedgerBusy", "Store", "default_home",
+]  # fmt: skip
 
 # Loaded on first use: a warm re-run answered from the report cache never loads the store.
 _WHERE = {
     "Filters": "filters", "GROUPINGS": "filters", "default_home": "home",
-    "ImportReport": "importing", "Ledger": "store", "Store": "store",
+    "ImportReport": "importing", "Ledger": "store", "LedgerBusy": "store", "Store": "store",
 }  # fmt: skip
 
 

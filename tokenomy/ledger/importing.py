@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import sys
 from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -34,7 +35,10 @@ __all__ = ["Columns", "ImportReport", "Job", "calls_columns", "plan", "read", "u
 Columns = dict[str, "np.ndarray[Any, Any]"]
 
 HEAD_HASH_BYTES = 1024
-PARALLEL_MIN_BYTES = 64 * 1024 * 1024  # below this a process pool costs more than it saves
+# Below this a process pool costs more than it saves (the environment variable lets the fault
+# tests exercise the pool on a small corpus).
+_MIN = os.environ.get("TOKENOMY_PARALLEL_MIN_BYTES", "")
+PARALLEL_MIN_BYTES = int(_MIN) if _MIN.isdigit() else 64 * 1024 * 1024
 INT_FIELDS = (*TOKEN_KINDS, "reasoning")
 
 
@@ -188,7 +192,7 @@ def read(
     batches = [ordered[i :: workers * 4] for i in range(workers * 4)]
     from concurrent.futures import ProcessPoolExecutor  # costs ~30 ms: only when used
 
-    with ProcessPoolExecutor(workers) as pool:
+    with ProcessPoolExecutor(workers, initializer=_die_with, initargs=(os.getpid(),)) as pool:
         batches = [b for b in batches if b]
         results = pool.map(_read_jobs, batches)
         if pricer is not None:
@@ -200,6 +204,18 @@ def read(
             if progress is not None:
                 progress(done, todo)
         return out
+
+
+def _die_with(parent: int) -> None:
+    """Make a worker end when the importing process does, even on ``kill -9`` (Linux's
+    parent-death signal): otherwise it would wait on the pool's queue forever."""
+    if sys.platform.startswith("linux"):
+        import ctypes
+        import signal
+
+        ctypes.CDLL(None).prctl(1, signal.SIGKILL)  # 1: PR_SET_PDEATHSIG
+    if os.getppid() != parent:  # the parent died before the signal was armed
+        os._exit(1)
 
 
 def _read_jobs(jobs: Sequence[Job]) -> tuple[Columns | None, list[FileReport]]:

@@ -16,6 +16,8 @@ shared server database) answers the same methods in its own dialect.
 
 from __future__ import annotations
 
+import re
+import time
 from collections import Counter
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
@@ -204,18 +206,57 @@ def _group(grouping: str, filters: Filters) -> tuple[str, str, str]:
     return key, "", order
 
 
+class LedgerBusy(RuntimeError):
+    """Another process holds the ledger file for longer than we wait."""
+
+
+def _connect(path: Path, wait: float) -> duckdb.DuckDBPyConnection:
+    """Open the DuckDB file, waiting up to ``wait`` seconds while another tokenomy process
+    (an import, ``serve`` mid-request) holds its lock."""
+    import duckdb  # loading DuckDB costs ~0.25 s: only when the ledger is really opened
+
+    deadline = time.monotonic() + wait
+    while True:
+        try:
+            return duckdb.connect(str(path))
+        except duckdb.IOException as exc:
+            if "lock" not in str(exc) or time.monotonic() >= deadline:
+                holder = re.search(r"\(PID (\d+)\)", str(exc))
+                who = f" (PID {holder.group(1)})" if holder else ""
+                raise LedgerBusy(
+                    f"the ledger {path} is in use by another process{who}; "
+                    "try again when it finishes"
+                ) from exc
+            time.sleep(0.1)
+
+
 class Ledger:
     """The calls imported so far, in ``<home>/ledger.duckdb`` (the default ``Store``)."""
 
-    def __init__(self, home: Path | str | None = None, pricer: Pricer | None = None) -> None:
+    def __init__(
+        self, home: Path | str | None = None, pricer: Pricer | None = None, *, wait: float = 15.0
+    ) -> None:
         self.home = Path(home) if home is not None else default_home()
         self.home.mkdir(parents=True, exist_ok=True)
         self.path = self.home / "ledger.duckdb"
-        import duckdb  # loading DuckDB costs ~0.25 s: only when the ledger is really opened
-
-        self.db: duckdb.DuckDBPyConnection = duckdb.connect(str(self.path))
-        self.sql(_SCHEMA)
+        self.wait = wait
+        self._db: duckdb.DuckDBPyConnection | None = None
         self._pricer = pricer
+        self.sql(_SCHEMA)
+
+    @property
+    def db(self) -> duckdb.DuckDBPyConnection:
+        """The connection, opened on first use (again after ``release``)."""
+        if self._db is None:
+            self._db = _connect(self.path, self.wait)
+        return self._db
+
+    def release(self) -> None:
+        """Let other processes use the ledger file until this ledger is used again (DuckDB
+        allows one process at a time: a long-running ``serve`` holds it only per request)."""
+        if self._db is not None:
+            self._db.close()
+            self._db = None
 
     def sql(self, query: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
         """Run one statement and fetch all it returns (DuckDB wants results consumed). For
@@ -233,7 +274,7 @@ class Ledger:
         self._pricer = pricer
 
     def close(self) -> None:
-        self.db.close()
+        self.release()
 
     def __enter__(self) -> Ledger:
         return self

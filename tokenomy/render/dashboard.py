@@ -14,8 +14,9 @@ HEAD):
 
 A request whose ``Host`` header names another machine is refused (421) while the server is
 bound to loopback: a web page cannot reach the bill by pointing its own name at 127.0.0.1
-(DNS rebinding). One ledger connection serves every request, one at a time (a lock, in a
-worker thread), which is plenty for one person's dashboard and keeps DuckDB single-threaded.
+(DNS rebinding). One ledger serves every request, one at a time (a lock, in a worker thread), and
+holds the DuckDB file only while a request runs, so other tokenomy commands can use the same
+ledger while the dashboard is open.
 """
 
 from __future__ import annotations
@@ -132,27 +133,39 @@ class Dashboard:
 
     # -- what the routes answer -----------------------------------------------------------
 
+    # Each answer holds the ledger file only while it runs (``release``), so an ``import`` or
+    # ``report`` in another terminal can use the same ledger while the dashboard is open.
+
     def refresh(self) -> str:
         """Import what the watched logs gained; the ledger's version after it."""
         with self._lock:
-            if self.watched:
-                self.ledger.import_paths(self.watched)
+            try:
+                if self.watched:
+                    self.ledger.import_paths(self.watched)
+            finally:
+                self.ledger.release()
             return freshness.read_version(self.ledger.home) or ""
 
     def page(self, query: str, fragment: bool = False) -> str:
         filters = filters_from_query(query, self.timezone)
         version = self.refresh()
         with self._lock:
-            views = collect(self.ledger, filters)
-            if fragment:
-                return render_views(views)
-            return render_page(views, version=version, live=True, choices=self._choices())
+            try:
+                views = collect(self.ledger, filters)
+                if fragment:
+                    return render_views(views)
+                return render_page(views, version=version, live=True, choices=self._choices())
+            finally:
+                self.ledger.release()
 
     def report(self, query: str) -> dict[str, Any]:
         filters = filters_from_query(query, self.timezone)
         version = self.refresh()
         with self._lock:
-            data = collect(self.ledger, filters).to_dict()
+            try:
+                data = collect(self.ledger, filters).to_dict()
+            finally:
+                self.ledger.release()
         data["version"] = version
         return data
 
