@@ -80,8 +80,8 @@ def test_unknown_names_are_clear() -> None:
 def test_impossible_setups_raise_clear_errors() -> None:
     with pytest.raises(sh.DoesNotFitError, match=r"needs 671 GB of weights.*at least \d+ GPUs"):
         sh.serving_estimate("deepseek-v3", "h100", 4, precision="fp8")
-    with pytest.raises(sh.DoesNotFitError, match="hold at most"):
-        sh.serving_estimate("llama-3.1-70b", "h100", 2, precision="fp8", concurrency=100_000)
+    with pytest.raises(sh.DoesNotFitError, match="token sequence needs"):
+        sh.serving_estimate("llama-3.1-70b", "h100", 2, precision="fp8", input_len=2_000_000)
 
 
 def test_more_bandwidth_more_throughput_and_cost_formula() -> None:

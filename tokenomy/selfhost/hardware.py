@@ -12,6 +12,7 @@ __all__ = ["PRECISIONS", "Gpu", "get_gpu", "load_gpus"]
 
 # Bytes per weight (and per KV element) for each precision tokenomy models.
 PRECISIONS: dict[str, float] = {"bf16": 2.0, "fp8": 1.0, "fp4": 0.5}
+_VISIBLE = 0.99  # share of a GPU's memory left to processes after the driver's reservation
 
 
 @dataclass(frozen=True, slots=True)
@@ -32,7 +33,9 @@ class Gpu:
 
     @property
     def memory_bytes(self) -> float:
-        return self.memory_gb * 1e9
+        """Memory a process sees. HBM sold as "80 GB" is 80 GiB (81,920 MiB on an A100 80GB);
+        the driver and ECC keep about 1% of it (PyTorch reports 79.2 GiB there)."""
+        return self.memory_gb * 2**30 * _VISIBLE
 
     @property
     def bandwidth(self) -> float:

@@ -47,6 +47,7 @@ class PublishedPoint:
     source: str
     date: date
     speculation: Speculation | None = None
+    attention_parallel: str = "tp"
 
 
 @dataclass(frozen=True, slots=True)
@@ -96,6 +97,7 @@ def load_points() -> tuple[PublishedPoint, ...]:
             source=source,
             date=day,
             speculation=spec,
+            attention_parallel=row.text("attention_parallel", "tp"),
         )
         try:
             get_model(point.model)
@@ -121,6 +123,7 @@ def predict(point: PublishedPoint, calibration: Calibration | None = None) -> fl
         concurrency=point.concurrency or None,
         phase=point.phase,
         calibration=calibration,
+        attention_parallel=point.attention_parallel,
     )
     if point.metric == "spec_speedup":
         return est.speculative_speedup
