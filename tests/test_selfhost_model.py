@@ -20,6 +20,7 @@ def test_public_api_names_exist() -> None:
 def test_data_files_load_with_provenance() -> None:
     gpus, models = sh.load_gpus(), sh.load_models()
     assert {"h100", "h200", "b200", "a100", "l40s", "mi300x"} <= set(gpus)
+    assert {"gb200", "rtx-pro-6000", "mi325x", "mi355x"} <= set(gpus)
     assert {
         "llama-3.1-8b",
         "llama-3.1-70b",
@@ -30,6 +31,8 @@ def test_data_files_load_with_provenance() -> None:
         "gpt-oss-20b",
         "gpt-oss-120b",
         "mixtral-8x7b",
+        "llama-4-scout",
+        "llama-4-maverick",
     } <= set(models)
     for item in [*gpus.values(), *models.values()]:
         assert item.source and item.date.year >= 2021
@@ -155,3 +158,23 @@ def test_validation_median_error_within_target() -> None:
         by_id["sglang-mtp-dsv3-16xh200-low-load"].point.measured
         > by_id["sglang-mtp-dsv3-128xh200-high-load"].point.measured
     )
+
+
+def test_llama4_shapes_and_nvl72_domain() -> None:
+    scout, maverick = sh.get_model("llama-4-scout"), sh.get_model("llama-4-maverick")
+    # Text weights only: the published 109B / 400B include the vision encoder.
+    assert scout.total_params / 1e9 == pytest.approx(108, rel=0.01)
+    assert maverick.total_params / 1e9 == pytest.approx(401, rel=0.01)
+    assert (maverick.moe_layers, maverick.dense_layers) == (24, 24)
+    # Chunked-attention layers hold at most 8,192 tokens: a 128K context caches far less than
+    # 48 full layers would.
+    assert scout.kv_elements(131_072) < 0.3 * 48 * 2 * 8 * 128 * 131_072
+    with pytest.raises(sh.InvalidParallelismError):  # 40 heads, 8 KV heads: not over 5 GPUs
+        sh.serving_estimate("llama-4-scout", "h100", 5)
+    # 72 GB200s are one NVLink domain; 72 H100s cross the network between nodes.
+    from tokenomy.selfhost.perf_model import Deployment
+
+    gb = Deployment.of("deepseek-r1", "gb200", 72, attention_parallel="dp")
+    h = Deployment.of("deepseek-r1", "h100", 72, attention_parallel="dp")
+    assert gb.gpu.nvlink_domain == 72 and h.gpu.nvlink_domain == 8
+    assert gb.communication_time(4096) < h.communication_time(4096)

@@ -30,6 +30,7 @@ class Gpu:
     price_date: date
     source: str
     date: date
+    nvlink_domain: int = 8  # GPUs one NVLink/Infinity Fabric domain joins (GB200 NVL72: 72)
 
     @property
     def memory_bytes(self) -> float:
@@ -81,6 +82,7 @@ def load_gpus() -> dict[str, Gpu]:
             price_date=row.day("price_date"),
             source=source,
             date=day,
+            nvlink_domain=row.integer("nvlink_domain", 8),
         )
         if gpu.name in gpus:
             raise row.fail("duplicate name")

@@ -42,8 +42,6 @@ __all__ = [
     "serving_estimate",
 ]
 
-_GPUS_PER_NODE = 8  # collectives beyond one node cross the network instead of NVLink
-
 
 class DoesNotFitError(ValueError):
     """The set-up is impossible: the weights, or one sequence's KV cache, exceed memory."""
@@ -374,7 +372,9 @@ class Deployment:
         if n == 1:
             return 0.0
         link = (
-            self.gpu.interconnect_gbs if n <= _GPUS_PER_NODE else self.calibration.network_gbs
+            self.gpu.interconnect_gbs
+            if n <= self.gpu.nvlink_domain
+            else self.calibration.network_gbs
         ) * 1e9
         # Ring all-reduce moves 2(N-1)/N of the data per GPU; all-to-all (N-1)/N of it.
         factor = 2 * (n - 1) / n if all_reduce else (n - 1) / n
@@ -384,10 +384,10 @@ class Deployment:
         """Copies of a token's activation an all-to-all sends to other GPUs. Inside a node each
         of the k experts gets one; across nodes (DeepEP's hierarchical kernels) a token crosses
         the network once per distinct remote node and fans out over NVLink there."""
-        k, n = self.model.active_experts, self.gpus
-        if n <= _GPUS_PER_NODE:
+        k, n, domain = self.model.active_experts, self.gpus, self.gpu.nvlink_domain
+        if n <= domain:
             return float(k)
-        nodes = n / _GPUS_PER_NODE
+        nodes = n / domain
         touched = nodes * (1 - (1 - 1 / nodes) ** k)
         return touched * (nodes - 1) / nodes * n / (n - 1)  # _collective applies (n-1)/n
 
