@@ -3,6 +3,8 @@
     python bench/validate_selfhost.py            # the table, our median error, GenZ's
     python bench/validate_selfhost.py --fit      # grid-search the [calibration] efficiencies
     python bench/validate_selfhost.py --markdown # the table for docs/selfhost.md
+    python bench/validate_selfhost.py --loso     # leave-one-source-out: fit on all sources
+                                                 # but one, predict that one; by family
 
 GenZ (``pip install genz-llm``, the bench extra) is run at its defaults (efficiency 1, its own
 operator roofline) on the same set-up and the same concurrency as ours, with the same
@@ -24,7 +26,15 @@ from typing import Any
 from tokenomy.selfhost.architectures import get_model
 from tokenomy.selfhost.hardware import get_gpu
 from tokenomy.selfhost.perf_model import Calibration, load_calibration, serving_estimate
-from tokenomy.selfhost.validation import PublishedPoint, Validated, load_points, validate
+from tokenomy.selfhost.validation import (
+    PublishedPoint,
+    Validated,
+    family,
+    leave_one_source_out,
+    load_points,
+    percentile_abs_error,
+    validate,
+)
 
 GENZ_MODELS = {  # our name -> GenZ's model id (None: GenZ 0.0.16 does not ship it)
     "llama-3.1-8b": "meta-llama/Llama-3.1-8B",
@@ -146,14 +156,62 @@ def _row(v: Validated, genz: float | None, why: str) -> list[str]:
     ]
 
 
+def _stats(results: list[Validated]) -> str:
+    if not results:
+        return "no points"
+    med = statistics.median(abs(v.error) for v in results)
+    return f"{med:6.1%} {percentile_abs_error(results, 90):7.1%}"
+
+
+def loso(points: list[PublishedPoint], genz: bool, markdown: bool) -> None:
+    """Leave-one-source-out cross-validation, by family, beside the in-sample fit and GenZ."""
+    t0 = time.perf_counter()
+    held = leave_one_source_out(points, fit)
+    inside = {v.point.id: v for v in validate(points)}
+    print(f"fitted {len(dict.fromkeys(p.source for p in points))} times in "
+          f"{time.perf_counter() - t0:.0f} s", file=sys.stderr)  # fmt: skip
+    genz_err: dict[str, float] = {}
+    if genz:
+        for p in points:
+            value, _ = genz_predict(p)
+            if value is not None:
+                genz_err[p.id] = (value - p.measured) / p.measured
+    head = ["family", "points", "in-sample median p90", "held-out median p90", "GenZ median (n)"]
+    rows = []
+    families = ["all", "dense", "MoE", "prefill", "latency", "AMD", "finite benchmark"]
+    for fam in families:
+        out = [v for v, _ in held if fam == "all" or family(v.point) == fam]
+        ins = [inside[v.point.id] for v in out]
+        g = [abs(genz_err[v.point.id]) for v in out if v.point.id in genz_err]
+        g_text = f"{statistics.median(g):.1%} ({len(g)})" if g else "not run" if not genz else "-"
+        rows.append([fam, str(len(out)), _stats(ins), _stats(out), g_text if out else "-"])
+    if markdown:
+        print("| " + " | ".join(head) + " |")
+        print("|" + "---|" * len(head))
+        for r in rows:
+            print("| " + " | ".join(r) + " |")
+    else:
+        widths = [max(len(x) for x in col) for col in zip(head, *rows, strict=True)]
+        for r in [head, *rows]:
+            print("  ".join(x.ljust(w) for x, w in zip(r, widths, strict=True)))
+    print("\nper held-out source:")
+    for source in dict.fromkeys(p.source for p in points):
+        out = [v for v, s in held if s == source]
+        print(f"  {_stats(out)}  n={len(out):<3} {source}")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--fit", action="store_true", help="fit the calibration, print it")
+    ap.add_argument("--loso", action="store_true", help="leave-one-source-out validation")
     ap.add_argument("--no-genz", action="store_true")
     ap.add_argument("--markdown", action="store_true")
     args = ap.parse_args()
     points = list(load_points())
     throughput = [p for p in points if p.metric != "spec_speedup"]
+    if args.loso:
+        loso(throughput, not args.no_genz, args.markdown)
+        return
     if args.fit:
         t0 = time.perf_counter()
         train, test = throughput[0::2], throughput[1::2]

@@ -178,3 +178,38 @@ def test_llama4_shapes_and_nvl72_domain() -> None:
     h = Deployment.of("deepseek-r1", "h100", 72, attention_parallel="dp")
     assert gb.gpu.nvlink_domain == 72 and h.gpu.nvlink_domain == 8
     assert gb.communication_time(4096) < h.communication_time(4096)
+
+
+def test_leave_one_source_out_never_trains_on_the_held_out_source() -> None:
+    from tokenomy.selfhost.validation import (
+        PublishedPoint,
+        family,
+        leave_one_source_out,
+        percentile_abs_error,
+        validate,
+    )
+
+    points = [p for p in sh.load_points() if p.metric != "spec_speedup"]
+    trained_on: list[set[str]] = []
+
+    def fit(train: list[PublishedPoint]) -> sh.Calibration:
+        trained_on.append({p.source for p in train})
+        return sh.load_calibration()
+
+    held = leave_one_source_out(points, fit)
+    sources = list(dict.fromkeys(p.source for p in points))
+    assert len(trained_on) == len(sources) >= 5
+    for seen, source in zip(trained_on, sources, strict=True):
+        assert source not in seen and seen == set(sources) - {source}
+    assert sorted(v.point.id for v, _ in held) == sorted(p.id for p in points)
+    # With the same calibration everywhere, held-out predictions are the in-sample ones.
+    inside = {v.point.id: v.predicted for v in validate(points)}
+    assert all(v.predicted == inside[v.point.id] for v, _ in held)
+    assert all(v.point.source == s for v, s in held)
+    errors = [v for v, _ in held]
+    assert percentile_abs_error(errors, 100) == max(abs(v.error) for v in errors)
+    assert percentile_abs_error(errors, 50) <= percentile_abs_error(errors, 90)
+    by_id = {p.id: family(p) for p in points}
+    assert by_id["trtllm-qwen3-235b-8xh100-1000-1000"] == "MoE"
+    assert by_id["vllm-0.5-llama3-8b-h100-light-load"] == "latency"
+    assert by_id["trtllm-8b-h100-128-128"] == "dense"
