@@ -68,6 +68,7 @@ def genz_predict(point: PublishedPoint) -> tuple[float | None, str]:
         output_len=point.output_len,
         concurrency=point.concurrency or None,
         phase=point.phase,
+        attention_parallel=point.attention_parallel,
     )
     flops = gpu.flops(point.precision) / 1e12
     # GenZ's fit check ignores TP/EP (per chip x PP only), so give it the group's memory.

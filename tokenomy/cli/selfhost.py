@@ -27,7 +27,7 @@ def _speculation(
 
 
 def _fail(exc: Exception) -> typer.Exit:
-    err.print(f"error: {exc}")
+    err.print(f"error: {exc}", soft_wrap=True)  # one line, however long
     return typer.Exit(2)
 
 
@@ -84,7 +84,7 @@ def _estimate_record(
         ("$ per M input", f"${est.usd_per_m_input:,.4f}"),
         ("$ per M output", f"${est.usd_per_m_output:,.4f}"),
         ("$ per M tokens", f"${est.usd_per_m_tokens:,.4f} (input and output)"),
-        ("model error", f"median {error:.1%} on the {points} published points it was fitted to"),
+        ("model error", f"median {error:.1%} on {points} published points (in-sample)"),
     ]
     notes = []
     if est.queued:

@@ -690,8 +690,8 @@ def serving_estimate(
         raise DoesNotFitError(
             f"{arch.label} fits on {gpus}x {card.label}, but one {input_len}+{output_len} "
             f"token sequence needs {dep.kv_bytes_per_sequence(longest) / 1e9:,.2f} GB of KV "
-            f"cache and the {dep.calibration.engine_label} KV pool holds "
-            f"{dep.kv_budget_per_gpu / 1e9:,.2f} GB ({dep.kv_pool_tokens():,} tokens): use "
+            f"cache and the engine's KV pool holds {dep.kv_budget_per_gpu / 1e9:,.2f} GB "
+            f"({dep.kv_pool_tokens():,} tokens): use "
             f"more GPUs, --kv-dtype fp8, or shorter sequences"
         )
     limit = max(limit, dep.sequence_groups)  # a full-length sequence fits, so one runs per pool
