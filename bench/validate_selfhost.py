@@ -5,6 +5,8 @@
     python bench/validate_selfhost.py --markdown # the table for docs/selfhost.md
     python bench/validate_selfhost.py --loso     # leave-one-source-out: fit on all sources
                                                  # but one, predict that one; by family
+    python bench/validate_selfhost.py --matched-engines  # each point with its engine's row
+                                                 # of data/engines.toml, not the default
 
 GenZ (``pip install genz-llm``, the bench extra) is run at its defaults (efficiency 1, its own
 operator roofline) on the same set-up and the same concurrency as ours, with the same
@@ -25,7 +27,12 @@ from typing import Any
 
 from tokenomy.selfhost.architectures import get_model
 from tokenomy.selfhost.hardware import get_gpu
-from tokenomy.selfhost.perf_model import Calibration, load_calibration, serving_estimate
+from tokenomy.selfhost.perf_model import (
+    Calibration,
+    load_calibration,
+    load_engines,
+    serving_estimate,
+)
 from tokenomy.selfhost.validation import (
     PublishedPoint,
     Validated,
@@ -201,10 +208,36 @@ def loso(points: list[PublishedPoint], genz: bool, markdown: bool) -> None:
         print(f"  {_stats(out)}  n={len(out):<3} {source}")
 
 
+def engine_row(point: PublishedPoint) -> str:
+    """The data/engines.toml row a point's stated engine maps to: the first engine it names,
+    the default (vLLM) row when it names none (DeepSeek's own production stack)."""
+    text = point.engine.lower()
+    if "sglang" in text:
+        return "sglang"
+    return "tensorrt-llm" if "tensorrt" in text else "vllm"
+
+
+def matched_engines(points: list[PublishedPoint]) -> None:
+    """Median |error| with every point predicted under its own engine's memory policy."""
+    engines = load_engines()
+    default = validate(points)
+    matched = [validate([p], engines[engine_row(p)])[0] for p in points]
+    for name in engines:
+        n = sum(engine_row(p) == name for p in points)
+        print(f"{name}: {n} points")
+    print(
+        f"median |error|: default (vLLM) row {statistics.median(abs(v.error) for v in default):.1%}"
+        f", each point's own engine row {statistics.median(abs(v.error) for v in matched):.1%}"
+    )
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--fit", action="store_true", help="fit the calibration, print it")
     ap.add_argument("--loso", action="store_true", help="leave-one-source-out validation")
+    ap.add_argument(
+        "--matched-engines", action="store_true", help="each point under its engine's row"
+    )
     ap.add_argument("--no-genz", action="store_true")
     ap.add_argument("--markdown", action="store_true")
     args = ap.parse_args()
@@ -212,6 +245,9 @@ def main() -> None:
     throughput = [p for p in points if p.metric != "spec_speedup"]
     if args.loso:
         loso(throughput, not args.no_genz, args.markdown)
+        return
+    if args.matched_engines:
+        matched_engines(throughput)
         return
     if args.fit:
         t0 = time.perf_counter()
