@@ -303,12 +303,11 @@ class Deployment:
         tokens (the widest FFN intermediate, gate and up plus the activated half, and a few
         hidden-sized buffers) or the sampler's FP32 logits, whichever is larger."""
         m, cal = self.model, self.calibration
-        ffn_split = 1 if self.dp_attention and not m.is_moe else self.gpus
         widest = max(
             m.intermediate if m.dense_ffn_layers else 0,
             m.active_experts * m.moe_intermediate if m.is_moe else 0,
         )
-        forward = cal.max_batched_tokens * (3 * widest / ffn_split + 6 * m.hidden) * 2
+        forward = cal.max_batched_tokens * (3 * widest / self.gpus + 6 * m.hidden) * 2
         sampler = min(cal.max_batch, _SAMPLER_SEQS) * m.vocab * 4 * 2
         return max(forward, sampler)
 
