@@ -91,6 +91,12 @@ def test_engine_profiles_are_data_with_sources() -> None:
     assert list(engines)[:3] == ["vllm", "sglang", "tensorrt-llm"]
     assert all("engine row: https://" in e.source for e in engines.values())
     assert sh.load_calibration() is engines["vllm"]
+    from tokenomy.selfhost.perf_model import _fitted
+
+    shared = _fitted()
+    for key in ("prefill_compute_efficiency", "decode_compute_efficiency", "bandwidth_efficiency"):
+        assert getattr(engines["vllm"], key) == getattr(shared, key)  # default = the fit
+    assert engines["tensorrt-llm"].bandwidth_efficiency != shared.bandwidth_efficiency
     default = sh.serving_estimate("llama-3.1-8b", "h100")
     assert sh.serving_estimate("llama-3.1-8b", "h100", engine="vllm") == default
     trt = sh.serving_estimate("llama-3.1-8b", "h100", engine="trtllm")
