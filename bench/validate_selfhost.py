@@ -3,6 +3,12 @@
     python bench/validate_selfhost.py            # the table, our median error, GenZ's
     python bench/validate_selfhost.py --fit      # grid-search the [calibration] efficiencies
     python bench/validate_selfhost.py --markdown # the table for docs/selfhost.md
+    python bench/validate_selfhost.py --loso     # leave-one-source-out: fit on all sources
+                                                 # but one, predict that one; by family
+    python bench/validate_selfhost.py --matched-engines  # each point with its engine's row
+                                                 # of data/engines.toml, not the default
+    python bench/validate_selfhost.py --fit-engine tensorrt-llm  # efficiencies of one engine
+                                                 # row from that engine's points only
 
 GenZ (``pip install genz-llm``, the bench extra) is run at its defaults (efficiency 1, its own
 operator roofline) on the same set-up and the same concurrency as ours, with the same
@@ -23,8 +29,21 @@ from typing import Any
 
 from tokenomy.selfhost.architectures import get_model
 from tokenomy.selfhost.hardware import get_gpu
-from tokenomy.selfhost.perf_model import Calibration, load_calibration, serving_estimate
-from tokenomy.selfhost.validation import PublishedPoint, Validated, load_points, validate
+from tokenomy.selfhost.perf_model import (
+    Calibration,
+    load_calibration,
+    load_engines,
+    serving_estimate,
+)
+from tokenomy.selfhost.validation import (
+    PublishedPoint,
+    Validated,
+    family,
+    leave_one_source_out,
+    load_points,
+    percentile_abs_error,
+    validate,
+)
 
 GENZ_MODELS = {  # our name -> GenZ's model id (None: GenZ 0.0.16 does not ship it)
     "llama-3.1-8b": "meta-llama/Llama-3.1-8B",
@@ -58,6 +77,7 @@ def genz_predict(point: PublishedPoint) -> tuple[float | None, str]:
         output_len=point.output_len,
         concurrency=point.concurrency or None,
         phase=point.phase,
+        attention_parallel=point.attention_parallel,
     )
     flops = gpu.flops(point.precision) / 1e12
     # GenZ's fit check ignores TP/EP (per chip x PP only), so give it the group's memory.
@@ -105,16 +125,30 @@ def genz_predict(point: PublishedPoint) -> tuple[float | None, str]:
     return cycle / point.output_len * 1e3, ""  # tpot_ms
 
 
-def fit(points: list[PublishedPoint]) -> Calibration:
+GRID = (
+    (0.45, 0.55, 0.65),
+    (0.35, 0.45, 0.55),
+    (0.7, 0.75, 0.8, 0.85),
+    (0.002, 0.004, 0.006),
+    (1.0, 1.3, 1.6),
+)
+ENGINE_GRID = (  # wider: one engine's kernels may sit further from the shared fit
+    (0.45, 0.55, 0.65, 0.75),
+    (0.25, 0.35, 0.45, 0.55),
+    (0.7, 0.75, 0.8, 0.85, 0.9),
+    (0.001, 0.002, 0.004, 0.006),
+    (1.0, 1.3, 1.6),
+)
+
+
+def fit(
+    points: list[PublishedPoint],
+    base: Calibration | None = None,
+    axes: tuple[tuple[float, ...], ...] = GRID,
+) -> Calibration:
     """Grid search over the efficiencies: minimise the median |error| on the points given."""
-    base = load_calibration()
-    grid = itertools.product(
-        (0.45, 0.55, 0.65),
-        (0.35, 0.45, 0.55),
-        (0.7, 0.75, 0.8, 0.85),
-        (0.002, 0.004, 0.006),
-        (1.0, 1.3, 1.6),
-    )
+    base = base or load_calibration()
+    grid = itertools.product(*axes)
     best: tuple[float, Calibration] | None = None
     for pf, df, bw, oh, imb in grid:
         cal = replace(
@@ -146,14 +180,124 @@ def _row(v: Validated, genz: float | None, why: str) -> list[str]:
     ]
 
 
+def _stats(results: list[Validated]) -> str:
+    if not results:
+        return "no points"
+    med = statistics.median(abs(v.error) for v in results)
+    return f"{med:6.1%} {percentile_abs_error(results, 90):7.1%}"
+
+
+def loso(points: list[PublishedPoint], genz: bool, markdown: bool) -> None:
+    """Leave-one-source-out cross-validation, by family, beside the in-sample fit and GenZ."""
+    t0 = time.perf_counter()
+    held = leave_one_source_out(points, fit)
+    inside = {v.point.id: v for v in validate(points)}
+    print(f"fitted {len(dict.fromkeys(p.source for p in points))} times in "
+          f"{time.perf_counter() - t0:.0f} s", file=sys.stderr)  # fmt: skip
+    genz_err: dict[str, float] = {}
+    if genz:
+        for p in points:
+            value, _ = genz_predict(p)
+            if value is not None:
+                genz_err[p.id] = (value - p.measured) / p.measured
+    head = ["family", "points", "in-sample median p90", "held-out median p90", "GenZ median (n)"]
+    rows = []
+    families = ["all", "dense", "MoE", "prefill", "latency", "AMD", "finite benchmark"]
+    for fam in families:
+        out = [v for v, _ in held if fam == "all" or family(v.point) == fam]
+        ins = [inside[v.point.id] for v in out]
+        g = [abs(genz_err[v.point.id]) for v in out if v.point.id in genz_err]
+        g_text = f"{statistics.median(g):.1%} ({len(g)})" if g else "not run" if not genz else "-"
+        rows.append([fam, str(len(out)), _stats(ins), _stats(out), g_text if out else "-"])
+    if markdown:
+        print("| " + " | ".join(head) + " |")
+        print("|" + "---|" * len(head))
+        for r in rows:
+            print("| " + " | ".join(r) + " |")
+    else:
+        widths = [max(len(x) for x in col) for col in zip(head, *rows, strict=True)]
+        for r in [head, *rows]:
+            print("  ".join(x.ljust(w) for x, w in zip(r, widths, strict=True)))
+    print("\nper held-out source:")
+    for source in dict.fromkeys(p.source for p in points):
+        out = [v for v, s in held if s == source]
+        print(f"  {_stats(out)}  n={len(out):<3} {source}")
+
+
+def engine_row(point: PublishedPoint) -> str:
+    """The data/engines.toml row a point's stated engine maps to: the first engine it names,
+    the default (vLLM) row when it names none (DeepSeek's own production stack)."""
+    text = point.engine.lower()
+    if "sglang" in text:
+        return "sglang"
+    return "tensorrt-llm" if "tensorrt" in text else "vllm"
+
+
+def matched_engines(points: list[PublishedPoint]) -> None:
+    """Median |error| with every point predicted under its own engine's memory policy."""
+    engines = load_engines()
+    default = validate(points)
+    matched = [validate([p], engines[engine_row(p)])[0] for p in points]
+    for name in engines:
+        n = sum(engine_row(p) == name for p in points)
+        print(f"{name}: {n} points")
+    print(
+        f"median |error|: default (vLLM) row {statistics.median(abs(v.error) for v in default):.1%}"
+        f", each point's own engine row {statistics.median(abs(v.error) for v in matched):.1%}"
+    )
+
+
+def fit_engine(points: list[PublishedPoint], name: str) -> None:
+    """Fit one engine row's efficiencies on the points that engine measured; check the fit on
+    split halves (fit on one half, score the other) against the shared fit."""
+    keys = (
+        "prefill_compute_efficiency",
+        "decode_compute_efficiency",
+        "bandwidth_efficiency",
+        "step_overhead_s",
+        "moe_imbalance",
+    )
+    shared = load_calibration()  # the default row keeps the shared fit's efficiencies
+    # The row's memory policy with the shared efficiencies: what the row is compared against.
+    base = replace(load_engines()[name], **{k: getattr(shared, k) for k in keys})
+    mine = [p for p in points if engine_row(p) == name]
+
+    def med(ps: list[PublishedPoint], cal: Calibration) -> float:
+        return statistics.median(abs(v.error) for v in validate(ps, cal))
+
+    own = fit(mine, base, ENGINE_GRID)
+    print(f"{name}: {len(mine)} points; in-sample median |error| shared fit "
+          f"{med(mine, base):.1%}, own fit {med(mine, own):.1%}")  # fmt: skip
+    for label, train, test in (("even", mine[0::2], mine[1::2]), ("odd", mine[1::2], mine[0::2])):
+        half = fit(train, base, ENGINE_GRID)
+        print(f"  fitted on the {label} rows, the other half: own {med(test, half):.1%}, "
+              f"shared {med(test, base):.1%}")  # fmt: skip
+    for k in keys:
+        print(f"{k} = {getattr(own, k)}")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--fit", action="store_true", help="fit the calibration, print it")
+    ap.add_argument("--loso", action="store_true", help="leave-one-source-out validation")
+    ap.add_argument(
+        "--matched-engines", action="store_true", help="each point under its engine's row"
+    )
+    ap.add_argument("--fit-engine", metavar="NAME", help="fit one engine row's efficiencies")
     ap.add_argument("--no-genz", action="store_true")
     ap.add_argument("--markdown", action="store_true")
     args = ap.parse_args()
     points = list(load_points())
     throughput = [p for p in points if p.metric != "spec_speedup"]
+    if args.loso:
+        loso(throughput, not args.no_genz, args.markdown)
+        return
+    if args.matched_engines:
+        matched_engines(throughput)
+        return
+    if args.fit_engine:
+        fit_engine(throughput, args.fit_engine)
+        return
     if args.fit:
         t0 = time.perf_counter()
         train, test = throughput[0::2], throughput[1::2]

@@ -20,6 +20,7 @@ def test_public_api_names_exist() -> None:
 def test_data_files_load_with_provenance() -> None:
     gpus, models = sh.load_gpus(), sh.load_models()
     assert {"h100", "h200", "b200", "a100", "l40s", "mi300x"} <= set(gpus)
+    assert {"gb200", "rtx-pro-6000", "mi325x", "mi355x"} <= set(gpus)
     assert {
         "llama-3.1-8b",
         "llama-3.1-70b",
@@ -30,6 +31,8 @@ def test_data_files_load_with_provenance() -> None:
         "gpt-oss-20b",
         "gpt-oss-120b",
         "mixtral-8x7b",
+        "llama-4-scout",
+        "llama-4-maverick",
     } <= set(models)
     for item in [*gpus.values(), *models.values()]:
         assert item.source and item.date.year >= 2021
@@ -80,8 +83,8 @@ def test_unknown_names_are_clear() -> None:
 def test_impossible_setups_raise_clear_errors() -> None:
     with pytest.raises(sh.DoesNotFitError, match=r"needs 671 GB of weights.*at least \d+ GPUs"):
         sh.serving_estimate("deepseek-v3", "h100", 4, precision="fp8")
-    with pytest.raises(sh.DoesNotFitError, match="hold at most"):
-        sh.serving_estimate("llama-3.1-70b", "h100", 2, precision="fp8", concurrency=100_000)
+    with pytest.raises(sh.DoesNotFitError, match="token sequence needs"):
+        sh.serving_estimate("llama-3.1-70b", "h100", 2, precision="fp8", input_len=2_000_000)
 
 
 def test_more_bandwidth_more_throughput_and_cost_formula() -> None:
@@ -155,3 +158,58 @@ def test_validation_median_error_within_target() -> None:
         by_id["sglang-mtp-dsv3-16xh200-low-load"].point.measured
         > by_id["sglang-mtp-dsv3-128xh200-high-load"].point.measured
     )
+
+
+def test_llama4_shapes_and_nvl72_domain() -> None:
+    scout, maverick = sh.get_model("llama-4-scout"), sh.get_model("llama-4-maverick")
+    # Text weights only: the published 109B / 400B include the vision encoder.
+    assert scout.total_params / 1e9 == pytest.approx(108, rel=0.01)
+    assert maverick.total_params / 1e9 == pytest.approx(401, rel=0.01)
+    assert (maverick.moe_layers, maverick.dense_layers) == (24, 24)
+    # Chunked-attention layers hold at most 8,192 tokens: a 128K context caches far less than
+    # 48 full layers would.
+    assert scout.kv_elements(131_072) < 0.3 * 48 * 2 * 8 * 128 * 131_072
+    with pytest.raises(sh.InvalidParallelismError):  # 40 heads, 8 KV heads: not over 5 GPUs
+        sh.serving_estimate("llama-4-scout", "h100", 5)
+    # 72 GB200s are one NVLink domain; 72 H100s cross the network between nodes.
+    from tokenomy.selfhost.perf_model import Deployment
+
+    gb = Deployment.of("deepseek-r1", "gb200", 72, attention_parallel="dp")
+    h = Deployment.of("deepseek-r1", "h100", 72, attention_parallel="dp")
+    assert gb.gpu.nvlink_domain == 72 and h.gpu.nvlink_domain == 8
+    assert gb.communication_time(4096) < h.communication_time(4096)
+
+
+def test_leave_one_source_out_never_trains_on_the_held_out_source() -> None:
+    from tokenomy.selfhost.validation import (
+        PublishedPoint,
+        family,
+        leave_one_source_out,
+        percentile_abs_error,
+        validate,
+    )
+
+    points = [p for p in sh.load_points() if p.metric != "spec_speedup"]
+    trained_on: list[set[str]] = []
+
+    def fit(train: list[PublishedPoint]) -> sh.Calibration:
+        trained_on.append({p.source for p in train})
+        return sh.load_calibration()
+
+    held = leave_one_source_out(points, fit)
+    sources = list(dict.fromkeys(p.source for p in points))
+    assert len(trained_on) == len(sources) >= 5
+    for seen, source in zip(trained_on, sources, strict=True):
+        assert source not in seen and seen == set(sources) - {source}
+    assert sorted(v.point.id for v, _ in held) == sorted(p.id for p in points)
+    # With the same calibration everywhere, held-out predictions are the in-sample ones.
+    inside = {v.point.id: v.predicted for v in validate(points)}
+    assert all(v.predicted == inside[v.point.id] for v, _ in held)
+    assert all(v.point.source == s for v, s in held)
+    errors = [v for v, _ in held]
+    assert percentile_abs_error(errors, 100) == max(abs(v.error) for v in errors)
+    assert percentile_abs_error(errors, 50) <= percentile_abs_error(errors, 90)
+    by_id = {p.id: family(p) for p in points}
+    assert by_id["trtllm-qwen3-235b-8xh100-1000-1000"] == "MoE"
+    assert by_id["vllm-0.5-llama3-8b-h100-light-load"] == "latency"
+    assert by_id["trtllm-8b-h100-128-128"] == "dense"

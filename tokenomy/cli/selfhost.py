@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import sys
+import textwrap
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -25,8 +27,79 @@ def _speculation(
 
 
 def _fail(exc: Exception) -> typer.Exit:
-    err.print(f"error: {exc}")
+    err.print(f"error: {exc}", soft_wrap=True)  # one line, however long
     return typer.Exit(2)
+
+
+_WIDTH = 80
+_LABEL = 24
+
+
+def _record_lines(title: str, items: list[tuple[str, str]], notes: list[str]) -> list[str]:
+    """A titled key/value list that fits ``_WIDTH`` columns (long values wrap under
+    themselves), then notes as wrapped paragraphs."""
+    lines = [*textwrap.wrap(title, _WIDTH), ""]
+    for label, value in items:
+        wrapped = textwrap.wrap(value, _WIDTH - _LABEL - 2) or [""]
+        lines.append(f"  {label:<{_LABEL - 2}}{wrapped[0]}")
+        lines += [" " * _LABEL + more for more in wrapped[1:]]
+    for note in notes:
+        lines += ["", *textwrap.wrap(note, _WIDTH)]
+    return lines
+
+
+def _estimate_record(
+    est: Any, error: float, points: int
+) -> tuple[str, list[tuple[str, str]], list[str]]:
+    from tokenomy.selfhost import get_gpu, get_model, load_engine
+
+    arch, card, engine = get_model(est.model), get_gpu(est.gpu), load_engine(est.engine)
+    title = f"{arch.label} on {est.gpus}x {card.label}: what a token costs (an estimate)"
+    attention = f", {est.attention_parallel.upper()} attention" if est.attention_parallel else ""
+    kv = est.kv_precision or ("fp8" if est.precision == "fp4" else est.precision)
+    items = [
+        ("model", f"{arch.label} ({est.model}), {est.precision} weights"),
+        ("GPUs", f"{est.gpus}x {card.label}"),
+        ("engine", f"{engine.engine_label}{attention}"),
+        ("KV cache", f"{kv}, {est.kv_pool_tokens:,} tokens per pool"),
+        ("lengths", f"{est.input_len:,} in, {est.output_len:,} out tokens"),
+    ]
+    if est.queued:
+        items.append(
+            ("concurrency", f"{est.concurrency:,} clients: {est.batch:,} run, {est.queued:,} wait")
+        )
+        items.append(("queue wait", f"{est.queue_wait_s:,.1f} s per request (mean)"))
+    else:
+        items.append(("concurrency", f"{est.concurrency:,} (memory holds {est.max_concurrency:,})"))
+    if est.speculation:
+        items.append(
+            ("speculation", f"{est.speculation}: {est.speculative_speedup:.2f}x throughput")
+        )
+    items += [
+        ("output tok/s", f"{est.output_tps:,.0f} ({est.output_tps_per_gpu:,.0f} per GPU)"),
+        ("input tok/s", f"{est.input_tps:,.0f}"),
+        ("per user", f"{est.output_tps_per_user:,.1f} tok/s (TPOT {est.tpot_s * 1e3:,.1f} ms)"),
+        ("TTFT", f"{est.ttft_s * 1e3:,.0f} ms" + (" incl. queue wait" if est.queued else "")),
+        ("GPU price", f"${est.price_per_hour:,.2f}/GPU-hour, {est.utilisation:.0%} utilised"),
+        ("$ per M input", f"${est.usd_per_m_input:,.4f}"),
+        ("$ per M output", f"${est.usd_per_m_output:,.4f}"),
+        ("$ per M tokens", f"${est.usd_per_m_tokens:,.4f} (input and output)"),
+        ("model error", f"median {error:.1%} on {points} published points (in-sample)"),
+    ]
+    notes = []
+    if est.queued:
+        notes.append(
+            f"{est.concurrency:,} concurrent requests are more than the engine runs at once "
+            f"({est.batch:,}: its KV cache or scheduler cap), so {est.queued:,} queue, as a "
+            f"real engine queues them: throughput stays that of {est.batch:,} running, and "
+            f"each request waits about {est.queue_wait_s:,.1f} s before its prefill "
+            f"(closed loop, Little's law)."
+        )
+    return title, items, notes
+
+
+def _print_record(title: str, items: list[tuple[str, str]], notes: list[str]) -> None:
+    sys.stdout.write("\n".join(_record_lines(title, items, notes)) + "\n")
 
 
 @app.command("selfhost")
@@ -36,6 +109,27 @@ def selfhost(
     ] = "llama-3.1-8b",
     gpu: Annotated[str, typer.Option("--gpu", help="GPU (tokenomy/data/gpus.toml).")] = "h100",
     gpus: Annotated[int, typer.Option("--gpus", help="GPUs per replica (TP/EP).")] = 1,
+    engine: Annotated[
+        str | None,
+        typer.Option(
+            "--engine", help="vllm (default), sglang or tensorrt-llm (tokenomy/data/engines.toml)."
+        ),
+    ] = None,
+    kv_dtype: Annotated[
+        str,
+        typer.Option(
+            "--kv-dtype",
+            help="KV-cache dtype: fp16, bf16 or fp8 (default: the weights', at least fp8).",
+        ),
+    ] = "",
+    attention: Annotated[
+        str,
+        typer.Option(
+            "--attention",
+            help="tp: heads split over the GPUs (default; MLA's latent KV is then copied on "
+            "every GPU); dp: data-parallel attention, one GPU per sequence.",
+        ),
+    ] = "tp",
     precision: Annotated[
         str,
         typer.Option(
@@ -119,6 +213,11 @@ def selfhost(
     from tokenomy.selfhost import DataFileError, DoesNotFitError, median_abs_error, validate
 
     fmt = c.output_format(as_json, as_csv)
+    opts: dict[str, Any] = {
+        "engine": engine,
+        "kv_precision": kv_dtype.lower(),
+        "attention_parallel": attention.lower(),
+    }
     try:
         spec = _speculation(spec_acceptance, spec_draft_len, spec_draft_cost, spec_adaptive)
         if from_ledger or tokens_per_day is not None:
@@ -140,30 +239,39 @@ def selfhost(
                 home,
                 fmt,
                 prefix_cache,
+                opts,
             )
             return
-        rows = (
-            _sweep(model, gpu, gpus, precision, input_len, output_len, spec, gpu_price, utilisation)
-            if sweep
-            else [
-                _estimate(
-                    model,
-                    gpu,
-                    gpus,
-                    precision,
-                    input_len,
-                    output_len,
-                    concurrency,
-                    min_tps_per_user,
-                    spec,
-                    gpu_price,
-                    utilisation,
-                )
-            ]
-        )
+        est = None
+        if sweep:
+            rows = _sweep(
+                model, gpu, gpus, precision, input_len, output_len, spec, gpu_price, utilisation,
+                opts,
+            )  # fmt: skip
+        else:
+            est = _estimate(
+                model,
+                gpu,
+                gpus,
+                precision,
+                input_len,
+                output_len,
+                concurrency,
+                min_tps_per_user,
+                spec,
+                gpu_price,
+                utilisation,
+                opts,
+            )
+            rows = [est.as_dict()]
     except (DataFileError, DoesNotFitError, ValueError) as exc:
         raise _fail(exc) from None
-    error = median_abs_error(validate(), speculative=False)
+    results = validate()
+    error = median_abs_error(results, speculative=False)
+    if est is not None and fmt is Format.table:
+        count = sum(r.point.metric != "spec_speedup" for r in results)
+        _print_record(*_estimate_record(est, error, count))
+        return
     emit(
         rows,
         fmt,
@@ -185,10 +293,11 @@ def _estimate(
     spec: Any,
     price: float | None,
     utilisation: float,
-) -> dict[str, object]:
+    opts: dict[str, Any],
+) -> Any:
     from tokenomy.selfhost import serving_estimate
 
-    est = serving_estimate(
+    return serving_estimate(
         model,
         gpu,
         gpus,
@@ -200,8 +309,8 @@ def _estimate(
         speculation=spec,
         price_per_hour=price,
         utilisation=utilisation,
+        **opts,
     )
-    return est.as_dict()
 
 
 def _sweep(
@@ -214,6 +323,7 @@ def _sweep(
     spec: Any,
     price: float | None,
     utilisation: float,
+    opts: dict[str, Any],
 ) -> list[dict[str, object]]:
     from tokenomy.selfhost import serving_estimate
 
@@ -225,6 +335,7 @@ def _sweep(
         input_len=input_len,
         output_len=output_len,
         price_per_hour=price,
+        **opts,
     ).concurrency
     levels, level = [], 1
     while level < top:
@@ -243,6 +354,7 @@ def _sweep(
             concurrency=n,
             price_per_hour=price,
             utilisation=utilisation,
+            **opts,
         )
         row: dict[str, object] = {
             "concurrency": n,
@@ -262,6 +374,7 @@ def _sweep(
                 speculation=spec,
                 price_per_hour=price,
                 utilisation=utilisation,
+                **opts,
             )
             row |= {
                 "spec_output_tps_per_gpu": round(fast.output_tps_per_gpu, 1),
@@ -291,6 +404,7 @@ def _break_even(
     home: Path | None,
     fmt: Any,
     prefix_cache: bool = True,
+    opts: dict[str, Any] | None = None,
 ) -> None:
     from tokenomy.selfhost.breakeven import Workload, break_even
 
@@ -322,6 +436,7 @@ def _break_even(
             price_per_hour=price,
             min_tps_per_user=min_tps,
             prefix_cache=prefix_cache,
+            **(opts or {}),
         )
         for row in result.as_rows():
             rows.append(

@@ -207,6 +207,9 @@ def break_even(
     min_tps_per_user: float | None = None,
     pricer: Pricer | None = None,
     prefix_cache: bool = True,
+    engine: str | None = None,
+    kv_precision: str = "",
+    attention_parallel: str = "tp",
 ) -> BreakEven:
     """Size a fleet of ``gpus``-GPU replicas for ``workload`` and compare it with APIs.
 
@@ -226,6 +229,9 @@ def break_even(
         speculation=speculation,
         price_per_hour=price_per_hour,
         prefix_hit=min(workload.cached_share, 0.99) if prefix_cache else 0.0,
+        engine=engine,
+        kv_precision=kv_precision,
+        attention_parallel=attention_parallel,
     )
     # One replica serves output_tps output tokens/s (its input ride along at the same mix).
     peak_output_tps = workload.output_tokens_per_day / 86400 * workload.peak_factor

@@ -12,6 +12,7 @@ __all__ = ["PRECISIONS", "Gpu", "get_gpu", "load_gpus"]
 
 # Bytes per weight (and per KV element) for each precision tokenomy models.
 PRECISIONS: dict[str, float] = {"bf16": 2.0, "fp8": 1.0, "fp4": 0.5}
+_VISIBLE = 0.99  # share of a GPU's memory left to processes after the driver's reservation
 
 
 @dataclass(frozen=True, slots=True)
@@ -29,10 +30,13 @@ class Gpu:
     price_date: date
     source: str
     date: date
+    nvlink_domain: int = 8  # GPUs one NVLink/Infinity Fabric domain joins (GB200 NVL72: 72)
 
     @property
     def memory_bytes(self) -> float:
-        return self.memory_gb * 1e9
+        """Memory a process sees. HBM sold as "80 GB" is 80 GiB (81,920 MiB on an A100 80GB);
+        the driver and ECC keep about 1% of it (PyTorch reports 79.2 GiB there)."""
+        return self.memory_gb * 2**30 * _VISIBLE
 
     @property
     def bandwidth(self) -> float:
@@ -78,6 +82,7 @@ def load_gpus() -> dict[str, Gpu]:
             price_date=row.day("price_date"),
             source=source,
             date=day,
+            nvlink_domain=row.integer("nvlink_domain", 8),
         )
         if gpu.name in gpus:
             raise row.fail("duplicate name")

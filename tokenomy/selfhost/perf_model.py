@@ -25,24 +25,37 @@ from functools import cache
 from importlib import resources
 
 from tokenomy.selfhost.architectures import Architecture, get_model
-from tokenomy.selfhost.datafile import DataFileError
+from tokenomy.selfhost.datafile import DataFileError, read_table
 from tokenomy.selfhost.hardware import PRECISIONS, Gpu, get_gpu
 from tokenomy.selfhost.speculative import Speculation
 
 __all__ = [
+    "KV_DTYPES",
     "Calibration",
     "Deployment",
     "DoesNotFitError",
     "Estimate",
+    "InvalidParallelismError",
     "load_calibration",
+    "load_engine",
+    "load_engines",
     "serving_estimate",
 ]
 
-_GPUS_PER_NODE = 8  # collectives beyond one node cross the network instead of NVLink
-
 
 class DoesNotFitError(ValueError):
-    """The set-up is impossible: the weights or the requested concurrency exceed memory."""
+    """The set-up is impossible: the weights, or one sequence's KV cache, exceed memory."""
+
+
+class InvalidParallelismError(DoesNotFitError):
+    """The GPU count cannot split the model's attention heads (or KV heads) tensor-parallel."""
+
+
+# KV-cache element types an engine can store (vLLM's --kv-cache-dtype, SGLang's
+# --kv-cache-dtype): bytes per element. fp16 and bf16 take the same space.
+KV_DTYPES: dict[str, str] = {"fp16": "bf16", "bf16": "bf16", "fp8": "fp8"}
+ATTENTION_PARALLEL = ("tp", "dp")
+_SAMPLER_SEQS = 1024  # vLLM profiles the sampler with max_num_seqs (1024 on >= 70 GB GPUs)
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,17 +69,44 @@ class Calibration:
     layer_overhead_s: float  # kernel launches and small ops: per layer per step
     collective_latency_s: float  # fixed latency of one all-reduce / all-to-all
     memory_utilisation: float  # share of GPU memory the engine may use (vLLM default 0.9)
-    activation_reserve_gb: float  # per GPU: activations, CUDA graphs, fragmentation
+    activation_reserve_gb: float  # per GPU, fixed: non-torch allocations (NCCL, cuBLAS, ...)
     max_batch: int  # the engine's largest running batch (scheduler cap)
     network_gbs: float  # per GPU, one direction, between nodes (400 Gb/s InfiniBand = 50)
     moe_imbalance: float  # max-loaded GPU's expert traffic over the mean under EP
     fitted_on: str = ""
     source: str = ""
+    # The engine's memory policy (data/engines.toml): "total" = memory_utilisation of the whole
+    # GPU holds weights, profiled activations and KV (vLLM, SGLang); "free" = the KV cache takes
+    # memory_utilisation of what is left after weights and activations (TensorRT-LLM).
+    engine: str = "vllm"
+    engine_label: str = "vLLM"
+    memory_policy: str = "total"
+    activations_in_budget: bool = True  # the profiled activation peak comes out of the budget
+    max_batched_tokens: int = 8192  # tokens per forward pass the engine profiles / chunks
+
+
+_FRACTIONS = (
+    "prefill_compute_efficiency",
+    "decode_compute_efficiency",
+    "bandwidth_efficiency",
+    "memory_utilisation",
+)
+
+
+def _check(cal: Calibration, where: str) -> Calibration:
+    for name in _FRACTIONS:
+        if not 0 < getattr(cal, name) <= 1:
+            raise DataFileError(f"{where}: {name} must be in (0, 1]")
+    if cal.memory_policy not in ("total", "free"):
+        raise DataFileError(f"{where}: memory_policy must be total or free")
+    if cal.max_batch < 1 or cal.max_batched_tokens < 1:
+        raise DataFileError(f"{where}: max_batch and max_batched_tokens must be >= 1")
+    return cal
 
 
 @cache
-def load_calibration() -> Calibration:
-    """The ``[calibration]`` table of data/published_points.toml."""
+def _fitted() -> Calibration:
+    """The ``[calibration]`` table of data/published_points.toml (the shared fit)."""
     text = resources.files("tokenomy.data").joinpath("published_points.toml").read_text("utf-8")
     table = tomllib.loads(text).get("calibration")
     if not isinstance(table, dict):
@@ -76,15 +116,66 @@ def load_calibration() -> Calibration:
         cal = Calibration(**values)
     except TypeError as exc:
         raise DataFileError(f"tokenomy/data/published_points.toml [calibration]: {exc}") from exc
-    for name in (
-        "prefill_compute_efficiency",
-        "decode_compute_efficiency",
-        "bandwidth_efficiency",
-        "memory_utilisation",
-    ):
-        if not 0 < getattr(cal, name) <= 1:
-            raise DataFileError(f"[calibration] {name} must be in (0, 1]")
-    return cal
+    return _check(cal, "tokenomy/data/published_points.toml [calibration]")
+
+
+_ENGINE_META = ("name", "label", "version", "source", "date")
+
+
+@cache
+def load_engines() -> dict[str, Calibration]:
+    """Every row of data/engines.toml by name: the shared fit with the row's overrides."""
+    base = _fitted()
+    engines: dict[str, Calibration] = {}
+    fields = set(Calibration.__dataclass_fields__) - {
+        "engine",
+        "engine_label",
+        "source",
+        "fitted_on",
+    }
+    for row in read_table("engines.toml", "engine"):
+        row.provenance()
+        name = row.text("name")
+        unknown = set(row.data) - fields - set(_ENGINE_META)
+        if unknown:
+            raise row.fail(f"unknown field(s) {', '.join(sorted(unknown))}")
+        overrides = {k: v for k, v in row.data.items() if k in fields}
+        for key, value in overrides.items():
+            kind = type(getattr(base, key))
+            if kind is float and isinstance(value, int) and not isinstance(value, bool):
+                overrides[key] = float(value)
+            elif not isinstance(overrides[key], kind):
+                raise row.fail(f"'{key}' must be {kind.__name__}, got {value!r}")
+        label = row.text("label")
+        version = row.data.get("version")
+        cal = replace(
+            base,
+            **overrides,
+            engine=name,
+            engine_label=f"{label} {version}" if version else label,
+            source=f"{base.source}; engine row: {row.text('source')}",
+        )
+        if name in engines:
+            raise row.fail("duplicate name")
+        engines[name] = _check(cal, row.where)
+    return engines
+
+
+def load_engine(name: str) -> Calibration:
+    """The calibration of one engine profile (``vllm``, ``sglang``, ``tensorrt-llm``)."""
+    engines = load_engines()
+    key = name.lower().replace("_", "-")
+    aliases = {"trt-llm": "tensorrt-llm", "trtllm": "tensorrt-llm"}
+    key = aliases.get(key, key)
+    if key not in engines:
+        raise DataFileError(f"unknown engine {name!r}; known: {', '.join(engines)}")
+    return engines[key]
+
+
+@cache
+def load_calibration() -> Calibration:
+    """The default engine profile: the first row of data/engines.toml (vLLM) over the fit."""
+    return next(iter(load_engines().values()))
 
 
 @dataclass(frozen=True, slots=True)
@@ -97,13 +188,46 @@ class Deployment:
     precision: str = "bf16"  # weights and GEMM compute
     kv_precision: str = ""  # "" = the weights' precision, but never below fp8
     calibration: Calibration = field(default_factory=load_calibration)
+    attention_parallel: str = "tp"  # "tp": heads split over the GPUs; "dp": one GPU a sequence
 
     def __post_init__(self) -> None:
         if self.gpus < 1:
             raise ValueError(f"gpus must be >= 1, got {self.gpus}")
-        for p in (self.precision, self.kv_bytes_name):
-            if p not in PRECISIONS:
-                raise ValueError(f"precision must be one of {sorted(PRECISIONS)}, got {p!r}")
+        if self.precision not in PRECISIONS:
+            raise ValueError(
+                f"precision must be one of {sorted(PRECISIONS)}, got {self.precision!r}"
+            )
+        if self.kv_precision and self.kv_precision not in KV_DTYPES:
+            raise ValueError(
+                f"KV-cache dtype must be one of {', '.join(KV_DTYPES)}, got {self.kv_precision!r}"
+            )
+        if self.attention_parallel not in ATTENTION_PARALLEL:
+            raise ValueError(
+                f"attention parallelism must be tp or dp, got {self.attention_parallel!r}"
+            )
+
+    def check_parallelism(self) -> None:
+        """Tensor-parallel attention gives each GPU whole heads: the GPU count must divide the
+        attention heads, and the KV heads must split evenly (or be replicated evenly) over it,
+        as vLLM and SGLang require. Data-parallel attention keeps heads whole on every GPU."""
+        m, n = self.model, self.gpus
+        if n == 1 or self.dp_attention:
+            return
+        kv = m.kv_heads if m.attention != "mla" else 0
+        kv_ok = not kv or (n % kv == 0 if n >= kv else kv % n == 0)
+        if m.heads % n == 0 and kv_ok:
+            return
+        valid = [
+            d
+            for d in range(1, m.heads + 1)
+            if m.heads % d == 0 and (not kv or (d % kv == 0 if d >= kv else kv % d == 0))
+        ]
+        kv_text = f" and {kv} KV heads" if kv else ""
+        hint = " (or data-parallel attention: --attention dp)" if m.attention == "mla" else ""
+        raise InvalidParallelismError(
+            f"{m.label} has {m.heads} attention heads{kv_text}: tensor parallel cannot split "
+            f"them over {n} GPUs; use {', '.join(map(str, valid))} GPUs{hint}"
+        )
 
     @classmethod
     def of(
@@ -115,6 +239,7 @@ class Deployment:
         kv_precision: str = "",
         price_per_hour: float | None = None,
         calibration: Calibration | None = None,
+        attention_parallel: str = "tp",
     ) -> Deployment:
         arch, card = get_model(model), get_gpu(gpu)
         if price_per_hour is not None:
@@ -126,14 +251,19 @@ class Deployment:
             precision or arch.native_precision,
             kv_precision,
             calibration or load_calibration(),
+            attention_parallel,
         )
 
     # -- sizes ------------------------------------------------------------------------------
     @property
     def kv_bytes_name(self) -> str:
         if self.kv_precision:
-            return self.kv_precision
+            return KV_DTYPES[self.kv_precision]
         return "fp8" if self.precision == "fp4" else self.precision
+
+    @property
+    def dp_attention(self) -> bool:
+        return self.attention_parallel == "dp" and self.gpus > 1
 
     @property
     def weight_bytes(self) -> float:
@@ -146,24 +276,40 @@ class Deployment:
     @property
     def kv_shards(self) -> int:
         """How many GPUs one sequence's KV cache is split over. GQA shards by KV head under
-        TP (a head is replicated beyond that); MLA's single latent is not split by TP, so
-        engines run data-parallel attention and each sequence lives on one GPU."""
-        if self.model.attention == "mla":
+        TP (a head is replicated beyond that). MLA's single latent is not split by TP: under
+        tensor-parallel attention every GPU holds the whole latent of every sequence (no N-fold
+        capacity); under data-parallel attention each sequence lives on one GPU."""
+        if self.dp_attention or self.model.attention == "mla":
             return 1
         return min(self.gpus, self.model.kv_heads)
 
     @property
     def sequence_groups(self) -> int:
-        """Independent KV pools: N for data-parallel MLA attention, else 1."""
-        return self.gpus if self.model.attention == "mla" else 1
+        """Independent KV pools: N under data-parallel attention, else 1."""
+        return self.gpus if self.dp_attention else 1
 
     @property
     def replicated_params(self) -> float:
-        """Weights every GPU holds whole: with data-parallel attention (MLA on several GPUs)
-        the attention, dense and shared-expert weights are copied, only routed experts split."""
-        if self.sequence_groups > 1:
-            return float(self.model.resident_dense_params)
-        return 0.0
+        """Weights every GPU holds whole: with data-parallel attention the attention weights
+        are copied (for MoE models all but the routed experts, as DeepSeek and SGLang run it)."""
+        if not self.dp_attention:
+            return 0.0
+        m = self.model
+        return float(m.resident_dense_params if m.is_moe else m.layers * m.attention_params)
+
+    @property
+    def activation_bytes_per_gpu(self) -> float:
+        """The activation peak an engine profiles: one forward pass of max_batched_tokens
+        tokens (the widest FFN intermediate, gate and up plus the activated half, and a few
+        hidden-sized buffers) or the sampler's FP32 logits, whichever is larger."""
+        m, cal = self.model, self.calibration
+        widest = max(
+            m.intermediate if m.dense_ffn_layers else 0,
+            m.active_experts * m.moe_intermediate if m.is_moe else 0,
+        )
+        forward = cal.max_batched_tokens * (3 * widest / self.gpus + 6 * m.hidden) * 2
+        sampler = min(cal.max_batch, _SAMPLER_SEQS) * m.vocab * 4 * 2
+        return max(forward, sampler)
 
     @property
     def weights_per_gpu(self) -> float:
@@ -172,22 +318,27 @@ class Deployment:
 
     @property
     def kv_budget_per_gpu(self) -> float:
+        """Bytes each GPU gives the KV cache under the engine's memory policy."""
         cal = self.calibration
-        return (
-            self.gpu.memory_bytes * cal.memory_utilisation
-            - self.weights_per_gpu
-            - cal.activation_reserve_gb * 1e9
-        )
+        fixed = cal.activation_reserve_gb * 1e9
+        activations = self.activation_bytes_per_gpu
+        if cal.memory_policy == "free":  # TensorRT-LLM: a fraction of what is left
+            free = self.gpu.memory_bytes - self.weights_per_gpu - activations - fixed
+            return free * cal.memory_utilisation if free > 0 else free
+        budget = self.gpu.memory_bytes * cal.memory_utilisation - self.weights_per_gpu - fixed
+        return budget - activations if cal.activations_in_budget else budget
 
     def check_fits(self) -> None:
+        self.check_parallelism()
         if self.kv_budget_per_gpu <= 0:
             need = self.model.total_params * self.weight_bytes / 1e9
-            have = self.gpus * self.gpu.memory_gb * self.calibration.memory_utilisation
+            have = self.gpus * self.gpu.memory_bytes / 1e9 * self.calibration.memory_utilisation
             fewest = next(
                 (
                     n
                     for n in range(self.gpus + 1, 4097)
                     if replace(self, gpus=n).kv_budget_per_gpu > 0
+                    and _splits(replace(self, gpus=n))
                 ),
                 None,
             )
@@ -199,11 +350,19 @@ class Deployment:
                 f"precision, or a larger GPU."
             )
 
+    def kv_bytes_per_sequence(self, context: float) -> float:
+        """KV bytes one sequence of ``context`` tokens takes on each GPU that holds it."""
+        return self.model.kv_elements(context) * self.kv_bytes / self.kv_shards
+
+    def kv_pool_tokens(self) -> int:
+        """Tokens of context one KV pool holds (what vLLM logs as 'GPU KV cache size')."""
+        self.check_fits()
+        return int(self.kv_budget_per_gpu // self.kv_bytes_per_sequence(1))
+
     def max_concurrency(self, context: float) -> int:
         """The most sequences of mean ``context`` tokens whose KV cache fits in memory."""
         self.check_fits()
-        per_sequence = self.model.kv_elements(context) * self.kv_bytes / self.kv_shards
-        per_pool = int(self.kv_budget_per_gpu // per_sequence)
+        per_pool = int(self.kv_budget_per_gpu // self.kv_bytes_per_sequence(context))
         return per_pool * self.sequence_groups
 
     # -- step times -------------------------------------------------------------------------
@@ -212,7 +371,9 @@ class Deployment:
         if n == 1:
             return 0.0
         link = (
-            self.gpu.interconnect_gbs if n <= _GPUS_PER_NODE else self.calibration.network_gbs
+            self.gpu.interconnect_gbs
+            if n <= self.gpu.nvlink_domain
+            else self.calibration.network_gbs
         ) * 1e9
         # Ring all-reduce moves 2(N-1)/N of the data per GPU; all-to-all (N-1)/N of it.
         factor = 2 * (n - 1) / n if all_reduce else (n - 1) / n
@@ -222,10 +383,10 @@ class Deployment:
         """Copies of a token's activation an all-to-all sends to other GPUs. Inside a node each
         of the k experts gets one; across nodes (DeepEP's hierarchical kernels) a token crosses
         the network once per distinct remote node and fans out over NVLink there."""
-        k, n = self.model.active_experts, self.gpus
-        if n <= _GPUS_PER_NODE:
+        k, n, domain = self.model.active_experts, self.gpus, self.gpu.nvlink_domain
+        if n <= domain:
             return float(k)
-        nodes = n / _GPUS_PER_NODE
+        nodes = n / domain
         touched = nodes * (1 - (1 - 1 / nodes) ** k)
         return touched * (nodes - 1) / nodes * n / (n - 1)  # _collective applies (n-1)/n
 
@@ -242,7 +403,7 @@ class Deployment:
             dispatch = tokens * m.hidden * min(self.weight_bytes, 2.0)
             per_gpu = (dispatch + act) / 2 * self._copies_per_token() / self.gpus
             t += 2 * m.moe_layers * self._collective(per_gpu, all_reduce=False)
-            if m.attention != "mla":  # GQA MoE models run TP attention: one all-reduce a layer
+            if not self.dp_attention:  # tensor-parallel attention: one all-reduce a layer
                 t += m.layers * self._collective(act, all_reduce=True)
             t += m.dense_layers * 2 * self._collective(act, all_reduce=True)
         else:
@@ -309,6 +470,14 @@ class Deployment:
         return self._with_communication(linear + attention, pass_tokens) * prompt / pass_tokens
 
 
+def _splits(dep: Deployment) -> bool:
+    try:
+        dep.check_parallelism()
+    except InvalidParallelismError:
+        return False
+    return True
+
+
 @dataclass(frozen=True, slots=True)
 class Estimate:
     """What ``serving_estimate`` predicts for one set-up at one concurrency."""
@@ -332,6 +501,20 @@ class Estimate:
     utilisation: float
     prefill_share: float  # share of GPU time spent prefilling
     prefix_hit: float = 0.0  # share of each prompt served from the engine's prefix cache
+    running: int = 0  # sequences the engine runs at once (< concurrency when requests queue)
+    queue_wait_s: float = 0.0  # mean wait of a request before it is admitted (closed loop)
+    kv_precision: str = ""  # the KV-cache dtype when given explicitly
+    engine: str = "vllm"
+    attention_parallel: str = ""  # "tp" / "dp" where it matters (MLA on several GPUs)
+    kv_pool_tokens: int = 0  # tokens of context one KV pool holds
+
+    @property
+    def batch(self) -> int:
+        return self.running or self.concurrency
+
+    @property
+    def queued(self) -> int:
+        return max(self.concurrency - self.batch, 0)
 
     @property
     def output_tps_per_gpu(self) -> float:
@@ -339,7 +522,8 @@ class Estimate:
 
     @property
     def output_tps_per_user(self) -> float:
-        return self.output_tps / self.concurrency if self.concurrency else 0.0
+        """Output tokens/s of one running request (a queued request waits, then gets this)."""
+        return self.output_tps / self.batch if self.batch else 0.0
 
     @property
     def tpot_s(self) -> float:
@@ -370,7 +554,10 @@ class Estimate:
         return self._per_million(self.input_tps + self.output_tps, 1.0)
 
     def as_dict(self) -> dict[str, object]:
-        return {
+        """The estimate as a flat dict. Keys beyond the original set appear only when they
+        carry something (queueing, a non-default engine, an explicit KV dtype), so the
+        default ``--json`` keeps its shape."""
+        out = {
             "model": self.model,
             "gpu": self.gpu,
             "gpus": self.gpus,
@@ -395,6 +582,19 @@ class Estimate:
             "usd_per_m_output": round(self.usd_per_m_output, 4),
             "usd_per_m_tokens": round(self.usd_per_m_tokens, 4),
         }
+        if self.queued:
+            out |= {
+                "running_batch": self.batch,
+                "queued": self.queued,
+                "queue_wait_ms": round(self.queue_wait_s * 1e3, 1),
+            }
+        if self.engine != "vllm":
+            out["engine"] = self.engine
+        if self.kv_precision:
+            out["kv_precision"] = self.kv_precision
+        if self.attention_parallel:
+            out["attention_parallel"] = self.attention_parallel
+        return out
 
 
 def _throughput(
@@ -444,13 +644,23 @@ def serving_estimate(
     kv_precision: str = "",
     calibration: Calibration | None = None,
     prefix_hit: float = 0.0,
+    engine: str | None = None,
+    attention_parallel: str = "tp",
 ) -> Estimate:
     """Predict throughput and $ per million tokens for ``model`` on ``gpus`` x ``gpu``.
 
     ``concurrency=None`` picks the largest concurrency that memory and the engine hold (max
     throughput) or, with ``min_tps_per_user``, the largest that still gives every user that
-    many output tokens/s. Raises ``DoesNotFitError`` for an impossible set-up.
+    many output tokens/s. A ``concurrency`` above that runs as a real engine runs it: the
+    engine keeps its largest batch running and the rest queue (``queued``, ``queue_wait_s``).
+    ``engine`` picks a row of data/engines.toml (default: ``calibration``, else vLLM).
+    Raises ``DoesNotFitError`` only for an impossible set-up: weights or one sequence's KV
+    cache that do not fit, or a GPU count the attention heads cannot be split over.
     """
+    if engine is not None:
+        if calibration is not None:
+            raise ValueError("give engine or calibration, not both")
+        calibration = load_engine(engine)
     arch = get_model(model) if isinstance(model, str) else model
     card = get_gpu(gpu) if isinstance(gpu, str) else gpu
     if price_per_hour is not None:
@@ -470,34 +680,45 @@ def serving_estimate(
         precision or arch.native_precision,
         kv_precision,
         calibration or load_calibration(),
+        attention_parallel,
     )
     context = input_len + output_len / 2  # mean over a sequence's life (paged KV cache)
     limit = dep.max_concurrency(context)
-    if limit < 1:
+    longest = input_len + output_len
+    if dep.kv_bytes_per_sequence(longest) > dep.kv_budget_per_gpu:
         raise DoesNotFitError(
-            f"{arch.label} fits on {gpus}x {card.label}, but not one {input_len}+{output_len} "
-            f"token sequence's KV cache does: use more GPUs or shorter sequences"
+            f"{arch.label} fits on {gpus}x {card.label}, but one {input_len}+{output_len} "
+            f"token sequence needs {dep.kv_bytes_per_sequence(longest) / 1e9:,.2f} GB of KV "
+            f"cache and the engine's KV pool holds {dep.kv_budget_per_gpu / 1e9:,.2f} GB "
+            f"({dep.kv_pool_tokens():,} tokens): use "
+            f"more GPUs, --kv-dtype fp8, or shorter sequences"
         )
+    limit = max(limit, dep.sequence_groups)  # a full-length sequence fits, so one runs per pool
     engine_cap = min(limit, dep.calibration.max_batch * dep.sequence_groups)
+    running = 0
     if concurrency is not None:
         if concurrency < 1:
             raise ValueError(f"concurrency must be >= 1, got {concurrency}")
-        if concurrency > limit:
-            raise DoesNotFitError(
-                f"concurrency {concurrency} needs the KV cache of {concurrency} sequences of "
-                f"~{context:,.0f} tokens; {gpus}x {card.label} hold at most {limit} "
-                f"({dep.kv_budget_per_gpu / 1e9:,.1f} GB free per GPU after the weights)"
-            )
         chosen = concurrency
+        if concurrency > engine_cap:  # the engine runs what it holds; the rest queue
+            running = engine_cap
     elif min_tps_per_user is not None:
         chosen = _largest_meeting(
             dep, engine_cap, input_len, output_len, phase, speculation, min_tps_per_user, prefix_hit
         )
     else:
         chosen = engine_cap
+    batch = running or chosen
     out_tps, in_tps, step, share, speedup = _throughput(
-        dep, chosen, input_len, output_len, phase, speculation, prefix_hit
+        dep, batch, input_len, output_len, phase, speculation, prefix_hit
     )
+    queue_wait = 0.0
+    if running:
+        # Closed loop (Little's law): requests complete at X = batch / (time in service); each
+        # of the C clients cycles in C / X, so a request waits (C - batch) / X to be admitted.
+        served = out_tps / output_len if phase != "prefill" else in_tps / max(input_len, 1)
+        queue_wait = (chosen - running) / served if served > 0 else math.inf
+    mla_multi = arch.attention == "mla" and gpus > 1
     return Estimate(
         model=arch.name,
         gpu=card.name,
@@ -509,7 +730,7 @@ def serving_estimate(
         max_concurrency=limit,
         phase=phase,
         decode_step_s=step,
-        ttft_s=dep.prefill_time(round(input_len * (1 - prefix_hit))) + step,
+        ttft_s=queue_wait + dep.prefill_time(round(input_len * (1 - prefix_hit))) + step,
         output_tps=out_tps,
         input_tps=in_tps,
         speculation=speculation.describe() if speculation else "",
@@ -518,6 +739,12 @@ def serving_estimate(
         utilisation=utilisation,
         prefill_share=share,
         prefix_hit=prefix_hit,
+        running=running,
+        queue_wait_s=queue_wait,
+        kv_precision=kv_precision,
+        engine=dep.calibration.engine,
+        attention_parallel=attention_parallel if mla_multi or attention_parallel != "tp" else "",
+        kv_pool_tokens=dep.kv_pool_tokens(),
     )
 
 

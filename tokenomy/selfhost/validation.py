@@ -7,8 +7,9 @@ the measured value. ``validate()`` predicts the same metric and reports the sign
 
 from __future__ import annotations
 
+import math
 import statistics
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date
 from functools import cache
@@ -21,8 +22,11 @@ __all__ = [
     "METRICS",
     "PublishedPoint",
     "Validated",
+    "family",
+    "leave_one_source_out",
     "load_points",
     "median_abs_error",
+    "percentile_abs_error",
     "predict",
     "validate",
 ]
@@ -47,6 +51,7 @@ class PublishedPoint:
     source: str
     date: date
     speculation: Speculation | None = None
+    attention_parallel: str = "tp"
 
 
 @dataclass(frozen=True, slots=True)
@@ -96,6 +101,7 @@ def load_points() -> tuple[PublishedPoint, ...]:
             source=source,
             date=day,
             speculation=spec,
+            attention_parallel=row.text("attention_parallel", "tp"),
         )
         try:
             get_model(point.model)
@@ -121,6 +127,7 @@ def predict(point: PublishedPoint, calibration: Calibration | None = None) -> fl
         concurrency=point.concurrency or None,
         phase=point.phase,
         calibration=calibration,
+        attention_parallel=point.attention_parallel,
     )
     if point.metric == "spec_speedup":
         return est.speculative_speedup
@@ -145,3 +152,43 @@ def median_abs_error(results: Iterable[Validated], *, speculative: bool | None =
         if speculative is None or (r.point.metric == "spec_speedup") == speculative
     ]
     return statistics.median(errors) if errors else float("nan")
+
+
+def percentile_abs_error(results: Iterable[Validated], q: float) -> float:
+    """The ``q``-th percentile (0-100, nearest rank) of |error|."""
+    errors = sorted(abs(r.error) for r in results)
+    if not errors:
+        return float("nan")
+    return errors[max(math.ceil(q / 100 * len(errors)) - 1, 0)]
+
+
+def family(point: PublishedPoint) -> str:
+    """The family a point is scored in: latency (a time per token at a concurrency), prefill,
+    AMD (any AMD GPU), MoE or dense. A finite-benchmark family needs points that run N requests
+    to completion; the data file has none yet."""
+    from tokenomy.selfhost.architectures import get_model
+
+    if point.metric == "tpot_ms":
+        return "latency"
+    if point.metric == "input_tps_per_gpu":
+        return "prefill"
+    if point.gpu.startswith("mi"):
+        return "AMD"
+    return "MoE" if get_model(point.model).is_moe else "dense"
+
+
+def leave_one_source_out(
+    points: Sequence[PublishedPoint], fit: Callable[[list[PublishedPoint]], Calibration]
+) -> list[tuple[Validated, str]]:
+    """Cross-validation that cannot flatter itself: for each source, ``fit`` the calibration on
+    every other source's points and predict that source's points. Returns each point's
+    out-of-sample prediction with the source it was held out with."""
+    out: list[tuple[Validated, str]] = []
+    for source in dict.fromkeys(p.source for p in points):
+        train = [p for p in points if p.source != source]
+        if not train:
+            raise ValueError("leave-one-source-out needs points from at least two sources")
+        calibration = fit(train)
+        held = [p for p in points if p.source == source]
+        out += [(v, source) for v in validate(held, calibration)]
+    return out
