@@ -1,0 +1,88 @@
+"""``tokenomy statusline``: Claude Code's status line (see ``tokenomy.statusline``)."""
+
+from __future__ import annotations
+
+import os
+from datetime import datetime
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from tokenomy import statusline as sl
+from tokenomy.cli import common as c
+from tokenomy.cli.app import app, config
+from tokenomy.cli.output import err
+
+
+@app.command("statusline")
+def statusline(
+    home: c.Home = None,
+    timezone: Annotated[
+        str | None,
+        typer.Option(
+            "--timezone",
+            "-z",
+            help="IANA zone for today and blocks (default: the config's, else the machine's).",
+            show_default=False,
+        ),
+    ] = None,
+    prices: c.Prices = None,
+    as_json: c.FormatJson = False,
+    at: Annotated[str | None, typer.Option("--at", hidden=True)] = None,
+) -> None:
+    """Claude Code's status line: session cost, today's cost, the active 5-hour block with its
+    burn rate and projected cost.
+
+    Reads the JSON Claude Code pipes to a status-line command on stdin and imports the
+    session's transcript first (only what is new). In ~/.claude/settings.json:
+    `{"statusLine": {"type": "command", "command": "tokenomy statusline"}}`.
+    """
+    conf = config()
+    try:
+        hook = sl.parse_hook(sl.read_stdin())
+    except ValueError as exc:
+        err.print(f"error: {exc}")
+        raise typer.Exit(2) from exc
+    zone = timezone or conf.zone
+    try:
+        from tokenomy.ledger.filters import Filters
+
+        Filters(timezone=zone)
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc), param_hint="--timezone") from exc
+    now = sl.parse_now(at)
+    prices = prices or conf.prices
+    if home is None:
+        env_home = os.environ.get("TOKENOMY_HOME")
+        home = Path(env_home) if env_home else conf.home
+    from tokenomy.ledger.home import default_home
+
+    home = home or default_home()
+    status = None if prices else sl.cached_status(home, hook, zone, now)
+    if status is None:
+        status = _compute(home, prices, hook, zone, now)
+    sl.emit(status, now, as_json)
+
+
+def _compute(home: Path, prices: Path | None, hook: sl.Hook, zone: str, now: datetime) -> sl.Status:
+    import duckdb
+
+    from tokenomy.ledger import Ledger
+
+    files = [p for p in sl.session_files(hook) if p.exists()]
+    try:
+        if files:  # a new session's transcript may not be written yet
+            ledger, _ = c.open_ledger(files, home, prices, quiet=True)
+        else:
+            ledger = Ledger(home)
+    except duckdb.IOException:  # another process holds the ledger: the last figures
+        stale = sl.cached_status(home, hook, zone, now, stale=True)
+        if stale is None:
+            raise
+        return stale
+    with ledger:
+        status = sl.compute(ledger, hook, zone, now)
+    if prices is None:
+        sl.store_status(home, hook, zone, status)
+    return status
