@@ -32,6 +32,7 @@ from tokenomy.ledger.filters import Filters
 
 if TYPE_CHECKING:
     from tokenomy.ledger import Store
+    from tokenomy.pricing import Pricer
 
 __all__ = [
     "SCHEMA_VERSION",
@@ -41,6 +42,7 @@ __all__ = [
     "compute",
     "parse_hook",
     "read_stdin",
+    "refresh",
     "render",
     "session_files",
     "store_status",
@@ -246,6 +248,35 @@ def compute(ledger: Store, hook: Hook, timezone: str, now: datetime) -> Status:
     )
 
 
+def refresh(
+    home: Path, hook: Hook, timezone: str, now: datetime, pricer: Pricer | None = None
+) -> Status:
+    """Import what is new in the session's files, compute the figures and keep them for the
+    warm path (not under price overrides: ``pricer``). When another process holds the ledger,
+    the figures stored last, if any."""
+    import duckdb
+
+    from tokenomy.ledger import Ledger
+
+    try:
+        ledger = Ledger(home, pricer)
+    except duckdb.IOException:  # another status line or report holds the ledger
+        stale = cached_status(home, hook, timezone, now, stale=True)
+        if stale is None:
+            raise
+        return stale
+    with ledger:
+        if pricer is not None:
+            ledger.price()
+        files = [p for p in session_files(hook) if p.exists()]  # a new session: none yet
+        if files:
+            ledger.import_paths(files)
+        status = compute(ledger, hook, timezone, now)
+    if pricer is None:
+        store_status(home, hook, timezone, status)
+    return status
+
+
 def _money(value: Any) -> Decimal:
     return Decimal(value or 0).normalize() + Decimal("0.000")
 
@@ -396,10 +427,9 @@ def fast(argv: list[str]) -> bool:
             home = default_home()
         if conf.prices is not None:
             return False  # the ledger's prices must be checked against the overrides
-        status = cached_status(home, hook, zone, now)
-    except (ValueError, OSError):
-        return False
-    if status is None:
+        ZoneInfo(zone)
+        status = cached_status(home, hook, zone, now) or refresh(home, hook, zone, now)
+    except Exception:  # the full command runs again and says what went wrong
         return False
     emit(status, now, as_json)
     return True

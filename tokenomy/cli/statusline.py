@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-from datetime import datetime
 from pathlib import Path
 from typing import Annotated
 
@@ -59,30 +58,12 @@ def statusline(
     from tokenomy.ledger.home import default_home
 
     home = home or default_home()
-    status = None if prices else sl.cached_status(home, hook, zone, now)
+    pricer = None
+    if prices:
+        from tokenomy.pricing import Overrides, Pricer
+
+        pricer = Pricer(Overrides.load(prices))
+    status = None if pricer else sl.cached_status(home, hook, zone, now)
     if status is None:
-        status = _compute(home, prices, hook, zone, now)
+        status = sl.refresh(home, hook, zone, now, pricer)
     sl.emit(status, now, as_json)
-
-
-def _compute(home: Path, prices: Path | None, hook: sl.Hook, zone: str, now: datetime) -> sl.Status:
-    import duckdb
-
-    from tokenomy.ledger import Ledger
-
-    files = [p for p in sl.session_files(hook) if p.exists()]
-    try:
-        if files:  # a new session's transcript may not be written yet
-            ledger, _ = c.open_ledger(files, home, prices, quiet=True)
-        else:
-            ledger = Ledger(home)
-    except duckdb.IOException:  # another process holds the ledger: the last figures
-        stale = sl.cached_status(home, hook, zone, now, stale=True)
-        if stale is None:
-            raise
-        return stale
-    with ledger:
-        status = sl.compute(ledger, hook, zone, now)
-    if prices is None:
-        sl.store_status(home, hook, zone, status)
-    return status
