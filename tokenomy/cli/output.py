@@ -21,7 +21,16 @@ from rich.text import Text
 
 from tokenomy.jsonable import to_jsonable
 
-__all__ = ["SCHEMA_VERSION", "Format", "console", "csv_cell", "emit", "err", "to_jsonable", "visible"]
+__all__ = [
+    "SCHEMA_VERSION",
+    "Format",
+    "console",
+    "csv_cell",
+    "emit",
+    "err",
+    "to_jsonable",
+    "visible",
+]
 
 # The version of every ``--json`` output's layout (docs/json.md): bumped when a key is renamed,
 # removed or changes meaning; new keys may appear within a version.
