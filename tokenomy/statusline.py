@@ -51,7 +51,7 @@ __all__ = [
 SCHEMA_VERSION = 1
 CACHE_DIR = "statusline"
 _SNAPSHOT = "files.snapshot"  # tokenomy.ledger.freshness.SNAPSHOT (not imported: it is slower)
-_CACHE_FORMAT = 1
+_CACHE_FORMAT = 2
 
 _stdin: str | None = None
 
@@ -157,11 +157,14 @@ class Status:
     session_unpriced: int
     today_cost: Decimal
     today_calls: int
+    month_cost: Decimal
     block: dict[str, Any] | None  # the last block, UTC ISO times: start, end, first, last, cost
     reported_cost: Decimal | None = None
 
-    def figures(self, now: datetime) -> dict[str, Any]:
-        """Everything the line shows, as of ``now``: JSON values, money as ``Decimal``."""
+    def figures(self, now: datetime, budgets: dict[str, Decimal] | None = None) -> dict[str, Any]:
+        """Everything the line shows, as of ``now``: JSON values, money as ``Decimal``; with
+        the config's ``budgets`` (``daily_usd``, ``monthly_usd``, ``block_usd``), how much of
+        each is spent."""
         out: dict[str, Any] = {
             "schema_version": SCHEMA_VERSION,
             "session_id": self.session_id,
@@ -173,6 +176,7 @@ class Status:
             "session_unpriced_calls": self.session_unpriced,
             "today_cost_usd": self.today_cost,
             "today_calls": self.today_calls,
+            "month_cost_usd": self.month_cost,
             "block": None,
         }
         if self.reported_cost is not None:
@@ -194,18 +198,35 @@ class Status:
                     "usd_per_hour": rates["usd_per_hour"],
                     "projected_cost_usd": rates["projected_cost_usd"],
                 }
+        if budgets:
+            block_cost = out["block"]["cost_usd"] if out["block"] else Decimal(0)
+            spent = {
+                "daily_usd": self.today_cost,
+                "monthly_usd": self.month_cost,
+                "block_usd": block_cost,
+            }
+            out["budgets"] = {
+                key: {
+                    "budget_usd": budgets[key],
+                    "spent_usd": spent[key],
+                    "spent_share": round(float(spent[key] / budgets[key]), 4),
+                    "over": spent[key] > budgets[key],
+                }
+                for key in ("daily_usd", "monthly_usd", "block_usd")
+                if key in budgets
+            }
         return out
 
     def to_json(self) -> dict[str, Any]:
         data = dict(self.__dict__)
-        for key in ("session_cost", "today_cost", "reported_cost"):
+        for key in ("session_cost", "today_cost", "month_cost", "reported_cost"):
             data[key] = None if data[key] is None else str(data[key])
         return data
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> Status:
         data = dict(data)
-        for key in ("session_cost", "today_cost", "reported_cost"):
+        for key in ("session_cost", "today_cost", "month_cost", "reported_cost"):
             data[key] = None if data[key] is None else Decimal(data[key])
         return cls(**data)
 
@@ -219,6 +240,7 @@ def compute(ledger: Store, hook: Hook, timezone: str, now: datetime) -> Status:
     day = today(now, timezone)
     session = ledger.sums(None, Filters(sessions=(hook.session_id,), timezone=timezone))[0]
     daily = ledger.sums(None, Filters(since=day, until=day, timezone=timezone))[0]
+    month = ledger.sums(None, Filters(since=day.replace(day=1), until=day, timezone=timezone))[0]
     # the block at ``now``: the last one begun by then (a later one exists only for a past ``now``)
     found = [b for b in raw_blocks(ledger.timeline(Filters(timezone=timezone)))
              if b["_start"] <= now]  # fmt: skip
@@ -243,6 +265,7 @@ def compute(ledger: Store, hook: Hook, timezone: str, now: datetime) -> Status:
         session_unpriced=int(session["unpriced_calls"] or 0),
         today_cost=_money(daily["cost_usd"]),
         today_calls=int(daily["calls"] or 0),
+        month_cost=_money(month["cost_usd"]),
         block=block,
         reported_cost=hook.reported_cost,
     )
@@ -296,18 +319,30 @@ def render(figures: dict[str, Any]) -> str:
     if figures["session_unpriced_calls"]:
         session += f" (+{figures['session_unpriced_calls']} unpriced)"
     parts.append(session)
-    parts.append(f"{_usd(figures['today_cost_usd'])} today")
+    budgets = figures.get("budgets", {})
+    parts.append(f"{_usd(figures['today_cost_usd'])} today{_of(budgets.get('daily_usd'))}")
+    if "monthly_usd" in budgets:
+        parts.append(f"{_usd(figures['month_cost_usd'])} month{_of(budgets['monthly_usd'])}")
     block = figures["block"]
     if block is None:
         parts.append("no active block")
     else:
         left = block["minutes_left"]
         parts.append(
-            f"{_usd(block['cost_usd'])} block ({left // 60}h{left % 60:02d}m left) "
+            f"{_usd(block['cost_usd'])} block{_of(budgets.get('block_usd'))} "
+            f"({left // 60}h{left % 60:02d}m left) "
             f"{_usd(block['usd_per_hour'])}/h, {_usd(block['projected_cost_usd'])} at "
             f"{block['end'][11:16]}"
         )
     return " | ".join(parts)
+
+
+def _of(budget: dict[str, Any] | None) -> str:
+    """`` (62% of $20)``, with ``!`` once over budget."""
+    if not budget:
+        return ""
+    mark = "!" if budget["over"] else ""
+    return f" ({budget['spent_share']:.0%} of {_usd(budget['budget_usd'])}{mark})"
 
 
 # -- the warm path ----------------------------------------------------------------------------
@@ -374,9 +409,11 @@ def parse_now(value: str | None) -> datetime:
     return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
-def emit(status: Status, now: datetime, as_json: bool) -> None:
+def emit(
+    status: Status, now: datetime, as_json: bool, budgets: dict[str, Decimal] | None = None
+) -> None:
     """Print the line (or ``--json``) on stdout."""
-    figures = status.figures(now)
+    figures = status.figures(now, budgets)
     if as_json:
         from tokenomy.jsonable import to_jsonable
 
@@ -431,5 +468,5 @@ def fast(argv: list[str]) -> bool:
         status = cached_status(home, hook, zone, now) or refresh(home, hook, zone, now)
     except Exception:  # the full command runs again and says what went wrong
         return False
-    emit(status, now, as_json)
+    emit(status, now, as_json, conf.budgets)
     return True

@@ -39,7 +39,10 @@ def config() -> cfg.Config:
     try:
         return cfg.load(_config_file)
     except cfg.ConfigError as exc:
-        raise typer.BadParameter(str(exc), param_hint="--config") from exc
+        from tokenomy.cli.output import err
+
+        err.print(f"error: {exc}", markup=False, highlight=False, soft_wrap=True)
+        raise typer.Exit(2) from exc
 
 
 def debugging() -> bool:

@@ -66,4 +66,4 @@ def statusline(
     status = None if pricer else sl.cached_status(home, hook, zone, now)
     if status is None:
         status = sl.refresh(home, hook, zone, now, pricer)
-    sl.emit(status, now, as_json)
+    sl.emit(status, now, as_json, conf.budgets)
