@@ -58,7 +58,7 @@ def check(name: str, payload: dict[str, Any]) -> None:
 
 
 def test_every_golden_output_has_a_section() -> None:
-    assert set(COMMANDS) | {"statusline"} <= set(documented())
+    assert set(COMMANDS) | {"statusline", "report_trend"} <= set(documented())
 
 
 @pytest.mark.parametrize("name", sorted(COMMANDS))
@@ -78,3 +78,11 @@ def test_statusline_json_matches_docs(tmp_path: Path) -> None:
         result = CliRunner().invoke(app, [*args, "--at", at], input=hook(transcript))
         assert result.exit_code == 0, result.output
         check("statusline", json.loads(result.stdout))
+
+
+def test_trend_json_matches_docs(licensed_logs: Path, tmp_path: Path) -> None:
+    args = ["report", "trend", str(licensed_logs), "--base", "2026-02-11", "--current",
+            "2026-02-12", "--home", str(tmp_path / "h"), "--json"]  # fmt: skip
+    result = CliRunner().invoke(app, args)
+    assert result.exit_code == 0, result.output
+    check("report_trend", json.loads(result.stdout))
