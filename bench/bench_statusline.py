@@ -14,6 +14,10 @@ Measured, each as the median wall time of ``--runs`` runs of the real command:
 - ``python -c pass``: the interpreter's own start-up on this machine, for scale;
 - ``ccusage``: ``ccusage statusline --offline`` on the same session (it re-reads the logs).
 
+Each figure comes with the median CPU time (user + system) of the same runs: on a machine
+shared with other work the wall time includes waiting for a core, the CPU time does not. The
+load average at the end is printed for that reason.
+
 The session is a real Claude Code session (spotter, shipped in tokenomy/data/sample_logs),
 laid out under a temporary ``CLAUDE_CONFIG_DIR`` as Claude Code writes it.
 """
@@ -48,17 +52,36 @@ def hook(transcript: Path) -> str:
     })  # fmt: skip
 
 
-def timed(cmd: list[str], stdin: str, env: dict[str, str]) -> tuple[float, str]:
+def timed(cmd: list[str], stdin: str, env: dict[str, str]) -> tuple[float, float, str]:
+    """(wall seconds, CPU seconds (user + system), stdout) of one run. CPU time is less
+    sensitive than wall time to a machine shared with other work."""
     start = time.perf_counter()
-    done = subprocess.run(cmd, input=stdin, capture_output=True, text=True, env=env, check=False)
+    proc = subprocess.Popen(cmd, env=env, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE)  # fmt: skip
+    assert proc.stdin and proc.stdout and proc.stderr
+    proc.stdin.write(stdin.encode())
+    proc.stdin.close()
+    out, errors = proc.stdout.read(), proc.stderr.read()
+    _, status, usage = os.wait4(proc.pid, 0)
     wall = time.perf_counter() - start
-    if done.returncode != 0:
-        raise SystemExit(f"failed: {' '.join(cmd)}\n{done.stderr}")
-    return wall, done.stdout.strip()
+    proc.returncode = os.waitstatus_to_exitcode(status)
+    if proc.returncode != 0:
+        raise SystemExit(f"failed: {' '.join(cmd)}\n{errors.decode()}")
+    return wall, usage.ru_utime + usage.ru_stime, out.decode().strip()
 
 
-def median_ms(walls: list[float]) -> float:
-    return round(statistics.median(walls) * 1000, 1)
+def median_ms(values: list[float]) -> float:
+    return round(statistics.median(values) * 1000, 1)
+
+
+def series(cmd: list[str], stdin: str, env: dict[str, str], runs: int) -> tuple[float, float, str]:
+    """(median wall ms, median CPU ms, last stdout) of ``runs`` runs."""
+    walls, cpus, out = [], [], ""
+    for _ in range(runs):
+        wall, cpu, out = timed(cmd, stdin, env)
+        walls.append(wall)
+        cpus.append(cpu)
+    return median_ms(walls), median_ms(cpus), out
 
 
 def main() -> None:
@@ -79,11 +102,13 @@ def main() -> None:
         cmd = [str(TOKENOMY), "statusline", "-z", "UTC"]
         stdin = hook(transcript)
 
-        cold = []
+        cold_wall, cold_cpu = [], []
         for i in range(min(3, runs)):
             transcript.write_bytes(b"".join(lines))
             env["TOKENOMY_HOME"] = str(root / f"cold{i}")
-            cold.append(timed(cmd, stdin, env)[0])
+            wall, cpu, _ = timed(cmd, stdin, env)
+            cold_wall.append(wall)
+            cold_cpu.append(cpu)
 
         # a session that grows: start from its first half, add one assistant turn per run
         env["TOKENOMY_HOME"] = str(root / "home")
@@ -91,42 +116,44 @@ def main() -> None:
         transcript.write_bytes(b"".join(lines[:half]))
         timed(cmd, stdin, env)
         turns = [i for i in range(half, len(lines)) if b'"type":"assistant"' in lines[i]]
-        grown, at = [], half
+        grown_wall, grown_cpu, at = [], [], half
         for end in turns[1 : runs + 1]:
             with transcript.open("ab") as f:
                 f.write(b"".join(lines[at:end]))
             at = end
-            grown.append(timed(cmd, stdin, env)[0])
+            wall, cpu, _ = timed(cmd, stdin, env)
+            grown_wall.append(wall)
+            grown_cpu.append(cpu)
         with transcript.open("ab") as f:
             f.write(b"".join(lines[at:]))
         timed(cmd, stdin, env)
 
-        warm, line = [], ""
-        for _ in range(runs):
-            wall, line = timed(cmd, stdin, env)
-            warm.append(wall)
-        python = [timed([sys.executable, "-c", "pass"], "", env)[0] for _ in range(runs)]
-
+        warm_wall, warm_cpu, line = series(cmd, stdin, env, runs)
+        py_wall, py_cpu, _ = series([sys.executable, "-c", "pass"], "", env, runs)
         result: dict[str, object] = {
             "runs": runs,
-            "tokenomy_warm_ms": median_ms(warm),
-            "tokenomy_new_message_ms": median_ms(grown) if grown else None,
-            "tokenomy_cold_ms": median_ms(cold),
-            "python_startup_ms": median_ms(python),
+            "tokenomy_warm_ms": warm_wall,
+            "tokenomy_warm_cpu_ms": warm_cpu,
+            "tokenomy_new_message_ms": median_ms(grown_wall) if grown_wall else None,
+            "tokenomy_new_message_cpu_ms": median_ms(grown_cpu) if grown_cpu else None,
+            "tokenomy_cold_ms": median_ms(cold_wall),
+            "tokenomy_cold_cpu_ms": median_ms(cold_cpu),
+            "python_startup_ms": py_wall,
+            "python_startup_cpu_ms": py_cpu,
             "tokenomy_line": line,
         }
         if CCUSAGE.exists():
             peer_cmd = [str(CCUSAGE), "statusline", "--offline"]
             timed(peer_cmd, stdin, env)
-            peer, peer_line = [], ""
-            for _ in range(runs):
-                wall, peer_line = timed(peer_cmd, stdin, env)
-                peer.append(wall)
-            result["ccusage_ms"] = median_ms(peer)
+            peer_wall, peer_cpu, peer_line = series(peer_cmd, stdin, env, runs)
+            result["ccusage_ms"] = peer_wall
+            result["ccusage_cpu_ms"] = peer_cpu
             result["ccusage_line"] = peer_line
         else:
             result["ccusage_ms"] = None
             result["ccusage_line"] = f"not installed ({CCUSAGE})"
+        result["load_average_1m"] = round(os.getloadavg()[0], 2)
+        result["cpus"] = os.cpu_count()
     if args.json:
         print(json.dumps(result, indent=2))
         return
