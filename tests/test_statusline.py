@@ -206,3 +206,27 @@ def test_hook_fields() -> None:
     bare = sl.parse_hook('{"transcript_path": "/x/abc.jsonl", "cost": {"total_cost_usd": true}}')
     assert bare.session_id == "abc" and bare.model == "" and bare.reported_cost is None
     assert sl.parse_now(None).tzinfo is UTC
+
+
+def test_a_ledger_held_by_another_process_shows_the_last_figures(tmp_path: Path) -> None:
+    transcript = copy_session(SESSION, tmp_path / "p")
+    lines = transcript.read_bytes().splitlines(keepends=True)
+    transcript.write_bytes(b"".join(lines[: len(lines) // 2]))
+    home = tmp_path / "home"
+    before = statusline(home, hook(transcript)).stdout
+    with transcript.open("ab") as f:  # a new message: the cache no longer answers
+        f.write(b"".join(lines[len(lines) // 2 :]))
+    holder = subprocess.Popen(
+        [sys.executable, "-c", "import duckdb, sys, time\n"
+         f"db = duckdb.connect({str(home / 'ledger.duckdb')!r})\n"
+         "print('held', flush=True)\ntime.sleep(60)\n"],
+        stdout=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    try:
+        assert holder.stdout and holder.stdout.readline().strip() == "held"
+        assert statusline(home, hook(transcript)).stdout == before
+    finally:
+        holder.kill()
+        holder.wait()
+    after = statusline(home, hook(transcript)).stdout
+    assert after != before  # once free, the new lines are imported
