@@ -27,7 +27,9 @@ def statusline(
         ),
     ] = None,
     prices: c.Prices = None,
-    as_json: c.FormatJson = False,
+    as_json: Annotated[
+        bool, typer.Option("--json", help="Print the figures as JSON (docs/json.md).")
+    ] = False,
     at: Annotated[str | None, typer.Option("--at", hidden=True)] = None,
 ) -> None:
     """Claude Code's status line: session cost, today's cost, the active 5-hour block with its
