@@ -1,4 +1,5 @@
-"""Screenshots of each view at laptop width (1366 px), for docs/ and the README.
+"""Screenshots of each view at laptop width (1366 px), and of the page's top at 1280 and 390 px
+(a phone), for docs/ and the README.
 
     python bench/screenshots.py [LOGS] [--out docs/screenshots]
 
@@ -48,6 +49,13 @@ def main() -> None:
                 path = args.out / f"{anchor}.png"
                 section.screenshot(str(path))
                 print(path.relative_to(REPO) if path.is_relative_to(REPO) else path)
+            for width, height in ((1280, 1800), (390, 2400)):
+                driver.set_window_size(width, height)
+                driver.get(report.as_uri())
+                path = args.out / f"page-{width}.png"
+                driver.save_screenshot(str(path))
+                print(path.relative_to(REPO) if path.is_relative_to(REPO) else path)
+            driver.set_window_size(1366, 900)
             server = subprocess.Popen(
                 [TOKENOMY, "serve", str(args.logs), "--home", str(home), "--port", "8767"],
                 stderr=subprocess.DEVNULL,

@@ -28,6 +28,10 @@ SAMPLE_LOGS = REPO / "tokenomy" / "data" / "sample_logs"
 SHARED_LOGS = REPO.parent / "shared" / "data" / "logs"
 UNLICENSED = ("claude-code/claude-reliability", "codex/localpush")
 
+# pytest-xdist gives its workers COLUMNS=80; tokenomy draws for COLUMNS when it is set, so
+# without this the output under test would depend on how the suite was started.
+os.environ.pop("COLUMNS", None)
+
 
 # A payload with no timestamp of its own is dated by its file's modification time, and a
 # fresh clone stamps files with the moment of the clone: pin it so that date-grouped reports

@@ -134,6 +134,52 @@ def test_report_renders_offline_with_the_cli_numbers(
     assert data["anatomy"]["cache"] == anatomy["cache"]
 
 
+# Every table's first money column, the page's horizontal overflow, and rendered chart text.
+LAYOUT_JS = """
+const money = [];
+for (const t of document.querySelectorAll('table[data-table]')) {
+  const th = [...t.querySelectorAll('thead th')].find(h => h.textContent.includes('$'));
+  if (!th) continue;
+  const wrap = t.closest('.table-wrap').getBoundingClientRect();
+  money.push([t.dataset.table, th.getBoundingClientRect().right - wrap.left]);
+}
+const texts = [...document.querySelectorAll('svg.chart text')].map(
+  e => e.getBoundingClientRect().height).filter(h => h > 0);
+return {scroll: document.documentElement.scrollWidth, inner: window.innerWidth, money: money,
+        smallest: Math.min(...texts),
+        smallest_card: Math.min(...[...document.querySelectorAll('.card .value')].map(
+          e => e.parentElement.clientWidth - e.scrollWidth))};
+"""
+
+
+def test_layout_keeps_cost_in_view_at_1280_and_fits_a_phone(
+    browser: Any, logs: Path, tmp_path: Path
+) -> None:
+    out = tmp_path / "report.html"
+    result = runner.invoke(
+        app, ["report", "html", str(logs), "-o", str(out), "--home", str(tmp_path / "h")]
+    )
+    assert result.exit_code == 0, result.output
+    try:
+        browser.set_window_size(1280, 900)
+        browser.get(out.as_uri())
+        wide = browser.execute_script(LAYOUT_JS)
+        width = browser.execute_script("return window.innerWidth")
+        assert len(wide["money"]) >= 7  # every table that shows dollars
+        for name, right in wide["money"]:
+            assert right <= width, (name, right)  # the cost column without scrolling sideways
+        assert wide["scroll"] <= wide["inner"]
+
+        browser.set_window_size(390, 844)
+        browser.get(out.as_uri())
+        phone = browser.execute_script(LAYOUT_JS)
+        assert phone["scroll"] <= phone["inner"], phone  # the page itself never scrolls sideways
+        assert phone["smallest"] >= 11, phone  # chart text stays readable
+        assert phone["smallest_card"] >= 0, phone  # KPI values stay inside their cards
+    finally:
+        browser.set_window_size(1366, 900)
+
+
 def test_tables_sort_by_clicking_a_header(browser: Any, logs: Path, tmp_path: Path) -> None:
     out = tmp_path / "report.html"
     runner.invoke(app, ["report", "html", str(logs), "-o", str(out), "--home", str(tmp_path)])

@@ -161,3 +161,31 @@ def test_shared_options_keep_each_commands_own_option_names(
     help_text = runner.invoke(app, ["whatif", "--help"]).stdout
     for option in ("--lever", "--check", "--since", "--timezone", "--json", "--csv", "--strict"):
         assert option in help_text
+
+
+def test_import_shows_progress_on_a_terminal_only(licensed_logs: Path, tmp_path: Path) -> None:
+    import os
+    import pty
+    import subprocess
+    import sys
+
+    cmd = [sys.executable, "-m", "tokenomy", "import", str(licensed_logs), "--home"]
+    master, slave = pty.openpty()
+    env = {**os.environ, "COLUMNS": "100"}
+    proc = subprocess.run([*cmd, str(tmp_path / "tty")], stdout=slave, stderr=slave, env=env)
+    os.close(slave)
+    seen = b""
+    while True:
+        try:
+            chunk = os.read(master, 65536)
+        except OSError:  # the terminal closed
+            break
+        if not chunk:
+            break
+        seen += chunk
+    os.close(master)
+    assert proc.returncode == 0
+    assert b"reading logs" in seen and b"imported" in seen
+    piped = subprocess.run([*cmd, str(tmp_path / "pipe")], capture_output=True, env=env)
+    assert piped.returncode == 0
+    assert b"reading logs" not in piped.stderr and b"imported" in piped.stderr

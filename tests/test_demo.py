@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import shutil
 from pathlib import Path
 
@@ -42,3 +43,21 @@ def test_users_own_logs_are_billed(
     output = demo(home, tmp_path / "user", monkeypatch)
     assert f"Your logs: {projects}" in output
     assert "178" in output  # the spotter session's calls, with its sub-agents and compaction
+
+
+@pytest.mark.parametrize("columns", [80, 100])
+def test_demo_fits_the_terminal_without_cutting_a_cell(
+    columns: int, licensed_logs: Path, tmp_path: Path, home: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("COLUMNS", str(columns))
+    monkeypatch.setenv("HOME", str(tmp_path / "user"))
+    out = home / "report.html"
+    result = runner.invoke(app, ["demo", "--home", str(home), "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    tables = result.stdout
+    assert "$33.78" in tables and "Your bill by day" in tables  # the real sessions' bill
+    assert "…" not in tables  # no number, date or name cut short
+    too_wide = [line for line in tables.splitlines() if len(line) > columns]
+    assert too_wide == []
+    assert re.search(r"│ +\d+\.\d% │", tables)  # shares as percentages, not fractions
+    assert "prompt tokens served from cache" in tables  # measures by name, not JSON keys

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import json
 import re
+import shutil
+import urllib.error
 import urllib.request
 from collections.abc import Iterator
 from decimal import Decimal
@@ -163,6 +165,47 @@ def test_dashboard_serves_page_view_and_json(ledger: Ledger, licensed_logs: Path
         assert bad.value.code == 400
     finally:
         dash.close()
+
+
+def test_dashboard_answers_head_refuses_foreign_hosts_and_streams_versions(
+    licensed_logs: Path, tmp_path: Path
+) -> None:
+    watched = tmp_path / "logs"
+    shutil.copytree(licensed_logs, watched)
+    log = next(watched.rglob("*.jsonl"))
+    lines = log.read_bytes().splitlines(keepends=True)
+    log.write_bytes(b"".join(lines[: len(lines) // 2]))
+    with Ledger(tmp_path / "home") as led:
+        dash = Dashboard(led, [watched], port=0, poll_s=0.1)
+        dash.start()
+        try:
+            head = urllib.request.Request(dash.url, method="HEAD")
+            with urllib.request.urlopen(head, timeout=10) as resp:
+                assert resp.status == 200 and resp.read() == b""
+                assert resp.headers["Content-Type"].startswith("text/html")
+            # DNS rebinding: a page served by evil.example that resolves to 127.0.0.1.
+            spoofed = urllib.request.Request(dash.url, headers={"Host": "evil.example:80"})
+            with pytest.raises(urllib.error.HTTPError) as refused:
+                urllib.request.urlopen(spoofed, timeout=10)
+            assert refused.value.code == 421
+            with urllib.request.urlopen(dash.url + "api/events", timeout=10) as events:
+                assert events.headers["Content-Type"] == "text/event-stream"
+
+                def next_version() -> str:
+                    while True:
+                        line = events.readline().decode()
+                        if line.startswith("data: "):
+                            return line[6:].strip()
+
+                first = next_version()
+                assert len(first) == 32
+                log.write_bytes(b"".join(lines))  # the agent writes the rest
+                second = next_version()
+            assert second != first
+        finally:
+            dash.close()
+        full = cli_json(tmp_path / "c", "report", "daily", str(watched))
+        assert led.count() == full["totals"]["calls"]
 
 
 def test_anatomy_and_whatif_views_equal_their_cli_json(

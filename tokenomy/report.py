@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
@@ -28,7 +28,7 @@ if TYPE_CHECKING:
 
 __all__ = ["OPTIONAL_VIEWS", "Selection", "SelfHostView", "SessionTokens", "Views", "collect"]
 
-WEEKLY_AFTER_DAYS = 92  # more days than this and the cost chart shows weeks
+WEEKLY_AFTER_DAYS = 92  # a longer span of days and the cost chart shows weeks
 
 
 @dataclass
@@ -82,8 +82,9 @@ def collect(ledger: Store, filters: Filters | None = None) -> Views:
     """Everything a report shows for the calls ``filters`` selects."""
     filters = filters or Filters()
     bills = {g: bill(ledger, g, filters) for g in ("daily", "session", "model", "project")}
-    days = len(bills["daily"].rows)
-    grouping = "weekly" if days > WEEKLY_AFTER_DAYS else "daily"
+    active = [str(r["daily"]) for r in bills["daily"].rows]
+    span = (date.fromisoformat(active[-1]) - date.fromisoformat(active[0])).days if active else 0
+    grouping = "weekly" if span >= WEEKLY_AFTER_DAYS else "daily"  # the chart's axis is time
     views = Views(
         filters=filters,
         generated=datetime.now(UTC).replace(microsecond=0),

@@ -29,33 +29,76 @@ PIPELINE_ORDER = ("model", "routing", "compaction", "output", "batch", "caching"
 
 @dataclass
 class WhatIf:
-    """The reported bill, the replayed baseline, each lever alone and the best combination."""
+    """The reported bill, the replayed baseline, each lever alone and the best combination.
+
+    ``replay_error``: how far the replayed baseline is from the bill the log reports, call by
+    call: the sum of ``|replayed - reported|`` over the calls divided by the reported bill (at
+    least the error of the totals, since per-call misses cannot cancel). Every saving is shown
+    as a range: ``saved * (1 -/+ replay_error)``, widened by a lever's own token-count error
+    (a tokenizer conversion) times its cost. ``None`` where there is no bill to measure against
+    (a synthetic workload): the range is then the saving itself.
+    """
 
     reported: Decimal
     baseline: Outcome
     levers: list[Outcome]
     best: Outcome | None
     calls: int
+    replay_error: float | None = None
+    bill_error: float | None = None  # (replayed - reported) / reported, of the totals
 
     def saved(self, o: Outcome) -> Decimal:
         return self.baseline.cost - o.cost
 
+    def unpriced(self, o: Outcome) -> tuple[str, ...]:
+        """The models a lever sent calls to that have no price: its saving is unknown."""
+        if o.unpriced_calls <= self.baseline.unpriced_calls:
+            return ()
+        return tuple(m for m in o.unpriced_models if m not in self.baseline.unpriced_models) or (
+            o.unpriced_models
+        )
+
+    def saved_range(self, o: Outcome) -> tuple[Decimal, Decimal]:
+        """(low, high) of a lever's saving once the replay's measured error is carried in."""
+        saved = self.saved(o)
+        margin = abs(saved) * Decimal(str(self.replay_error or 0.0)) + o.cost * Decimal(
+            str(o.relative_error)
+        )
+        margin = margin.quantize(_CENT_MICRO)
+        return saved - margin, saved + margin
+
     def rows(self) -> list[dict[str, Any]]:
         out = []
-        ranked = sorted(self.levers, key=lambda o: self.saved(o), reverse=True)
+        priced = [o for o in self.levers if not self.unpriced(o)]
+        ranked = sorted(priced, key=lambda o: self.saved(o), reverse=True)
+        ranked += [o for o in self.levers if self.unpriced(o)]  # unknown savings rank last
         for o in [*ranked, *([self.best] if self.best else [])]:
-            saved = self.saved(o)
+            missing = self.unpriced(o)
+            saved: Decimal | None = None if missing else self.saved(o)
+            low, high = (None, None) if missing else self.saved_range(o)
             out.append(
                 {
                     "scenario": o.name if o is not self.best else f"best: {o.name}",
-                    "cost_usd": o.cost,
+                    "cost_usd": None if missing else o.cost,
                     "saved_usd": saved,
-                    "saved_share": float(saved / self.baseline.cost) if self.baseline.cost else 0.0,
+                    "saved_low_usd": low,
+                    "saved_high_usd": high,
+                    "saved_share": None
+                    if saved is None
+                    else float(saved / self.baseline.cost)
+                    if self.baseline.cost
+                    else 0.0,
                     "calls": o.calls,
                     "token_error": o.relative_error,
-                    "assumptions": list(o.assumptions),
+                    "unpriced": ", ".join(missing) if missing else None,
+                    "assumptions": (
+                        [f"unpriced: no price is known for {', '.join(missing)} "
+                         f"({o.unpriced_calls:,} call(s)): the saving is unknown, not 100%; "
+                         f"{_price_hint(missing)}"]
+                        if missing else []
+                    ) + list(o.assumptions),
                 }
-            )
+            )  # fmt: skip
         return out
 
     def to_dict(self) -> dict[str, Any]:
@@ -64,6 +107,16 @@ class WhatIf:
             "baseline_cost_usd": self.baseline.cost,
             "baseline_assumptions": list(self.baseline.assumptions),
             "calls": self.calls,
+            "replay_error": None
+            if self.replay_error is None
+            else {
+                "per_call": self.replay_error,
+                "bill": self.bill_error,
+                "meaning": "replayed baseline vs the bill this log reports: per_call is the "
+                "sum of |replayed - reported| over calls / reported bill, bill is (replayed - "
+                "reported) / reported; each saving's range is saved x (1 -/+ per_call), "
+                "widened by the lever's token-count error x its cost",
+            },
             "scenarios": self.rows(),
             "best": None if self.best is None else list(self.best.levers),
             "quality": "not simulated: a lever that changes the model, the context or the "
@@ -71,10 +124,27 @@ class WhatIf:
         }
 
 
+_CENT_MICRO = Decimal("0.00000001")
+
+
+def _price_hint(models: Sequence[str]) -> str:
+    """How to price a model genai-prices does not know: an alias where one fits, else a price."""
+    from tokenomy.pricing import suggest_alias
+
+    hints = [f"{m} may be {a}" for m in models if (a := suggest_alias(m))]
+    return (
+        f"{'; '.join(hints)} (alias it with --prices)"
+        if hints
+        else "give it a price with --prices FILE (a TOML of price overrides)"
+    )
+
+
 def default_levers(trace: Trace) -> list[str]:
     """A lever set that fits the models in the trace."""
     models = {m for m, _, _ in trace.keys}
     specs = ["no-cache", "cache:anthropic-5m", "cache:anthropic-1h"]
+    if any(rules_for(p, m).name.startswith("anthropic") for m, p, _ in trace.keys):
+        specs.append("cache:auto")  # a client that never cached is shown what caching saves
     if any(m.startswith(("gpt", "o3", "o4")) for m in models):
         specs.append("cache:openai-24h")
     cheap = "claude-haiku-4-5" if any(m.startswith("claude") for m in models) else "gpt-5-mini"
@@ -99,13 +169,25 @@ def whatif(
     levers: Sequence[str | Lever] | None = None,
     pricer: Pricer | None = None,
     combine: bool = True,
+    measure_error: bool = True,
 ) -> WhatIf:
-    """Replay each lever alone, then greedily the best combination (one lever per slot)."""
+    """Replay each lever alone, then greedily the best combination (one lever per slot).
+
+    ``measure_error``: measure the replay's error against the bill the trace reports (off for
+    a synthetic workload, whose "reported" split is not a bill).
+    """
     pricer = pricer or Pricer()
     trace = source if isinstance(source, Trace) else from_calls(source)
     chosen = [make_lever(x) if isinstance(x, str) else x for x in (levers or default_levers(trace))]
-    reported = price(trace, Split.reported(trace), pricer).total
+    reported_priced = price(trace, Split.reported(trace), pricer)
+    reported = reported_priced.total
     baseline = replay(trace, (), pricer)
+    per_call_error: float | None = None
+    bill_error: float | None = None
+    if measure_error and reported > 0:
+        a, b = reported_priced.per_call, baseline.per_call
+        per_call_error = float(np.nansum(np.abs(b - a)) / float(reported))
+        bill_error = float((baseline.cost - reported) / reported)
     alone = [replay(trace, [lv], pricer, name=lv.name) for lv in chosen]
     best: Outcome | None = None
     if combine:
@@ -116,6 +198,8 @@ def whatif(
         for outcome, lever in gains:
             slots = {lv.slot for lv in combo}
             if outcome.cost >= baseline.cost or lever.slot in slots:
+                continue
+            if outcome.unpriced_calls > baseline.unpriced_calls:  # its cost is not known
                 continue
             if {lever.slot, *slots} >= {"model", "routing"}:
                 continue  # routing to a model and swapping every call's model conflict
@@ -132,7 +216,7 @@ def whatif(
             applied = {k: v for k, v in applied.items() if k in keep}
         if len(combo) > 1:
             best = current
-    return WhatIf(reported, baseline, alone, best, len(trace))
+    return WhatIf(reported, baseline, alone, best, len(trace), per_call_error, bill_error)
 
 
 @dataclass

@@ -43,8 +43,24 @@ def anatomy_command(options: c.LedgerOptions, session: SessionOpt = None) -> Non
     print_anatomy(result)
 
 
+# What each cache measure means, in the words the table shows (the JSON keeps the keys).
+CACHE_MEASURES = {
+    "hit_share": "prompt tokens served from cache",
+    "written_tokens": "tokens written to cache",
+    "written_never_read_tokens": "written, never read",
+    "expired_before_reuse_tokens": "  of which expired before reuse",
+    "not_reused_history_rewritten_tokens": "  of which history rewritten",
+    "written_at_thread_end_tokens": "  of which written at a thread's end",
+    "wasted_write_cost_usd": "cost of the writes never read",
+    "wasted_write_premium_usd": "  of which premium over fresh input",
+}
+
+
 def print_anatomy(a: Anatomy) -> None:
-    emit(a.by_kind, Format.table, title=f"Cost by token kind ({a.calls:,} calls, ${a.cost:,.2f})")
+    from tokenomy.cost_by_kind import KIND_LABELS
+
+    by_kind = [{**r, "kind": KIND_LABELS.get(r["kind"], r["kind"])} for r in a.by_kind]
+    emit(by_kind, Format.table, title=f"Cost by token kind ({a.calls:,} calls, ${a.cost:,.2f})")
     t = a.context_tax
     err.print(
         f"context tax: {t['resent_share']:.1%} of {t['prompt_tokens']:,} prompt tokens were "
@@ -53,7 +69,10 @@ def print_anatomy(a: Anatomy) -> None:
     )
     curve = [r for r in a.curve if r["call_index"] in (1, 2, 3, 5, 10, 20, 50, 100, 200, 500)]
     emit(curve, Format.table, title="Context tax by call index")
-    cache = [{"measure": k, "value": v} for k, v in a.cache.items()]
+    cache = [
+        {"measure": CACHE_MEASURES.get(k, k), "value": f"{v:.1%}" if k.endswith("_share") else v}
+        for k, v in a.cache.items()
+    ]
     emit(cache, Format.table, title="Cache efficiency (as reported by the provider)")
     shares = [{"who": k, **v} for k, v in a.shares.items()]
     emit(shares, Format.table, title="Sub-agents and compaction")

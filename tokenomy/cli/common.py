@@ -3,9 +3,10 @@ import first, filters, and how to print warnings."""
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import inspect
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
@@ -142,7 +143,8 @@ def open_ledger(
     if prices:
         ledger.price()
     targets = list(paths) if paths else default_locations()
-    report = ledger.import_paths(targets) if targets else ImportReport()
+    with import_progress(not quiet and err.is_terminal) as progress:
+        report = ledger.import_paths(targets, progress) if targets else ImportReport()
     if not quiet:
         print_import(report)
     if strict and report.warnings:
@@ -162,6 +164,24 @@ def resolve(
         prices or conf.prices,
         list(paths) if paths else (list(conf.paths) or None),
     )
+
+
+@contextlib.contextmanager
+def import_progress(show: bool) -> Iterator[Callable[[int, int], None] | None]:
+    """A bar on stderr while logs are read (a terminal only; it goes when done)."""
+    if not show:
+        yield None
+        return
+    from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeRemainingColumn
+
+    columns = (TextColumn("reading logs"), BarColumn(), DownloadColumn(), TimeRemainingColumn())
+    with Progress(*columns, console=err, transient=True, auto_refresh=False) as bar:
+        task = bar.add_task("import", total=None)
+
+        def update(done: int, todo: int) -> None:
+            bar.update(task, completed=done, total=todo, refresh=True)
+
+        yield update
 
 
 @dataclass(frozen=True)

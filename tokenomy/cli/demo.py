@@ -34,6 +34,7 @@ def demo(
     sessions that tokenomy ships."""
     from tokenomy.cli.anatomy import print_anatomy
     from tokenomy.cli.report import print_bill
+    from tokenomy.cli.whatif import table_rows
     from tokenomy.render import write_report
     from tokenomy.report import collect
     from tokenomy.sources import default_locations, has_logs
@@ -60,7 +61,7 @@ def demo(
     # Cut: each lever replayed on these calls, ranked by dollars saved.
     if "whatif" in views.optional:
         result = views.optional["whatif"]
-        rows = [{k: v for k, v in r.items() if k != "assumptions"} for r in result.rows()]
+        rows = table_rows(result)
         title = (
             f"What if: replayed bill ${result.baseline.cost:,.2f}, each lever alone and the "
             "best combination (answer quality not simulated)"

@@ -46,7 +46,9 @@ def serve(
         str, typer.Option(help="Address to bind; anything but 127.0.0.1 exposes your bill.")
     ] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="Port (0 picks a free one).")] = 8765,
-    poll: Annotated[float, typer.Option(help="Seconds between the page's refresh checks.")] = 2.0,
+    poll: Annotated[
+        float, typer.Option(help="Seconds between checks of the watched logs for new lines.")
+    ] = 2.0,
     timezone: c.Timezone = None,
 ) -> None:
     """A local dashboard over the ledger: the report's views with filters by date, project,

@@ -8,6 +8,7 @@ from __future__ import annotations
 import csv
 import enum
 import json
+import os
 import re
 import sys
 from collections.abc import Mapping, Sequence
@@ -36,16 +37,55 @@ __all__ = [
 # removed or changes meaning; new keys may appear within a version.
 SCHEMA_VERSION = 1
 
-# Not a terminal (a pipe, a test): a fixed wide width and no colour, so output is deterministic.
+PIPE_WIDTH = 160  # a pipe with no COLUMNS: wide and fixed, so output is deterministic
+
+
+def width(stream: Any) -> int | None:
+    """The width to draw for: ``COLUMNS`` when set, the terminal's own (Rich detects it), or
+    ``PIPE_WIDTH`` for a pipe."""
+    columns = os.environ.get("COLUMNS", "")
+    if columns.isdigit() and int(columns) > 0:
+        return int(columns)
+    return None if stream.isatty() else PIPE_WIDTH
+
+
 # Messages are plain text: names from logs are data, never markup or escape codes.
-err = Console(
-    stderr=True, width=None if sys.stderr.isatty() else 160, markup=False, highlight=False
-)
+err = Console(stderr=True, width=width(sys.stderr), markup=False, highlight=False)
 
 
 def console() -> Console:
     """The stdout console."""
-    return Console(soft_wrap=False, width=None if sys.stdout.isatty() else 160)
+    return Console(soft_wrap=False, width=width(sys.stdout))
+
+
+# Column headers people read; any other key is shown with spaces for underscores.
+LABELS = {
+    "cost_usd": "cost ($)",
+    "saved_usd": "saved ($)",
+    "saved_share": "saved",
+    "token_error": "token count error",
+    "duration_s": "duration (s)",
+    "total_tokens": "total tokens",
+    "cache_write_5m": "cache write 5m",
+    "cache_write_1h": "cache write 1h",
+    "mean_resent_share": "mean re-sent",
+    "cumulative_resent_share": "cumulative re-sent",
+    "cost_share": "cost share",
+}
+# Below the width a table needs, these go first (then any other column, right to left);
+# the first column and the money columns always stay.
+_DROP_FIRST = (
+    "reasoning", "cache_write_1h", "cache_write_5m", "subagents", "duration_s", "start",
+    "token_error", "input", "project", "output", "cache_read", "calls", "saved_share",
+)  # fmt: skip
+
+
+def label(key: str) -> str:
+    return LABELS.get(key, key.replace("_", " "))
+
+
+def _kept(key: str) -> bool:
+    return "cost" in key or key.endswith("usd") or key == "saved range"
 
 
 class Format(enum.StrEnum):
@@ -76,14 +116,20 @@ def csv_cell(value: Any) -> Any:
     return visible(value)
 
 
-def _text(value: Any) -> Text:
+def _text(value: Any, key: str = "") -> Text:
     """A table cell as plain text: Rich markup in data (``[/x]``, ``[bold]``) is not parsed."""
-    return Text(visible(_cell(value)))
+    return Text(visible(_cell(value, key)))
 
 
-def _cell(value: Any) -> str:
+def _cell(value: Any, key: str = "") -> str:
     if value is None:
         return "-"
+    if isinstance(value, float) and key == "token_error":
+        return f"±{value:.1%}"
+    if isinstance(value, float) and key.endswith("_share"):
+        return f"{value:.1%}"
+    if isinstance(value, float) and key.endswith("_pct"):
+        return f"{value:.1f}%"
     if isinstance(value, Decimal):
         sign, size = ("-" if value < 0 else ""), abs(value)
         if size and size < Decimal("0.01"):
@@ -131,13 +177,53 @@ def emit(
         for row in rows:
             writer.writerow([csv_cell(to_jsonable(row.get(c))) for c in cols])
         return
+    out = console()
+    shown = _fit(cols, rows, totals, out.width)
     table = Table(title=title or None, show_footer=totals is not None)
-    for c in cols:
+    for c in shown:
         numeric = any(isinstance(r.get(c), int | float | Decimal) for r in rows)
-        footer = _text(totals.get(c)) if totals and c in totals else ""
+        footer = _text(totals.get(c), c) if totals and c in totals else ""
         table.add_column(
-            _text(c.replace("_", " ")), justify="right" if numeric else "left", footer=footer
+            Text(label(c)),
+            justify="right" if numeric else "left",
+            footer=footer,
+            no_wrap=numeric,  # a number is never cut; long names fold onto a second line
+            overflow="fold",
         )
     for row in rows:
-        table.add_row(*(_text(row.get(c)) for c in cols))
-    console().print(table)
+        table.add_row(*(_text(row.get(c), c) for c in shown))
+    out.print(table)
+    hidden = [label(c) for c in cols if c not in shown]
+    if hidden:
+        err.print(
+            f"note: {', '.join(hidden)} not shown at {out.width} columns "
+            "(a wider terminal, --json or --csv show every column)",
+            highlight=False,
+        )
+
+
+def _fit(
+    cols: Sequence[str],
+    rows: Sequence[Mapping[str, Any]],
+    totals: Mapping[str, Any] | None,
+    limit: int,
+) -> list[str]:
+    """The columns that fit in ``limit`` characters, dropping the least telling first."""
+
+    def need(c: str) -> int:
+        cells = [_cell(r.get(c), c) for r in rows]
+        if totals and c in totals:
+            cells.append(_cell(totals[c], c))
+        return max((len(x) for x in [label(c), *cells]), default=0) + 3  # padding, border
+
+    widths = {c: need(c) for c in cols}
+    shown = list(cols)
+    order = [c for c in _DROP_FIRST if c in cols] + [
+        c for c in reversed(cols) if c not in _DROP_FIRST
+    ]
+    for c in order:
+        if sum(widths[k] for k in shown) + 1 <= limit:
+            break
+        if c != cols[0] and not _kept(c):
+            shown.remove(c)
+    return shown

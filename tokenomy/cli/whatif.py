@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
@@ -10,17 +10,55 @@ from tokenomy.cli import common as c
 from tokenomy.cli.app import app
 from tokenomy.cli.output import Format, emit, err
 
+if TYPE_CHECKING:
+    from tokenomy.whatif import WhatIf
+
 LeverOpt = Annotated[
     list[str] | None,
     typer.Option(
         "--lever",
-        help="A lever NAME[:ARG][,KEY=VALUE...], repeatable: cache:anthropic-1h, no-cache, "
+        help="A lever NAME[:ARG][,KEY=VALUE...], repeatable: cache:auto, cache:anthropic-1h, "
+        "no-cache, "
         "model:claude-haiku-4-5, route:claude-haiku-4-5,max_prompt=20000, "
         "compact:100000,keep=3,summary=3000, clear-tools:100000, cap:2000, batch:subagents. "
         "Default: a set that fits the logs.",
         show_default=False,
     ),
 ]
+
+
+def table_rows(result: WhatIf, fmt: Format = Format.table) -> list[dict[str, Any]]:
+    """The rows ``whatif`` prints: in a table the saving's range sits beside it as one cell
+    ("$0.38 to $0.40"); CSV keeps every field (``saved_low_usd``, ``saved_high_usd``)."""
+    from tokenomy.cli.output import _cell
+
+    rows = [{k: v for k, v in r.items() if k != "assumptions"} for r in result.rows()]
+    if fmt is not Format.table:
+        return rows
+    out = []
+    for r in rows:
+        low, high = r.pop("saved_low_usd"), r.pop("saved_high_usd")
+        unpriced = r.pop("unpriced")
+        shown: dict[str, Any] = {}
+        for k, v in r.items():
+            shown[k] = v
+            if k == "saved_usd":
+                shown["saved range"] = (
+                    f"unpriced: {unpriced}" if unpriced else f"{_cell(low)} to {_cell(high)}"
+                )
+        out.append(shown)
+    return out
+
+
+def error_line(result: WhatIf) -> str | None:
+    """One line saying how far the replay is from the log's bill (the savings' range)."""
+    if result.replay_error is None:
+        return None
+    return (
+        f"savings as ranges: the replayed baseline is {result.bill_error:+.1%} from the "
+        f"reported bill, {result.replay_error:.1%} summed call by call; each saving is shown "
+        f"x (1 -/+ {result.replay_error:.1%}), widened by a lever's token-count error"
+    )
 
 
 @app.command("whatif")
@@ -56,10 +94,10 @@ def whatif_command(
     extra = result.to_dict()
     if check:
         extra["replay_agreement"] = replay_agreement(trace, pricer).to_dict()
-    rows = [{k: v for k, v in r.items() if k != "assumptions"} for r in result.rows()]
     if fmt is Format.json:
         emit([], fmt, extra=extra)
         return
+    rows = table_rows(result, fmt)
     emit(rows, fmt, title=(
         f"What if: {result.calls:,} calls; reported ${result.reported:,.2f}, replayed baseline "
         f"${result.baseline.cost:,.2f}"
@@ -69,6 +107,14 @@ def whatif_command(
             for note in r["assumptions"]:
                 err.print(f"  {r['scenario']}: {note}", highlight=False)
         err.print("note: answer quality is not simulated by any lever.", highlight=False)
+        err.print(
+            "note: token count error is how far a lever's converted token counts may be from "
+            "the target model's own tokenizer (measured ratios; 0 when the model is kept).",
+            highlight=False,
+        )
+        line = error_line(result)
+        if line:
+            err.print(line, highlight=False)
         if check:
             a = extra["replay_agreement"]
             err.print(
@@ -103,8 +149,9 @@ def print_chat(limit: int, model: str, system_tokens: int, levers: list[str] | N
     )
     result = whatif(work.trace, levers or ["no-cache", "cache:anthropic-5m",
                                            "cache:anthropic-1h", "compact:8000,keep=4,summary=500",
-                                           "cap:500", "model:claude-haiku-4-5"])  # fmt: skip
-    rows = [{k: v for k, v in r.items() if k != "assumptions"} for r in result.rows()]
+                                           "cap:500", "model:claude-haiku-4-5"],
+                    measure_error=False)  # fmt: skip
+    rows = table_rows(result)
     emit(rows, Format.table, title=f"What if (chat workload, {model}): replayed baseline "
          f"${result.baseline.cost:,.2f} with the provider's caching")  # fmt: skip
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 import hashlib
 import os
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -166,15 +166,22 @@ def plan(
     return Job(path, source.name, offset, st.st_size, st.st_mtime_ns, head_hash)
 
 
+# Told (bytes read so far, bytes to read) as an import goes: a progress bar.
+Progress = Callable[[int, int], None]
+
+
 def read(
-    jobs: Sequence[Job], pricer: Pricer | None = None
+    jobs: Sequence[Job], pricer: Pricer | None = None, progress: Progress | None = None
 ) -> list[tuple[Columns | None, list[FileReport]]]:
     """Read the jobs: in this process when there is little to read, else in a process pool
     (``pricer`` loads its data meanwhile). One set of call columns per batch of files."""
     todo = sum(j.size - j.offset for j in jobs)
     workers = min(os.cpu_count() or 1, 8)
     if todo < PARALLEL_MIN_BYTES or workers < 2 or len(jobs) < 2:
-        return [_read_jobs(jobs)]
+        out = [_read_jobs(jobs)]
+        if progress is not None:
+            progress(todo, todo)
+        return out
     # Largest first, dealt into a few batches per worker so the pool ends together; one
     # set of columns per batch (one per file would cost more to build and send than it holds).
     ordered = sorted(jobs, key=lambda j: j.size - j.offset, reverse=True)
@@ -182,10 +189,17 @@ def read(
     from concurrent.futures import ProcessPoolExecutor  # costs ~30 ms: only when used
 
     with ProcessPoolExecutor(workers) as pool:
-        results = pool.map(_read_jobs, [b for b in batches if b])
+        batches = [b for b in batches if b]
+        results = pool.map(_read_jobs, batches)
         if pricer is not None:
             pricer.load()  # ~0.4 s of genai-prices data, loaded while the workers read
-        return list(results)
+        out, done = [], 0
+        for batch, result in zip(batches, results, strict=True):
+            out.append(result)
+            done += sum(j.size - j.offset for j in batch)
+            if progress is not None:
+                progress(done, todo)
+        return out
 
 
 def _read_jobs(jobs: Sequence[Job]) -> tuple[Columns | None, list[FileReport]]:

@@ -48,7 +48,9 @@ class Store(Protocol):
 
     pricer: Pricer
 
-    def import_paths(self, paths: Iterable[Path | str]) -> ImportReport: ...
+    def import_paths(
+        self, paths: Iterable[Path | str], progress: importing.Progress | None = None
+    ) -> ImportReport: ...
 
     def add_calls(self, calls: Sequence[Call]) -> int: ...
 
@@ -241,8 +243,11 @@ class Ledger:
 
     # -- writing --------------------------------------------------------------------------
 
-    def import_paths(self, paths: Iterable[Path | str]) -> ImportReport:
-        """Import every recognised log under ``paths``; only what is new is read."""
+    def import_paths(
+        self, paths: Iterable[Path | str], progress: importing.Progress | None = None
+    ) -> ImportReport:
+        """Import every recognised log under ``paths``; only what is new is read. ``progress``
+        is told (bytes read, bytes to read) as the files are read."""
         report = ImportReport()
         known = {
             row[0]: row[1:]
@@ -268,7 +273,7 @@ class Ledger:
                 self._write_snapshot(seen, version)  # the ledger did not change: same version
             report.standing = self.standing_warnings()
             return report  # nothing new: no read, no write
-        results = importing.read(jobs, self.pricer)
+        results = importing.read(jobs, self.pricer, progress)
         tables = [table for table, _ in results if table is not None]
         file_reports = [r for _, reports in results for r in reports]
         for file_report in file_reports:

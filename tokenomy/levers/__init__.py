@@ -1,9 +1,10 @@
 """Levers: small composable policies replayed call by call on real traces.
 
 One module per lever, named as its spec (``cache``, ``model``, ``route``, ``compact``, ``cap``,
-``batch``), each found through the ``tokenomy.levers`` entry-point group as a third party's
-would be (``registry``). ``pipeline.replay`` applies a list of them, then hands the scenario to
-the replay engine (``tokenomy.replay``: cache replay and exact pricing), which knows no lever.
+``batch``; ``cache_auto`` behind ``cache:auto``), each found through the ``tokenomy.levers``
+entry-point group as a third party's would be (``registry``). ``pipeline.replay`` applies a
+list of them, then hands the scenario to the replay engine (``tokenomy.replay``: cache replay
+and exact pricing), which knows no lever.
 
     >>> from tokenomy.levers import make_lever, replay
     >>> outcome = replay(trace, [make_lever("cache:anthropic-1h"), make_lever("cap:4000")])
@@ -13,6 +14,7 @@ from __future__ import annotations
 
 from tokenomy.levers.batch import Batch
 from tokenomy.levers.cache import Caching
+from tokenomy.levers.cache_auto import CacheAuto, Plan, anthropic_plan
 from tokenomy.levers.cap import OutputCap
 from tokenomy.levers.compact import Compaction
 from tokenomy.levers.model import ModelSwap
@@ -29,15 +31,18 @@ from tokenomy.levers.route import Route
 
 __all__ = [
     "Batch",
+    "CacheAuto",
     "Caching",
     "Compaction",
     "Lever",
     "ModelSwap",
     "Outcome",
     "OutputCap",
+    "Plan",
     "Route",
     "Scenario",
     "UnknownLever",
+    "anthropic_plan",
     "lever_names",
     "make_lever",
     "register",

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from tokenomy.levers.registry import Scenario
+from tokenomy.levers.registry import Lever, Scenario
 from tokenomy.replay.cache import RULES, CacheRules, rules_for
 
 __all__ = ["Caching", "cache", "no_cache"]
@@ -46,8 +46,14 @@ def _family(rules: CacheRules) -> str:
     return rules.name.split("-")[0]
 
 
-def cache(arg: str, kw: dict[str, str]) -> Caching:
-    """``cache:RULES`` (``RULES`` names one of ``tokenomy.replay.cache.RULES``)."""
+def cache(arg: str, kw: dict[str, str]) -> Lever:
+    """``cache:RULES`` (``RULES`` names one of ``tokenomy.replay.cache.RULES``), or
+    ``cache:auto[,ttl=own|5m|1h]``: breakpoints where a well-configured client puts them
+    (``tokenomy.levers.cache_auto``)."""
+    if (arg or kw.get("rules")) == "auto":
+        from tokenomy.levers.cache_auto import auto
+
+        return auto(arg, kw)
     return Caching(arg or kw.get("rules", "anthropic"))
 
 

@@ -31,6 +31,7 @@ class Outcome:
     storage: Decimal = Decimal(0)
     by_kind: dict[str, Decimal] = field(default_factory=dict)
     split: Split | None = None
+    unpriced_models: tuple[str, ...] = ()  # models of the unpriced calls
 
 
 def replay(
@@ -71,4 +72,5 @@ def replay(
         storage=cached.storage_total,
         by_kind=priced.by_kind,
         split=cached.split,
+        unpriced_models=priced.unpriced_models,
     )

@@ -7,9 +7,11 @@ common colour-vision deficiencies.
 
 from __future__ import annotations
 
+import itertools
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import date
 from html import escape
 from typing import Literal
 
@@ -104,8 +106,8 @@ _LEFT, _RIGHT, _TOP, _BOTTOM = 72, 40, 12, 56
 
 def _frame(body: str, label: str, height: int = _H) -> str:
     return (
-        f'<svg class="chart" viewBox="0 0 {_W} {height}" role="img" '
-        f'aria-label="{escape(label)}" xmlns="http://www.w3.org/2000/svg">{body}</svg>'
+        f'<div class="chart-wrap"><svg class="chart" viewBox="0 0 {_W} {height}" role="img" '
+        f'aria-label="{escape(label)}" xmlns="http://www.w3.org/2000/svg">{body}</svg></div>'
     )
 
 
@@ -138,17 +140,30 @@ def stacked_bars(
     x_label: str,
     title: str,
 ) -> str:
-    """Vertical bars, one per label, stacked by series (e.g. cost per day by token kind)."""
+    """Vertical bars, one per label, stacked by series (e.g. cost per day by token kind).
+
+    When every label is an ISO date the x axis is true time: a bar sits at its date, so a
+    quiet month shows as a gap rather than vanishing between two neighbouring bars.
+    """
     totals = [sum(s.values[i] for s in series) for i in range(len(labels))]
     top, step = _nice_max(max(totals, default=0))
     plot_w = _W - _LEFT - _RIGHT
     plot_h = _H - _TOP - _BOTTOM
-    slot = plot_w / max(len(labels), 1)
-    bar = min(slot * 0.7, 60)
+    days = _as_dates(labels)
+    if days:
+        grain = min((b - a).days for a, b in itertools.pairwise(days)) if len(days) > 1 else 1
+        first, span = days[0], (days[-1] - days[0]).days + grain  # grain: a day or a week
+        slot = plot_w * grain / span
+        offsets = [plot_w * (d - first).days / span for d in days]
+    else:
+        slot = plot_w / max(len(labels), 1)
+        offsets = [slot * i for i in range(len(labels))]
+    bar = max(min(slot * 0.7, 60), 2.0)
     parts = [_y_axis(top, step, unit, _H, y_label)]
     every = max(1, math.ceil(len(labels) / 16))  # thin the labels so they never overlap
+    last_label_x = -math.inf
     for i, label in enumerate(labels):
-        x = _LEFT + slot * i + (slot - bar) / 2
+        x = _LEFT + offsets[i] + (min(slot, plot_w) - bar) / 2
         base = float(_TOP + plot_h)
         for j, s in enumerate(series):
             v = s.values[i]
@@ -161,7 +176,9 @@ def stacked_bars(
                 f'fill="{_colour(s, j)}"><title>{escape(label)} · {escape(s.name)}: '
                 f"{escape(fmt(v, unit, short=False))}</title></rect>"
             )
-        if i % every == 0:
+        # Labels at least 58 units apart (a date's width), wherever the bars fall.
+        if (days and x - last_label_x >= 58) or (not days and i % every == 0):
+            last_label_x = x
             parts.append(
                 f'<text class="tick" x="{x + bar / 2:.1f}" y="{_TOP + plot_h + 16}" '
                 f'text-anchor="middle">{escape(label)}</text>'
@@ -171,6 +188,15 @@ def stacked_bars(
         f'text-anchor="middle">{escape(x_label)}</text>'
     )
     return _frame("".join(parts), title)
+
+
+def _as_dates(labels: Sequence[str]) -> list[date]:
+    """The labels as dates, in order, or ``[]`` when any is not an ISO date."""
+    try:
+        days = [date.fromisoformat(label) for label in labels]
+    except ValueError:
+        return []
+    return days if days == sorted(days) else []
 
 
 def hbars(
@@ -223,9 +249,13 @@ def hbars(
     )
     body = "".join(parts)
     return (
-        f'<svg class="chart" viewBox="0 0 {_W} {height}" role="img" '
-        f'aria-label="{escape(title)}" xmlns="http://www.w3.org/2000/svg">{body}</svg>'
+        f'<div class="chart-wrap"><svg class="chart" viewBox="0 0 {_W} {height}" role="img" '
+        f'aria-label="{escape(title)}" xmlns="http://www.w3.org/2000/svg">{body}</svg></div>'
     )
+
+
+# Dash patterns for lines that lie on top of an earlier one, so neither hides the other.
+_DASHES = ("8 5", "2 4", "12 4 2 4", "4 4")
 
 
 def lines(
@@ -237,30 +267,68 @@ def lines(
     x_label: str,
     y_label: str,
     title: str,
+    log_x: bool = False,
+    marker: tuple[float, str] | None = None,
 ) -> str:
-    """Lines over a numeric x axis (e.g. prompt size by call index, cost by volume)."""
+    """Lines over a numeric x axis (e.g. prompt size by call index, cost by volume).
+
+    ``log_x``: a logarithmic x axis (ticks at powers of ten; every x must be positive).
+    ``marker``: a labelled vertical line at an x value ("you are here").
+    """
     values = [v for s in series for v in s.values if not math.isnan(v)]
     top, step = _nice_max(max(values, default=0))
-    x_top, x_step = _nice_max(max(xs, default=0))
     plot_w = _W - _LEFT - _RIGHT
     plot_h = _H - _TOP - _BOTTOM
     parts = [_y_axis(top, step, y_unit, _H, y_label)]
-    for k in range(round(x_top / x_step) + 1):
-        x = _LEFT + plot_w * k * x_step / x_top
+    if log_x:
+        shown = [*xs, *([marker[0]] if marker else [])]
+        lo = math.floor(math.log10(min(shown, default=1)))
+        hi = max(math.ceil(math.log10(max(shown, default=10))), lo + 1)
+
+        def x_at(xv: float) -> float:
+            return _LEFT + plot_w * (math.log10(max(xv, 10.0**lo)) - lo) / (hi - lo)
+
+        ticks = [10.0**k for k in range(lo, hi + 1)]
+    else:
+        x_top, x_step = _nice_max(max(xs, default=0))
+
+        def x_at(xv: float) -> float:
+            return _LEFT + plot_w * xv / x_top
+
+        ticks = [k * x_step for k in range(round(x_top / x_step) + 1)]
+    for tick in ticks:
         parts.append(
-            f'<text class="tick" x="{x:.1f}" y="{_TOP + plot_h + 16}" text-anchor="middle">'
-            f"{escape(_tick(k * x_step, x_unit))}</text>"
+            f'<text class="tick" x="{x_at(tick):.1f}" y="{_TOP + plot_h + 16}" '
+            f'text-anchor="middle">{escape(_tick(tick, x_unit))}</text>'
         )
 
     def point(xv: float, yv: float) -> str:
-        return f"{_LEFT + plot_w * xv / x_top:.1f},{_TOP + plot_h - plot_h * yv / top:.1f}"
+        return f"{x_at(xv):.1f},{_TOP + plot_h - plot_h * yv / top:.1f}"
 
+    drawn: list[list[str]] = []
     for j, s in enumerate(series):
         pts = [point(x, y) for x, y in zip(xs, s.values, strict=True) if not math.isnan(y)]
-        dash = ' stroke-dasharray="6 4"' if s.dashed else ""
+        overlaps = sum(pts == other for other in drawn)
+        drawn.append(pts)
+        dash = ""
+        if overlaps:
+            dash = f' stroke-dasharray="{_DASHES[(overlaps - 1) % len(_DASHES)]}"'
+        elif s.dashed:
+            dash = ' stroke-dasharray="6 4"'
         parts.append(
             f'<polyline fill="none" stroke="{_colour(s, j)}" stroke-width="2.5"{dash} '
             f'points="{" ".join(pts)}"><title>{escape(s.name)}</title></polyline>'
+        )
+    if marker is not None:
+        at, label = marker
+        x = x_at(at)
+        anchor = "end" if x > _LEFT + plot_w * 0.7 else "start"
+        nudge = -4 if anchor == "end" else 4
+        parts.append(
+            f'<line class="marker" x1="{x:.1f}" x2="{x:.1f}" y1="{_TOP}" y2="{_TOP + plot_h}" '
+            'stroke="#1b1f24" stroke-width="1.5" stroke-dasharray="3 3"/>'
+            f'<text class="axis" x="{x + nudge:.1f}" y="{_TOP + 14}" '
+            f'text-anchor="{anchor}">{escape(label)}</text>'
         )
     parts.append(
         f'<text class="axis" x="{_LEFT + plot_w / 2:.0f}" y="{_H - 10}" '

@@ -1,35 +1,45 @@
 """``tokenomy serve``: the report's views as a local web page over the ledger.
 
-Bound to 127.0.0.1 unless told otherwise (a bill is private). Routes:
+Bound to 127.0.0.1 unless told otherwise (a bill is private), on aiohttp. Routes (GET and
+HEAD):
 
 - ``/``: the page, filtered by the query (``since``, ``until``, ``model``, ``project``,
   ``source``);
 - ``/view``: the views alone, which the page swaps in when the ledger changed;
-- ``/api/version``: the ledger's version, after importing whatever the watched logs gained
-  (the import is incremental: an unchanged file costs one ``stat``);
+- ``/api/events``: server-sent events: the ledger's version now and each time an import of
+  the watched logs changes it (the server checks every ``poll_s`` seconds; the import is
+  incremental, so an unchanged file costs one ``stat``);
+- ``/api/version``: the ledger's version, after importing whatever the watched logs gained;
 - ``/api/report``: the views' data as JSON (the bills exactly as ``report ... --json``).
 
-One ledger connection serves every request, one at a time (a lock), which is plenty for one
-person's dashboard and keeps DuckDB single-threaded.
+A request whose ``Host`` header names another machine is refused (421) while the server is
+bound to loopback: a web page cannot reach the bill by pointing its own name at 127.0.0.1
+(DNS rebinding). One ledger connection serves every request, one at a time (a lock, in a
+worker thread), which is plenty for one person's dashboard and keeps DuckDB single-threaded.
 """
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import json
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import date
-from http import HTTPStatus
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Any
-from urllib.parse import parse_qs, urlsplit
+from typing import Any, TypeVar
+from urllib.parse import parse_qs
+
+from aiohttp import web
 
 from tokenomy.ledger import Filters, Ledger, freshness
 from tokenomy.render.html_report import FilterChoices, render_page, render_views
 from tokenomy.report import collect
 
 __all__ = ["Dashboard", "filters_from_query"]
+
+T = TypeVar("T")
+LOOPBACK = ("127.0.0.1", "localhost", "::1", "[::1]")
 
 
 def filters_from_query(query: str, timezone: str = "UTC") -> Filters:
@@ -65,31 +75,60 @@ class Dashboard:
     ) -> None:
         self.ledger = ledger
         self.watched = list(watched)
-        self.poll_ms = int(poll_s * 1000)
+        self.poll_s = poll_s
         self.timezone = timezone
+        self.host = host
+        self.port = port
         self._lock = threading.Lock()
         self._thread: threading.Thread | None = None
-        self.server = ThreadingHTTPServer((host, port), _handler(self))
-        self.server.daemon_threads = True
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._stop: asyncio.Event | None = None
+        self._ready = threading.Event()
+        self._failed: BaseException | None = None
 
     @property
     def url(self) -> str:
-        host, port = self.server.server_address[:2]
-        return f"http://{host!s}:{port}/"
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        return f"http://{host}:{self.port}/"
 
     def serve_forever(self) -> None:
-        self.server.serve_forever(poll_interval=0.2)
+        """Serve until ``close`` (from another thread) or Ctrl-C."""
+        asyncio.run(self._serve())
 
     def start(self) -> None:
-        """Serve from a background thread (for tests and embedding)."""
-        self._thread = threading.Thread(target=self.serve_forever, daemon=True)
+        """Serve from a background thread (for tests and embedding); returns once bound."""
+        self._thread = threading.Thread(target=self._run_in_thread, daemon=True)
         self._thread.start()
+        self._ready.wait(30)
+        if self._failed is not None:
+            raise self._failed
 
     def close(self) -> None:
+        if self._loop is not None and self._stop is not None:
+            self._loop.call_soon_threadsafe(self._stop.set)
         if self._thread is not None:
-            self.server.shutdown()
-            self._thread.join()
-        self.server.server_close()
+            self._thread.join(30)
+
+    def _run_in_thread(self) -> None:
+        try:
+            self.serve_forever()
+        except BaseException as exc:  # binding failed: start() re-raises it in the caller
+            self._failed = exc
+            self._ready.set()
+
+    async def _serve(self) -> None:
+        self._loop = asyncio.get_running_loop()
+        self._stop = asyncio.Event()
+        runner = web.AppRunner(self._app(), access_log=None, shutdown_timeout=1.0)
+        await runner.setup()
+        site = web.TCPSite(runner, self.host, self.port)
+        await site.start()
+        self.port = runner.addresses[0][1]  # the one picked when asked for port 0
+        self._ready.set()
+        try:
+            await self._stop.wait()
+        finally:
+            await runner.cleanup()
 
     # -- what the routes answer -----------------------------------------------------------
 
@@ -107,9 +146,7 @@ class Dashboard:
             views = collect(self.ledger, filters)
             if fragment:
                 return render_views(views)
-            return render_page(
-                views, version=version, live=True, choices=self._choices(), poll_ms=self.poll_ms
-            )
+            return render_page(views, version=version, live=True, choices=self._choices())
 
     def report(self, query: str) -> dict[str, Any]:
         filters = filters_from_query(query, self.timezone)
@@ -119,46 +156,69 @@ class Dashboard:
         data["version"] = version
         return data
 
+    # -- the web application ---------------------------------------------------------------
+
+    async def _blocking(self, fn: Callable[..., T], *args: Any) -> T:
+        return await asyncio.get_running_loop().run_in_executor(None, fn, *args)
+
+    def _app(self) -> web.Application:
+        app = web.Application(middlewares=[self._guard], client_max_size=1024)
+        app.router.add_get("/", self._page)
+        app.router.add_get("/view", self._view)
+        app.router.add_get("/api/version", self._version)
+        app.router.add_get("/api/report", self._report)
+        app.router.add_get("/api/events", self._events)
+        return app
+
+    @web.middleware
+    async def _guard(
+        self, request: web.Request, handler: Callable[[web.Request], Any]
+    ) -> web.StreamResponse:
+        if self.host in LOOPBACK and request.url.host not in LOOPBACK:
+            return web.Response(status=421, text="this dashboard answers only to localhost\n")
+        try:
+            response: web.StreamResponse = await handler(request)
+        except ValueError as exc:  # a bad date or time zone in the query
+            return web.Response(status=400, text=f"{exc}\n")
+        response.headers["Cache-Control"] = "no-store"
+        return response
+
+    async def _page(self, request: web.Request) -> web.Response:
+        body = await self._blocking(self.page, request.query_string)
+        return web.Response(text=body, content_type="text/html", charset="utf-8")
+
+    async def _view(self, request: web.Request) -> web.Response:
+        body = await self._blocking(self.page, request.query_string, True)
+        return web.Response(text=body, content_type="text/html", charset="utf-8")
+
+    async def _version(self, request: web.Request) -> web.Response:
+        return web.json_response({"version": await self._blocking(self.refresh)})
+
+    async def _report(self, request: web.Request) -> web.Response:
+        data = await self._blocking(self.report, request.query_string)
+        return web.Response(text=json.dumps(data), content_type="application/json")
+
+    async def _events(self, request: web.Request) -> web.StreamResponse:
+        """The ledger's version now and whenever it changes, as server-sent events."""
+        response = web.StreamResponse(
+            headers={"Content-Type": "text/event-stream", "Cache-Control": "no-store"}
+        )
+        await response.prepare(request)
+        sent = None
+        assert self._stop is not None
+        while not self._stop.is_set():
+            version = await self._blocking(self.refresh)
+            if version != sent:
+                await response.write(f"event: version\ndata: {version}\n\n".encode())
+                sent = version
+            else:
+                await response.write(b": alive\n\n")  # notices a closed tab
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._stop.wait(), self.poll_s)
+        return response
+
     def _choices(self) -> FilterChoices:
         out: FilterChoices = {}
         for column in ("model", "project", "source"):
             out[column + "s"] = self.ledger.distinct(column)
         return out
-
-
-def _handler(dashboard: Dashboard) -> type[BaseHTTPRequestHandler]:
-    class Handler(BaseHTTPRequestHandler):
-        server_version = "tokenomy"
-
-        def do_GET(self) -> None:
-            url = urlsplit(self.path)
-            try:
-                if url.path == "/":
-                    self._send(dashboard.page(url.query), "text/html; charset=utf-8")
-                elif url.path == "/view":
-                    self._send(dashboard.page(url.query, True), "text/html; charset=utf-8")
-                elif url.path == "/api/version":
-                    self._json({"version": dashboard.refresh()})
-                elif url.path == "/api/report":
-                    self._json(dashboard.report(url.query))
-                else:
-                    self.send_error(HTTPStatus.NOT_FOUND)
-            except ValueError as exc:  # a bad date or time zone in the query
-                self.send_error(HTTPStatus.BAD_REQUEST, str(exc))
-
-        def _json(self, data: Any) -> None:
-            self._send(json.dumps(data), "application/json")
-
-        def _send(self, body: str, content_type: str) -> None:
-            data = body.encode("utf-8")
-            self.send_response(HTTPStatus.OK)
-            self.send_header("Content-Type", content_type)
-            self.send_header("Content-Length", str(len(data)))
-            self.send_header("Cache-Control", "no-store")
-            self.end_headers()
-            self.wfile.write(data)
-
-        def log_message(self, format: str, *args: Any) -> None:
-            pass  # quiet: the terminal is for the URL and errors
-
-    return Handler

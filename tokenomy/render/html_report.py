@@ -33,14 +33,16 @@ SECTIONS: tuple[tuple[str, str], ...] = (
 )
 SESSIONS_CHARTED = 25  # the largest tasks get a bar; the table lists them all
 
-_TOKENS = [  # tokens by kind (the caption says so), then the cost
+# The cost comes right after the row's name in every table, so it stays in view on a laptop
+# however many token columns follow (a browser test checks it at 1280 px).
+_COST = Column("cost_usd", "cost ($)", "usd")
+_TOKENS = [  # tokens by kind (the caption says so)
     Column("input", "fresh input", "tokens"),
     Column("cache_read", "cache read", "tokens"),
     Column("cache_write_5m", "write 5 min", "tokens"),
     Column("cache_write_1h", "write 1 h", "tokens"),
     Column("output", "output", "tokens"),
     Column("total_tokens", "total tokens", "tokens"),
-    Column("cost_usd", "cost ($)", "usd"),
 ]
 
 
@@ -115,7 +117,7 @@ def _glance(v: Views) -> str:
         )
     models = v.bills["model"]
     by_model = table(
-        [Column("model", "model"), Column("calls", "calls", "count"), *_TOKENS],
+        [Column("model", "model"), _COST, Column("calls", "calls", "count"), *_TOKENS],
         models.rows,
         name="model",
         totals=models.totals,
@@ -123,11 +125,11 @@ def _glance(v: Views) -> str:
     )
     projects = v.bills["project"]
     by_project = table(
-        [Column("project", "project"), Column("calls", "calls", "count"), *_TOKENS],
+        [Column("project", "project"), _COST, Column("calls", "calls", "count"), *_TOKENS],
         projects.rows,
         name="project",
         totals=projects.totals,
-        caption="By project (tokens by kind, cost in $)",
+        caption="By project (cost in $, tokens by kind)",
     )
     cost_series = [Series("cost ($)", [float(r["cost_usd"]) for r in models.rows])]
     model_chart = charts.hbars(
@@ -168,12 +170,12 @@ def _cost(v: Views) -> str:
     totals["total"] = sum(totals.values(), Decimal(0))
     cols = [
         Column("period", period),
-        *(Column(k, f"{KIND_LABELS[k]} ($)", "usd") for k in kinds),
         Column("total", "total ($)", "usd"),
+        *(Column(k, f"{KIND_LABELS[k]} ($)", "usd") for k in kinds),
     ]
     daily = v.bills["daily"]
     tokens_table = table(
-        [Column("daily", "day"), Column("calls", "calls", "count"), *_TOKENS],
+        [Column("daily", "day"), _COST, Column("calls", "calls", "count"), *_TOKENS],
         daily.rows,
         name="daily",
         totals=daily.totals,
@@ -208,6 +210,7 @@ def _tasks(v: Views) -> str:
     rows = [{**r, "subagent_tokens": split[r["session"]].subagent_tokens} for r in sessions.rows]
     cols = [
         Column("session", "session"),
+        _COST,
         Column("project", "project"),
         Column("start", "start"),
         Column("duration_s", "duration (s)", "count"),
@@ -216,7 +219,6 @@ def _tasks(v: Views) -> str:
         Column("subagent_calls", "sub-agent calls", "count"),
         Column("subagent_tokens", "sub-agent tokens", "tokens"),
         Column("total_tokens", "total (tokens)", "tokens"),
-        Column("cost_usd", "cost ($)", "usd"),
         Column("models", "models"),
     ]
     shown = min(len(charted), SESSIONS_CHARTED)
@@ -390,13 +392,13 @@ def _whatif(w: Any) -> str:
     rows = [
         {
             **r,
-            "saved_pct": 100 * r["saved_share"],
+            "saved_pct": None if r["saved_share"] is None else 100 * r["saved_share"],
             "token_error_pct": 100 * r["token_error"],
             "assumptions": "; ".join(r["assumptions"]),
         }
         for r in data["scenarios"]
     ]
-    saving = [r for r in rows if r["saved_usd"] > 0]
+    saving = [r for r in rows if r["saved_usd"] is not None and r["saved_usd"] > 0]
     series = [Series("saved ($) against the replayed bill",
                      [float(r["saved_usd"]) for r in saving], charts.PALETTE[2])]  # fmt: skip
     chart = charts.hbars(
@@ -417,13 +419,28 @@ def _whatif(w: Any) -> str:
         Column("scenario", "scenario"),
         Column("cost_usd", "cost ($)", "usd"),
         Column("saved_usd", "saved ($)", "usd"),
+        Column("saved_low_usd", "saved, low ($)", "usd"),
+        Column("saved_high_usd", "saved, high ($)", "usd"),
         Column("saved_pct", "saved (%)", "pct"),
         Column("calls", "calls", "count"),
         Column("token_error_pct", "token count error (%)", "pct"),
         Column("assumptions", "assumptions"),
     ]
-    costs_more = len(rows) - len(saving)
+    unpriced = [r["scenario"] for r in rows if r["saved_usd"] is None]
+    costs_more = len(rows) - len(saving) - len(unpriced)
     note = f" {costs_more} scenario(s) cost more; the table lists them." if costs_more else ""
+    if unpriced:
+        note += (
+            f" Unpriced (a model with no known price, saving unknown, ranked last): "
+            f"{', '.join(unpriced)}."
+        )
+    error = data.get("replay_error")
+    if error:
+        note += (
+            f" Savings as ranges: the replayed baseline is {error['bill']:+.1%} from the "
+            f"reported bill ({error['per_call']:.1%} summed call by call); each saving is "
+            f"shown x (1 -/+ {error['per_call']:.1%}), widened by a lever's token-count error."
+        )
     body = (
         f'<div class="cards">{cards}</div>{charts.legend(series)}{chart}'
         f'<p class="note">Answer quality: {escape(data["quality"])}.{escape(note)}</p>'
@@ -437,7 +454,8 @@ def _selfhost(view: Any) -> str:
     """The self-host break-even (``tokenomy.selfhost``): your traffic on your own GPUs."""
     data = view.to_dict()
     w = data["workload"]
-    curve = data["curve"]
+    # A log axis: "your volume" is often thousands of times below the cross-over.
+    curve = {k: [r for r in rows if r["tokens_per_day"] > 0] for k, rows in data["curve"].items()}
     xs = [float(r["tokens_per_day"]) for r in curve["off"]]
     series = [
         Series(f"self-hosted {data['model']} on {data['gpus_per_replica']}x {data['gpu']}",
@@ -449,9 +467,12 @@ def _selfhost(view: Any) -> str:
     for i, api in enumerate(shown):
         colour = charts.PALETTE[(1, 2, 3, 5, 7)[i % 5]]
         series.append(Series(f"API: {api}", [r[api] for r in curve["off"]], colour))
+    here = (float(w["tokens_per_day"]), f"you are here: {fmt(w['tokens_per_day'], 'tokens')}/day")
     chart = charts.lines(
-        xs, series, x_unit="tokens", y_unit="usd", x_label="tokens a day (input + output)",
-        y_label="monthly cost ($)", title="Self-host break-even: monthly cost by daily volume",
+        xs, series, x_unit="tokens", y_unit="usd",
+        x_label="tokens a day (input + output, log scale)", y_label="monthly cost ($)",
+        title="Self-host break-even: monthly cost by daily volume",
+        log_x=True, marker=here if here[0] > 0 else None,
     )  # fmt: skip
     off = [r for r in data["rows"] if r["speculation"] == "off"]
     crossings = [r["crossover_tokens_per_day"] for r in off if r["crossover_tokens_per_day"]]
@@ -527,7 +548,6 @@ def render_page(
     version: str = "",
     live: bool = False,
     choices: FilterChoices | None = None,
-    poll_ms: int = 2000,
 ) -> str:
     """The whole page. ``live``: the dashboard's page, with filters and refresh."""
     nav = "".join(f'<a href="#{a}">{escape(h)}</a>' for a, h in SECTIONS)
@@ -546,7 +566,7 @@ def render_page(
         '<link rel="icon" href="data:,">'
         "<title>tokenomy: where the money goes</title>"
         f"<style>{_asset('report.css')}</style></head>"
-        f'<body data-version="{escape(version)}" data-poll="{poll_ms}">'
+        f'<body data-version="{escape(version)}">'
         "<header><h1>tokenomy: where the money goes</h1>"
         f'<div class="sub">{escape(" · ".join(scope))}</div>'
         f"<nav>{nav}</nav>{form}</header>"

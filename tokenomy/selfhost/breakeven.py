@@ -150,12 +150,15 @@ class BreakEven:
 
     def curve(self, top: float | None = None, points: int = 121) -> list[dict[str, object]]:
         """Monthly cost against daily token volume (at the workload's mix and hourly pattern):
-        the self-hosted fleet in steps of one replica, each API in a straight line, from zero
-        to ``top`` tokens a day (default ``curve_top()``)."""
+        the self-hosted fleet in steps of one replica, each API in a straight line, from half
+        the user's own volume (at most ``top`` / 10^4) to ``top`` tokens a day (default
+        ``curve_top()``), spaced evenly on a log scale, as the report draws it."""
         top = top or self.curve_top()
+        per_day = self.workload.input_tokens_per_day + self.workload.output_tokens_per_day
+        bottom = max(1.0, min(per_day / 2 if per_day > 0 else top, top / 1e4))
         rows: list[dict[str, object]] = []
         for k in range(points):
-            volume = round(top * k / (points - 1))
+            volume = round(bottom * (top / bottom) ** (k / (points - 1)))
             replicas = max(1, math.ceil(volume / self.replica_tokens_per_day))
             row: dict[str, object] = {
                 "tokens_per_day": volume,

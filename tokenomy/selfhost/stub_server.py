@@ -12,12 +12,11 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
-import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-__all__ = ["StubTiming", "running_stub_server", "serve", "spawned_stub_server"]
+__all__ = ["StubTiming", "serve", "spawned_stub_server"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -99,39 +98,6 @@ async def serve(
         if ready is not None:
             ready.set_result(server.sockets[0].getsockname()[1])
         await server.serve_forever()
-
-
-@contextlib.contextmanager
-def running_stub_server(timing: StubTiming) -> Iterator[str]:
-    """Run the stub in a background thread; yields its base URL and stops it on exit."""
-    loop = asyncio.new_event_loop()
-    started = threading.Event()
-    port: list[int] = []
-    task: list[asyncio.Task[None]] = []
-
-    def run() -> None:
-        asyncio.set_event_loop(loop)
-        ready: asyncio.Future[int] = loop.create_future()
-
-        def on_ready(f: asyncio.Future[int]) -> None:
-            port.append(f.result())
-            started.set()
-
-        ready.add_done_callback(on_ready)
-        task.append(loop.create_task(serve(timing, 0, ready)))
-        with contextlib.suppress(asyncio.CancelledError):
-            loop.run_until_complete(task[0])
-
-    thread = threading.Thread(target=run, daemon=True)
-    thread.start()
-    if not started.wait(10):
-        raise RuntimeError("stub server did not start")
-    try:
-        yield f"http://127.0.0.1:{port[0]}"
-    finally:
-        loop.call_soon_threadsafe(task[0].cancel)
-        thread.join(10)
-        loop.close()
 
 
 @contextlib.contextmanager

@@ -22,7 +22,7 @@ from typing import IO
 
 from tokenomy.tokens.registry import Tokenizer
 
-__all__ = ["BinaryInput", "StreamCount", "count_stream", "safe_pieces"]
+__all__ = ["BinaryInput", "StreamCount", "count_stream"]
 
 BLOCK = 4 << 20  # bytes read at a time: the memory bound, with the carried-over tail
 
@@ -55,21 +55,6 @@ def _safe_cut(text: str) -> int:
             return i
         i = text.rfind(" ", 0, i)
     return 0
-
-
-def safe_pieces(text: str, size: int) -> list[str]:
-    """``text`` cut into pieces of about ``size`` characters, only at safe cuts (or whole)."""
-    pieces: list[str] = []
-    start = 0
-    while len(text) - start > size:
-        window = text[start : start + size]
-        cut = _safe_cut(window)
-        if cut == 0:
-            break  # no safe cut in this window: keep the rest whole rather than risk a miscount
-        pieces.append(window[:cut])
-        start += cut
-    pieces.append(text[start:])
-    return pieces
 
 
 def count_stream(

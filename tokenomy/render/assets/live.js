@@ -1,24 +1,25 @@
-// Live refresh for `tokenomy serve`: poll the ledger's version; when new log lines were
-// imported, fetch the views again (same filters) and swap them in.
+// Live refresh for `tokenomy serve`: the server sends the ledger's version as a server-sent
+// event whenever an import changes it; the page then fetches the views again (same filters)
+// and swaps them in. EventSource reconnects by itself when the server comes back.
 "use strict";
 (function () {
   const status = document.getElementById("live-status");
   let version = document.body.dataset.version;
-  async function poll() {
+  const events = new EventSource("/api/events" + location.search);
+  events.addEventListener("version", async function (e) {
     try {
-      const r = await fetch("/api/version" + location.search, { cache: "no-store" });
-      const v = (await r.json()).version;
-      if (v !== version) {
+      if (e.data !== version) {
         const page = await fetch("/view" + location.search, { cache: "no-store" });
         document.getElementById("views").innerHTML = await page.text();
-        version = v;
-        document.body.dataset.version = v;
+        version = e.data;
+        document.body.dataset.version = e.data;
       }
-      status.innerHTML = "<b>live</b> · checked " + new Date().toLocaleTimeString();
+      status.innerHTML = "<b>live</b> · updated " + new Date().toLocaleTimeString();
     } catch (err) {
       status.textContent = "server not reachable; retrying";
     }
-    setTimeout(poll, Number(document.body.dataset.poll || 2000));
-  }
-  setTimeout(poll, Number(document.body.dataset.poll || 2000));
+  });
+  events.onerror = function () {
+    status.textContent = "server not reachable; retrying";
+  };
 })();
