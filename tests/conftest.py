@@ -10,10 +10,17 @@ from __future__ import annotations
 
 import os
 import shutil
+import tempfile
 from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+
+# The user's config file and the machine's time zone must not reach the tests: no config
+# (an empty config folder), and UTC as the machine's zone.
+os.environ["XDG_CONFIG_HOME"] = tempfile.mkdtemp(prefix="tokenomy-test-config-")
+os.environ.pop("TOKENOMY_CONFIG", None)
+os.environ["TZ"] = "UTC"
 
 REPO = Path(__file__).resolve().parents[1]
 SHIPPED_LOGS = REPO / "tests" / "data" / "logs"

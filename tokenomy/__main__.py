@@ -1,5 +1,5 @@
 """``python -m tokenomy`` runs the command line."""
 
-from tokenomy.cli import main
+from tokenomy.entry import main
 
 main()

@@ -18,7 +18,7 @@ from tokenomy.ledger.filters import GROUPINGS, Filters
 if TYPE_CHECKING:
     from tokenomy.ledger import Store
 
-__all__ = ["GROUPINGS", "Bill", "bill", "blocks"]
+__all__ = ["GROUPINGS", "Bill", "bill", "block_rates", "blocks", "raw_blocks"]
 
 BLOCK_HOURS = 5
 
@@ -70,23 +70,12 @@ def _clean(row: dict[str, Any]) -> dict[str, Any]:
     return row
 
 
-def blocks(
-    ledger: Store,
-    filters: Filters | None = None,
-    now: datetime | None = None,
-    hours: int = BLOCK_HOURS,
-) -> Bill:
-    """5-hour windows as usage caps count them, with burn rate and, for the active one, a
-    projection to its end.
-
-    A block starts at the hour of its first call and lasts ``hours``; a call after the block's
-    end, or more than ``hours`` after the previous call, starts a new block.
-    """
-    filters = filters or Filters()
-    rows = ledger.timeline(filters)
-    zone = ZoneInfo(filters.timezone)
+def raw_blocks(
+    rows: list[tuple[datetime, int, Decimal, bool]], hours: int = BLOCK_HOURS
+) -> list[dict[str, Any]]:
+    """The 5-hour windows of a time-ordered call timeline (see ``blocks``), unformatted: UTC
+    ``_start``, ``_end``, ``_first``, ``_last``, and the sums."""
     span = timedelta(hours=hours)
-    now = now or datetime.now(UTC)
     out: list[dict[str, Any]] = []
     current: dict[str, Any] | None = None
     for t, tokens, cost, unpriced in rows:
@@ -101,30 +90,64 @@ def blocks(
         current["total_tokens"] += int(tokens)
         current["cost_usd"] += Decimal(cost)
         current["unpriced_calls"] += int(unpriced)
+    return out
+
+
+def block_rates(
+    start: datetime, end: datetime, first: datetime, last: datetime, cost: Decimal, now: datetime
+) -> dict[str, Any]:
+    """Whether a block is active at ``now``, its burn rate ($/h over the minutes from its first
+    call to now, or to its last call once over) and, when active, the cost projected to its
+    end at that rate."""
+    active = end > now >= start
+    elapsed_min = max((min(now, end) if active else last) - first,
+                      timedelta(minutes=1)).total_seconds() / 60  # fmt: skip
+    out: dict[str, Any] = {
+        "active": active,
+        "elapsed_min": elapsed_min,
+        "usd_per_hour": (cost * 60 / Decimal(str(elapsed_min))).quantize(Decimal("0.0001")),
+    }
+    if active:
+        remaining_min = (end - now).total_seconds() / 60
+        out["projected_cost_usd"] = (
+            cost + cost / Decimal(str(elapsed_min)) * Decimal(str(remaining_min))
+        ).quantize(Decimal("0.0001"))
+    return out
+
+
+def blocks(
+    ledger: Store,
+    filters: Filters | None = None,
+    now: datetime | None = None,
+    hours: int = BLOCK_HOURS,
+) -> Bill:
+    """5-hour windows as usage caps count them, with burn rate and, for the active one, a
+    projection to its end.
+
+    A block starts at the hour of its first call and lasts ``hours``; a call after the block's
+    end, or more than ``hours`` after the previous call, starts a new block.
+    """
+    filters = filters or Filters()
+    zone = ZoneInfo(filters.timezone)
+    now = now or datetime.now(UTC)
+    out = raw_blocks(ledger.timeline(filters), hours)
     result = []
     for b in out:
-        active = b["_end"] > now >= b["_start"]
-        elapsed_min = max((min(now, b["_end"]) if active else b["_last"]) - b["_first"],
-                          timedelta(minutes=1)).total_seconds() / 60  # fmt: skip
+        rates = block_rates(b["_start"], b["_end"], b["_first"], b["_last"], b["cost_usd"], now)
+        elapsed_min = rates["elapsed_min"]
         row = {
             "block": b["_start"].astimezone(zone).strftime("%Y-%m-%d %H:%M"),
             "end": b["_end"].astimezone(zone).strftime("%Y-%m-%d %H:%M"),
-            "active": active,
+            "active": rates["active"],
             "calls": b["calls"],
             "total_tokens": b["total_tokens"],
             "cost_usd": b["cost_usd"].normalize() + Decimal("0.000"),
             "unpriced_calls": b["unpriced_calls"],
             "tokens_per_min": round(b["total_tokens"] / elapsed_min, 1),
-            "usd_per_hour": (b["cost_usd"] * 60 / Decimal(str(elapsed_min))).quantize(
-                Decimal("0.0001")
-            ),
+            "usd_per_hour": rates["usd_per_hour"],
         }
-        if active:
-            remaining_min = (b["_end"] - now).total_seconds() / 60
-            row["projected_cost_usd"] = (
-                b["cost_usd"]
-                + b["cost_usd"] / Decimal(str(elapsed_min)) * Decimal(str(remaining_min))
-            ).quantize(Decimal("0.0001"))
+        if rates["active"]:
+            row["projected_cost_usd"] = rates["projected_cost_usd"]
         result.append(row)
     totals = {
         "calls": sum(r["calls"] for r in result),

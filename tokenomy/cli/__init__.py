@@ -16,6 +16,7 @@ from tokenomy.cli import (  # noqa: F401
     output,
     report,
     selfhost,
+    statusline,
     whatif,
 )
 from tokenomy.cli.app import app, debugging

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Annotated, Any, TypeVar, get_type_hints
 
 import typer
 
+from tokenomy.cli.app import config
 from tokenomy.cli.output import Format, err
 from tokenomy.ledger import freshness
 from tokenomy.ledger.filters import Filters
@@ -65,7 +66,15 @@ Project = Annotated[list[str] | None, typer.Option("--project", help="Project; r
 SourceOpt = Annotated[
     list[str] | None, typer.Option("--source", help="Source format (claude_code, codex, ...).")
 ]
-Timezone = Annotated[str, typer.Option("--timezone", "-z", help="IANA zone for days and blocks.")]
+Timezone = Annotated[
+    str | None,
+    typer.Option(
+        "--timezone",
+        "-z",
+        help="IANA zone for days and blocks (default: the config's, else the machine's).",
+        show_default=False,
+    ),
+]
 
 
 def output_format(as_json: bool, as_csv: bool) -> Format:
@@ -90,8 +99,9 @@ def _filters(
     model: list[str] | None,
     project: list[str] | None,
     source: list[str] | None,
-    timezone: str,
+    timezone: str | None,
 ) -> Filters:
+    timezone = timezone or config().zone
     try:
         return Filters(
             since=_day(since, "--since"),
@@ -112,10 +122,12 @@ def open_ledger(
     strict: bool = False,
     quiet: bool = False,
 ) -> tuple[Ledger, ImportReport]:
-    """Open the ledger and import ``paths`` (or the usual locations) into it first."""
+    """Open the ledger and import ``paths`` (or the usual locations) into it first. The
+    config file's ``home``, ``prices`` and ``paths`` stand in for those not given."""
     from tokenomy.ledger import ImportReport, Ledger
     from tokenomy.pricing import Overrides, Pricer
 
+    home, prices, paths = resolve(home, prices, paths)
     try:
         pricer = Pricer(Overrides.load(prices)) if prices else None
     except (OSError, ValueError) as exc:
@@ -139,6 +151,19 @@ def open_ledger(
         err.print(f"--strict: {len(report.warnings)} warning(s); exiting non-zero")
         raise typer.Exit(1)
     return ledger, report
+
+
+def resolve(
+    home: Path | None, prices: Path | None, paths: list[Path] | None
+) -> tuple[Path | None, Path | None, list[Path] | None]:
+    """``--home``, ``--prices`` and the paths, with the config file's where not given
+    (``$TOKENOMY_HOME`` is read by the option itself, so it comes before the file)."""
+    conf = config()
+    return (
+        home or conf.home,
+        prices or conf.prices,
+        list(paths) if paths else (list(conf.paths) or None),
+    )
 
 
 @contextlib.contextmanager
@@ -187,7 +212,7 @@ _FILTERS: dict[str, tuple[Any, Any]] = {
     "model": (Model, None),
     "project": (Project, None),
     "source": (SourceOpt, None),
-    "timezone": (Timezone, "UTC"),
+    "timezone": (Timezone, None),
 }
 _FORMATS: dict[str, tuple[Any, Any]] = {
     "as_json": (FormatJson, False),
@@ -223,10 +248,11 @@ def ledger_options(*, filters: bool = True, csv: bool = True) -> Callable[[F], F
         def wrapper(**kwargs: Any) -> Any:
             got = {name: kwargs.pop(name, default) for name, (_, default) in shared.items()}
             got_filters = _filters(*(got[n] for n in _FILTERS)) if filters else Filters()
+            home, prices, paths = resolve(got["home"], got["prices"], kwargs.pop("paths"))
             kwargs["options"] = LedgerOptions(
-                paths=kwargs.pop("paths"),
-                home=got["home"],
-                prices=got["prices"],
+                paths=paths,
+                home=home,
+                prices=prices,
                 strict=got["strict"],
                 filters=got_filters,
                 fmt=output_format(got["as_json"], got.get("as_csv", False)),

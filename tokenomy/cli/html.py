@@ -9,7 +9,7 @@ from typing import Annotated
 import typer
 
 from tokenomy.cli import common as c
-from tokenomy.cli.app import app
+from tokenomy.cli.app import app, config
 from tokenomy.cli.output import err
 from tokenomy.cli.report import report_app
 
@@ -49,15 +49,17 @@ def serve(
     poll: Annotated[
         float, typer.Option(help="Seconds between checks of the watched logs for new lines.")
     ] = 2.0,
-    timezone: c.Timezone = "UTC",
+    timezone: c.Timezone = None,
 ) -> None:
     """A local dashboard over the ledger: the report's views with filters by date, project,
     model and source, refreshed live as new log lines arrive."""
     from tokenomy.render.dashboard import Dashboard
     from tokenomy.sources import default_locations
 
+    home, prices, paths = c.resolve(home, prices, paths)
     ledger, _ = c.open_ledger(paths, home, prices)
     watched = list(paths) if paths else default_locations()
+    timezone = timezone or config().zone
     dashboard = Dashboard(ledger, watched, host=host, port=port, poll_s=poll, timezone=timezone)
     err.print(f"serving on {dashboard.url} (Ctrl-C to stop)", highlight=False)
     try:

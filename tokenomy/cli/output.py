@@ -22,7 +22,20 @@ from rich.text import Text
 
 from tokenomy.jsonable import to_jsonable
 
-__all__ = ["Format", "console", "csv_cell", "emit", "err", "to_jsonable", "visible"]
+__all__ = [
+    "SCHEMA_VERSION",
+    "Format",
+    "console",
+    "csv_cell",
+    "emit",
+    "err",
+    "to_jsonable",
+    "visible",
+]
+
+# The version of every ``--json`` output's layout (docs/json.md): bumped when a key is renamed,
+# removed or changes meaning; new keys may appear within a version.
+SCHEMA_VERSION = 1
 
 PIPE_WIDTH = 160  # a pipe with no COLUMNS: wide and fixed, so output is deterministic
 
@@ -144,11 +157,15 @@ def emit(
 ) -> None:
     """Print ``rows`` (and a totals row) in the chosen format.
 
-    JSON is ``{"rows": [...], "totals": {...}, **extra}`` so scripts get the totals too.
+    JSON is ``{"schema_version": N, "rows": [...], "totals": {...}, **extra}`` so scripts get
+    the totals too; each command's keys are documented in docs/json.md.
     """
     cols = list(columns or (rows[0].keys() if rows else (totals or {}).keys()))
     if fmt is Format.json:
-        payload: dict[str, Any] = {"rows": [dict(r) for r in rows]}
+        payload: dict[str, Any] = {
+            "schema_version": SCHEMA_VERSION,
+            "rows": [dict(r) for r in rows],
+        }
         if totals is not None:
             payload["totals"] = dict(totals)
         payload.update(extra or {})

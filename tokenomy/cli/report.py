@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import TYPE_CHECKING
+from datetime import date, timedelta
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
@@ -107,3 +108,83 @@ for _grouping, _title in [
     ("blocks", "5-hour windows as usage caps count them, with burn rate and projection."),
 ]:
     report_app.command(_grouping)(_report(_grouping, _title))
+
+
+def _period(value: str, name: str) -> tuple[date, date]:
+    """``YYYY-MM`` (a month), ``YYYY-MM-DD`` (a day) or ``YYYY-MM-DD..YYYY-MM-DD``."""
+    try:
+        if ".." in value:
+            first, last = value.split("..", 1)
+            return date.fromisoformat(first), date.fromisoformat(last)
+        if len(value) == 7:
+            start = date.fromisoformat(value + "-01")
+            return start, _month_end(start)
+        day = date.fromisoformat(value)
+        return day, day
+    except ValueError as exc:
+        raise typer.BadParameter(
+            f"expected YYYY-MM, YYYY-MM-DD or YYYY-MM-DD..YYYY-MM-DD, got {value!r}",
+            param_hint=name,
+        ) from exc
+
+
+def _month_end(start: date) -> date:
+    following = date(start.year + start.month // 12, start.month % 12 + 1, 1)
+    return following - timedelta(days=1)
+
+
+@report_app.command("trend")
+@c.ledger_options(csv=False)
+def trend_command(
+    options: c.LedgerOptions,
+    base: Annotated[
+        str | None,
+        typer.Option(
+            "--base",
+            help="The earlier period: YYYY-MM, YYYY-MM-DD or FROM..TO "
+            "(default: the month before --current).",
+            show_default=False,
+        ),
+    ] = None,
+    current: Annotated[
+        str | None,
+        typer.Option(
+            "--current",
+            help="The later period, as --base (default: the month of the latest call).",
+            show_default=False,
+        ),
+    ] = None,
+) -> None:
+    """Why the bill changed between two periods: the change per model split into a volume
+    effect (more or fewer tokens) and a price effect (a dearer or cheaper effective price per
+    token, caching included); volume + price = change, to the cent."""
+    from tokenomy.trend import trend
+
+    if options.filters.since or options.filters.until:
+        raise typer.BadParameter("trend compares --base with --current; --since and --until "
+                                 "do not apply")  # fmt: skip
+    ledger, _ = options.open(quiet=options.fmt is Format.json)
+    with ledger:
+        if current is None:
+            months = [r["key"] for r in ledger.sums("monthly", options.filters)]
+            if not months:
+                err.print("no calls in the ledger to compare")
+                raise typer.Exit(1)
+            current = str(months[-1])
+        now = _period(current, "--current")
+        if base is None:
+            first = now[0].replace(day=1) - timedelta(days=1)
+            before = (first.replace(day=1), first)
+        else:
+            before = _period(base, "--base")
+        result = trend(ledger, before, now, options.filters)
+    span = {"base": list(result.to_dict()["base"]), "current": list(result.to_dict()["current"])}
+    columns = ["model", "base_cost_usd", "current_cost_usd", "change_usd", "volume_effect_usd",
+               "price_effect_usd", "base_tokens", "current_tokens", "base_usd_per_mtok",
+               "current_usd_per_mtok"]  # fmt: skip
+    if result.totals.get("unpriced_calls"):
+        columns.append("unpriced_calls")
+    title = (f"Bill change {span['base'][0]}..{span['base'][1]} -> "
+             f"{span['current'][0]}..{span['current'][1]}: volume and price effects")  # fmt: skip
+    emit(result.rows, options.fmt, title=title, totals=result.totals, columns=columns,
+         extra=span)  # fmt: skip
