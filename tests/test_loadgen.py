@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import socket
 
 import pytest
@@ -24,10 +25,19 @@ def url() -> object:
         yield base
 
 
+# Timing within 5% needs CPU to spare: on a machine busier than its cores (other jobs, a
+# parallel suite) the client's own scheduling delay is what gets measured.
+needs_idle_cpu = pytest.mark.skipif(
+    os.getloadavg()[0] > (os.cpu_count() or 1),
+    reason="load average above the core count: timing within 5% would measure the machine",
+)
+
+
 def _close(measured_ms: float, truth_s: float) -> None:
     assert measured_ms / 1e3 == pytest.approx(truth_s, rel=0.05)
 
 
+@needs_idle_cpu
 def test_fixed_concurrency_measures_the_known_timing(url: str) -> None:
     prompts = synthetic_prompts(8, 64, TOKENS)
     (report,) = run_bench_sync(url, prompts, [LoadSpec(num_requests=24, concurrency=8)])
@@ -46,6 +56,7 @@ def test_fixed_concurrency_measures_the_known_timing(url: str) -> None:
     )
 
 
+@needs_idle_cpu
 def test_poisson_rate_and_completions_api(url: str) -> None:
     prompts = synthetic_prompts(4, 16, TOKENS)
     load = LoadSpec(num_requests=40, rate=40.0, seed=3)

@@ -277,13 +277,11 @@ def refresh(
     """Import what is new in the session's files, compute the figures and keep them for the
     warm path (not under price overrides: ``pricer``). When another process holds the ledger,
     the figures stored last, if any."""
-    import duckdb
+    from tokenomy.ledger import Ledger, LedgerBusy
 
-    from tokenomy.ledger import Ledger
-
-    try:
-        ledger = Ledger(home, pricer)
-    except duckdb.IOException:  # another status line or report holds the ledger
+    try:  # a status line cannot wait: half a second, then the last figures
+        ledger = Ledger(home, pricer, wait=0.5)
+    except LedgerBusy:  # another status line or report holds the ledger
         stale = cached_status(home, hook, timezone, now, stale=True)
         if stale is None:
             raise
