@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
@@ -147,3 +148,43 @@ def test_off_peak_prices_are_applied_by_the_minute(home: Path) -> None:
         assert ledger.add_calls(calls) == 2
         costs = dict(ledger.sql("SELECT id, cost FROM calls"))
     assert costs == {"c0": Decimal("0.27"), "c1": Decimal("0.135")}
+
+
+MEMO_RUN = """
+import sys
+from datetime import UTC, datetime
+from pathlib import Path
+from tokenomy.pricing import Pricer
+p = Pricer(memo=Path(sys.argv[1]))
+when = datetime(2026, 2, 11, 12, tzinfo=UTC)
+r = p.rates("claude-opus-4-6", "", when)
+print(r.cost(1000, 2000, 300, 400, 50), p.varies_within_a_day("claude-opus-4-6"),
+      p.rates("no-such-model-xyz", "", when), "genai_prices" in sys.modules)
+p.save()
+"""
+
+
+def test_day_rates_are_remembered_between_runs_without_loading_price_data(
+    tmp_path: Path,
+) -> None:
+    import subprocess
+    import sys
+
+    memo = tmp_path / "rates.json"
+
+    def run() -> list[str]:
+        out = subprocess.run(
+            [sys.executable, "-c", MEMO_RUN, str(memo)], capture_output=True, text=True, check=True
+        )
+        return out.stdout.split()
+
+    first, second = run(), run()
+    assert first[:3] == second[:3]  # the same cost, flag and "unpriced" (None)
+    assert first[2] == "None"
+    assert first[3] == "True" and second[3] == "False"  # the second run never loaded them
+    memo.write_text("{not json")  # damaged: resolved again, never a failure
+    assert run()[:3] == first[:3]
+    data = json.loads(memo.read_text())
+    data["fingerprint"] = "other prices"  # prices changed: the memo is not trusted
+    memo.write_text(json.dumps(data))
+    assert run()[3] == "True"

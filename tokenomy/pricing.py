@@ -24,6 +24,8 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import json
+import os
 import re
 import tomllib
 from dataclasses import dataclass, field
@@ -148,11 +150,80 @@ def _rates_from_spec(name: str, spec: Any, path: Path) -> Rates:
     )
 
 
+@dataclass(slots=True)
+class _Memo:
+    """Day rates resolved on earlier runs, valid for one price fingerprint (JSON, never code)."""
+
+    fingerprint: str
+    rates: dict[str, Rates | None] = field(default_factory=dict)
+    by_minute: dict[str, bool] = field(default_factory=dict)  # "model\x1fprovider" -> varies
+    dirty: bool = False
+
+    @classmethod
+    def load(cls, path: Path | None, fingerprint: str) -> _Memo:
+        memo = cls(fingerprint)
+        if path is None:
+            return memo
+        try:
+            data = json.loads(path.read_bytes())
+            if data["fingerprint"] != fingerprint:
+                return memo  # other prices: resolve again
+            memo.by_minute = {str(k): bool(v) for k, v in data["by_minute"].items()}
+            memo.rates = {str(k): _rates_from_json(v) for k, v in data["rates"].items()}
+        except (OSError, ValueError, KeyError, TypeError, ArithmeticError):
+            return cls(fingerprint)  # missing or damaged: start over, never fail on it
+        return memo
+
+    def remember(
+        self, ref: str, provider: str, by_minute: bool, day: str, rates: Rates | None
+    ) -> None:
+        if self.rates.get(day, ...) != rates or f"{ref}\x1f{provider}" not in self.by_minute:
+            self.by_minute[f"{ref}\x1f{provider}"] = by_minute
+            self.rates[day] = rates
+            self.dirty = True
+
+    def save(self, path: Path) -> None:
+        if not self.dirty:
+            return
+        data = {
+            "fingerprint": self.fingerprint,
+            "by_minute": self.by_minute,
+            "rates": {k: _rates_to_json(v) for k, v in self.rates.items()},
+        }
+        tmp = path.with_name(f".{path.name}.{os.getpid()}")
+        with contextlib.suppress(OSError):  # a read-only home: the next run resolves again
+            tmp.write_text(json.dumps(data), encoding="utf-8")
+            os.replace(tmp, path)
+            self.dirty = False
+
+
+def _rates_to_json(rates: Rates | None) -> Any:
+    if rates is None:
+        return None
+    bands = [[b.above, *(str(getattr(b, k)) for k in TOKEN_KINDS)] for b in rates.bands]
+    return [rates.model, rates.provider, str(rates.per_request), rates.source, bands]
+
+
+def _rates_from_json(value: Any) -> Rates | None:
+    if value is None:
+        return None
+    model, provider, per_request, source, bands = value
+    return Rates(
+        str(model), str(provider),
+        tuple(Band(int(b[0]), *(Decimal(x) for x in b[1:6])) for b in bands),
+        Decimal(per_request), str(source),
+    )  # fmt: skip
+
+
 class Pricer:
     """Resolves a call's model, provider, time and tier to ``Rates`` (cached) and prices it."""
 
-    def __init__(self, overrides: Overrides | None = None) -> None:
+    def __init__(self, overrides: Overrides | None = None, memo: Path | None = None) -> None:
         self.overrides = overrides or Overrides()
+        # A JSON file of the day rates resolved on earlier runs (for these prices): a run that
+        # only meets known models and days never loads genai-prices' data (~0.3 s).
+        self.memo = memo
+        self._memo: _Memo | None = None
         self._models: dict[tuple[str, str], Any] = {}  # (model, provider) -> (provider, model)
         self._rates: dict[tuple[str, str, str, Any], Rates | None] = {}
         self._by_minute: dict[str, bool] = {}  # model id -> priced by time of day
@@ -176,11 +247,16 @@ class Pricer:
         ref = self.overrides.aliases.get(model.lower(), model)
         if ref.lower() in self.overrides.models:
             return self.overrides.models[ref.lower()]
+        when = time or datetime.now(UTC)
+        memo = self._recall()
+        day = "\x1f".join((ref, provider, service_tier, when.date().isoformat()))
+        if memo.by_minute.get(f"{ref}\x1f{provider}") is False and day in memo.rates:
+            return memo.rates[day]
         found = self._lookup(ref, provider)
         if found is None:
+            memo.remember(ref, provider, False, day, None)
             return None
         found_provider, found_model = found
-        when = time or datetime.now(UTC)
         # Prices change by date; a few (off-peak discounts) by time of day. A hot path (a
         # report prices call by call): the step is a truncated datetime, not a formatted one.
         by_minute = self._priced_by_minute(found_model)
@@ -189,7 +265,19 @@ class Pricer:
         if key not in self._rates:
             price = found_model.get_prices(when, price_context_for(service_tier))
             self._rates[key] = _rates_from_model_price(found_model.id, found_provider.id, price)
+        if not by_minute:
+            memo.remember(ref, provider, False, day, self._rates[key])
         return self._rates[key]
+
+    def save(self) -> None:
+        """Keep the day rates resolved so far in ``memo`` for the next run."""
+        if self.memo is not None and self._memo is not None:
+            self._memo.save(self.memo)
+
+    def _recall(self) -> _Memo:
+        if self._memo is None:
+            self._memo = _Memo.load(self.memo, self.fingerprint)
+        return self._memo
 
     def batch_rates(self, model: str, provider: str, when: datetime) -> Rates | None:
         """What a call moved to the batch API would pay at ``when``; ``None`` if unknown.
@@ -233,8 +321,16 @@ class Pricer:
     def varies_within_a_day(self, model: str, provider: str = "") -> bool:
         """Whether the model's price depends on the time of day (e.g. off-peak discounts)."""
         ref = self.overrides.aliases.get(model.lower(), model)
-        found = None if ref.lower() in self.overrides.models else self._lookup(ref, provider)
-        return found is not None and self._priced_by_minute(found[1])
+        if ref.lower() in self.overrides.models:
+            return False
+        known = self._recall().by_minute.get(f"{ref}\x1f{provider}")
+        if known is not None:
+            return known
+        found = self._lookup(ref, provider)
+        varies = found is not None and self._priced_by_minute(found[1])
+        self._recall().by_minute[f"{ref}\x1f{provider}"] = varies
+        self._recall().dirty = True
+        return varies
 
     def _priced_by_minute(self, found_model: Any) -> bool:
         if found_model.id not in self._by_minute:

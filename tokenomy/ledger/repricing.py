@@ -89,6 +89,7 @@ def price(ledger: Ledger, everything: bool = False) -> int:
     )
     for model, provider in by_the_minute:
         _price_call_by_call(ledger, model, provider, fp)
+    pricer.save()
     return len(keys)
 
 

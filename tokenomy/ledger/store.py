@@ -267,6 +267,8 @@ class Ledger:
     def pricer(self) -> Pricer:
         if self._pricer is None:
             self._pricer = Pricer()
+        if self._pricer.memo is None:  # the day rates this ledger resolved, for its next run
+            self._pricer.memo = self.home / "rates.json"
         return self._pricer
 
     @pricer.setter
