@@ -47,7 +47,8 @@ class StubUpstream:
         app.router.add_post("/v1/chat/completions", self._make("openai", "chat"))
         app.router.add_post("/v1/responses", self._make("openai", "responses"))
         app.router.add_post("/v1/messages", self._make("anthropic", "messages"))
-        app.router.add_post("/v1beta/models/{tail}", self._make("gemini", ""))
+        for version in ("v1beta", "v1", "v1alpha"):
+            app.router.add_post(f"/{version}/models/{{tail}}", self._make("gemini", ""))
         return app
 
     def _make(self, provider: str, kind: str) -> Any:
