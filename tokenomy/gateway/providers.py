@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import os
 import tempfile
+import threading
+import weakref
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -59,26 +61,39 @@ def provider_for_path(path: str) -> str:
 
 
 _SUFFIX = {False: ".json", True: ".sse"}
+_SCRATCH = threading.local()
+
+
+def _scratch_dir() -> str | None:
+    """Memory-backed where there is one (``/dev/shm``): creating a file on a loaded disk costs
+    a millisecond, in memory a few microseconds."""
+    shm = "/dev/shm"
+    return shm if os.path.isdir(shm) and os.access(shm, os.W_OK) else None
 
 
 def calls_from_payload(
-    provider: str, payload: bytes, when: datetime, streamed: bool, scratch: Path | None = None
+    provider: str, payload: bytes, when: datetime, streamed: bool
 ) -> tuple[list[Call], FileReport]:
     """The calls in one response body (whole JSON, or the SSE text of a stream), read by the
     provider's source module from a scratch file dated ``when`` (the file time is what a
-    payload without its own timestamp is dated by, on import as here)."""
+    payload without its own timestamp is dated by, on import as here). One scratch file per
+    thread and suffix, rewritten each time."""
     source = registry()[provider]
-    fd, name = tempfile.mkstemp(suffix=_SUFFIX[streamed], dir=scratch)
-    path = Path(name)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(payload)
-        stamp = when.timestamp()
-        os.utime(path, (stamp, stamp))
-        report = FileReport(str(path), source=provider)
-        return list(source.read(path, 0, report)), report
-    finally:
-        path.unlink(missing_ok=True)
+    paths: dict[bool, Path] | None = getattr(_SCRATCH, "paths", None)
+    if paths is None:
+        paths = {}
+        for kind, suffix in _SUFFIX.items():
+            fd, name = tempfile.mkstemp(prefix="tokenomy-gw-", suffix=suffix, dir=_scratch_dir())
+            os.close(fd)
+            paths[kind] = Path(name)
+            weakref.finalize(_SCRATCH, Path(name).unlink, missing_ok=True)
+        _SCRATCH.paths = paths
+    path = paths[streamed]
+    path.write_bytes(payload)
+    stamp = when.timestamp()
+    os.utime(path, (stamp, stamp))
+    report = FileReport(str(path), source=provider)
+    return list(source.read(path, 0, report)), report
 
 
 # What of a response is kept for recording: the ids, model, tier, time and the usage counts,
