@@ -430,3 +430,31 @@ def test_kill_9_during_a_burst_then_restart(tmp_path: Path, n: int) -> None:
     ids = bill(home, "gateway")
     assert sorted(ids) == [f"msg_burst_{i:04d}" for i in range(n)]
     assert len(requests_rows(home)) == n
+
+
+def test_a_ledger_command_drains_the_spool(tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from tokenomy.cli import app
+
+    home, logs = tmp_path / "home", tmp_path / "logs"
+    logs.mkdir()
+    Ledger(home).close()
+    with running(home) as env:
+        holder = subprocess.Popen([sys.executable, "-c", _HOLD, str(home / "ledger.duckdb")],
+                                  stdout=subprocess.PIPE, text=True)  # fmt: skip
+        try:
+            assert holder.stdout is not None and holder.stdout.readline().strip() == "held"
+            assert post(env.url + "/v1/messages", messages(), {"x-tokenomy-project": "p"})[0] == 200
+            env.flush()
+            env.stop_gateway()
+        finally:
+            holder.kill()
+            holder.wait()
+    assert list(home.glob("gateway-spool-*.jsonl"))
+    result = CliRunner().invoke(
+        app, ["report", "project", str(logs), "--home", str(home), "--json"]
+    )
+    assert result.exit_code == 0, result.output
+    assert not list(home.glob("gateway-spool-*.jsonl"))
+    assert json.loads(result.stdout)["rows"][0]["project"] == "p"

@@ -127,6 +127,9 @@ def open_ledger(
     if not paths:
         _say_if_no_logs(strict)
     ledger = Ledger(home, pricer)
+    from tokenomy.gateway.recorder import drain_into
+
+    drain_into(ledger)  # calls a gateway spooled while the ledger was busy
     if prices:
         ledger.price()
     targets = list(paths) if paths else default_locations()

@@ -44,7 +44,7 @@ from tokenomy.calls import Call
 from tokenomy.gateway.config import Budget
 from tokenomy.gateway.providers import calls_from_payload, redact
 
-__all__ = ["BudgetState", "Exchange", "Recorder", "drain", "drain_spool", "entry_of"]
+__all__ = ["BudgetState", "Exchange", "Recorder", "drain", "drain_into", "drain_spool", "entry_of"]
 
 log = logging.getLogger("tokenomy.gateway")
 
@@ -406,6 +406,14 @@ def _lines_of(path: Path) -> Iterator[bytes]:
     for line in data.split(b"\n"):
         if line.strip():
             yield line
+
+
+def drain_into(ledger: Any) -> int:
+    """Move the spool of ``ledger``'s home into it (a ledger command opening the ledger);
+    costs one directory listing when there is none."""
+    if not _spool_files(ledger.home):
+        return 0
+    return len(drain_spool(ledger, ledger.home, ledger.pricer))
 
 
 def drain(home: Path) -> int:
