@@ -17,6 +17,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import hashlib
+import itertools
 import logging
 import os
 import secrets
@@ -67,6 +68,9 @@ class Gateway:
         self.recorder = Recorder(home, self.budgets)
         self.salt = config.salt or _home_salt(home)
         self.session: aiohttp.ClientSession | None = None
+        # Request ids: unique across processes and restarts without a urandom call a request.
+        self._id_prefix = f"gw-{uuid.uuid4().hex[:12]}-"
+        self._ids = itertools.count(1)
 
     def app(self) -> web.Application:
         app = web.Application(client_max_size=self.config.max_body_bytes, handler_args={
@@ -156,7 +160,8 @@ class Gateway:
         headers = request.headers
         model = path_model if path_model is not None else str(body.get("model") or "")
         ex = Exchange(
-            request_id=uuid.uuid4().hex, time=when, provider=provider, route=route.name,
+            request_id=f"{self._id_prefix}{next(self._ids):x}", time=when, provider=provider,
+            route=route.name,
             status=0, streamed=False, model_requested=model, model_sent=model,
             project=headers.get("x-tokenomy-project", ""), user=headers.get("x-tokenomy-user", ""),
             vkey=headers.get("x-tokenomy-key", ""), session=headers.get("x-tokenomy-session", ""),
