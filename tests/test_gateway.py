@@ -458,3 +458,16 @@ def test_a_ledger_command_drains_the_spool(tmp_path: Path) -> None:
     assert result.exit_code == 0, result.output
     assert not list(home.glob("gateway-spool-*.jsonl"))
     assert json.loads(result.stdout)["rows"][0]["project"] == "p"
+
+
+def test_cli_drain_and_bad_config(tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from tokenomy.cli import app
+
+    result = CliRunner().invoke(app, ["gateway", "--drain", "--home", str(tmp_path)])
+    assert result.exit_code == 0 and "0 spooled" in result.output
+    bad = tmp_path / "bad.toml"
+    bad.write_text('[[budgets]]\nscope = "team"\nusd = 1\n')
+    result = CliRunner().invoke(app, ["gateway", "--config", str(bad), "--home", str(tmp_path)])
+    assert result.exit_code == 2 and "budget scope" in result.output
