@@ -151,6 +151,24 @@ def test_redact_keeps_usage_drops_text() -> None:
             assert text not in skeleton, (name, text)
 
 
+def test_gemini_stream_without_sse_is_recorded(tmp_path: Path) -> None:
+    """``streamGenerateContent`` without ``alt=sse`` answers one JSON array, chunk by chunk."""
+    stub_payloads = {
+        "gemini_stream": (
+            Path(__file__).parent / "data" / "api" / "gemini_stream.json"
+        ).read_bytes()
+    }
+    with running(tmp_path, StubUpstream(stub_payloads)) as env:
+        status, _, data = post(
+            env.url + "/v1beta/models/gemini-3-flash-preview:streamGenerateContent", GEMINI
+        )
+        assert status == 200 and data.lstrip().startswith(b"[")
+        env.flush()
+    ((model, *_, output, reasoning, exact, cost),) = bill(tmp_path, "gateway").values()
+    assert (model, output, reasoning, exact) == ("gemini-3-flash-preview", 856, 438, True)
+    assert cost is not None
+
+
 def test_levers_clamp_route_and_cache(tmp_path: Path) -> None:
     levers = {"max_tokens": 256, "route": {"gpt-4o": "gpt-4o-mini"}, "anthropic_cache": True,
               "openai_prompt_cache_key": True}  # fmt: skip

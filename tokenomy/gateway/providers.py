@@ -136,7 +136,7 @@ def redact(payload: bytes, streamed: bool) -> bytes:
     JSON document, a stream as one ``data:`` line per event that mentions usage."""
     if not payload:
         return b""
-    if not streamed:
+    if not streamed or payload.lstrip()[:1] == b"[":  # Gemini streams without alt=sse: an array
         try:
             return orjson.dumps(_redact(orjson.loads(payload)))
         except orjson.JSONDecodeError:
