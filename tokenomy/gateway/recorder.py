@@ -31,12 +31,12 @@ import os
 import secrets
 import threading
 import time as _time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import orjson
 
@@ -44,7 +44,10 @@ from tokenomy.calls import Call
 from tokenomy.gateway.config import Budget
 from tokenomy.gateway.providers import calls_from_payload, redact
 
-__all__ = ["BudgetState", "Exchange", "Recorder", "drain", "drain_into", "drain_spool", "entry_of"]
+__all__ = [
+    "BudgetState", "Exchange", "Recorder", "drain", "drain_into", "drain_spool", "entry_of",
+    "open_waiting",
+]  # fmt: skip
 
 log = logging.getLogger("tokenomy.gateway")
 
@@ -310,7 +313,8 @@ class Recorder:
     def _ledger(self) -> Iterator[Any]:
         from tokenomy.ledger import Ledger
 
-        ledger = Ledger(self.home, pricer=self.pricer)
+        # Another gateway's batch holds the lock a fraction of a second: wait that out.
+        ledger = open_waiting(lambda: Ledger(self.home, pricer=self.pricer), 1.0)
         try:
             ledger.sql(_REQUESTS_SCHEMA)
             yield ledger
@@ -429,6 +433,22 @@ def _lines_of(path: Path) -> Iterator[bytes]:
     for line in data.split(b"\n"):
         if line.strip():
             yield line
+
+
+T = TypeVar("T")
+
+
+def open_waiting(opener: Callable[[], T], seconds: float = 5.0) -> T:
+    """``opener()``, retried for up to ``seconds`` while another process holds the ledger's
+    lock: a running gateway holds it only while it stores a batch (a fraction of a second)."""
+    deadline = _time.monotonic() + seconds
+    while True:
+        try:
+            return opener()
+        except Exception as exc:
+            if "lock" not in str(exc).lower() or _time.monotonic() > deadline:
+                raise
+            _time.sleep(0.02)
 
 
 def drain_into(ledger: Any) -> int:
