@@ -1,4 +1,4 @@
-"""Recording: a per-process journal, a writer thread that moves it into the ledger, the spool
+"""Recording: a per-process journal, a writer process that moves it into the ledger, the spool
 for when the ledger cannot be written, and the budget state.
 
 - **Journal first**: when a response is finished, the request path appends one line to this
@@ -6,29 +6,32 @@ for when the ledger cannot be written, and the budget state.
   and the *usage skeleton* of the response (``providers.redact``: ids, model, tier, time,
   usage counts, in the payload's own structure; never text). So a call is on disk before the
   client has its last byte, and a ``kill -9`` loses nothing.
-- **Writer thread**: every ``flush_s`` it hands the journal over (renames it to a spool file
-  and opens a fresh one), reads each line with the provider's source module
-  (``providers.calls_from_payload``, the same reading as an import of the payload file),
-  stores the calls (source ``gateway``) and one ``gateway_requests`` row per request
-  (attribution, status, levers, latency) in one ledger session, then removes the spool
-  file. The ledger is opened per batch and closed again, so other gateways and ``tokenomy
-  report`` can use it between batches.
+- **Writer**: every ``flush_s`` a thread hands the journal over (renames it to a spool file
+  and opens a fresh one) and asks the writer process (``drainer``, its own process so that
+  its CPU never holds the proxy's GIL) to move the spool into the ledger: it reads each line
+  with the provider's source module (``providers.calls_from_payload``, the same reading as an
+  import of the payload file), stores the calls (source ``gateway``) and one
+  ``gateway_requests`` row per request (attribution, status, levers, latency) in one ledger
+  session, then removes the spool file. The ledger is opened per batch and closed again, so
+  other gateways and ``tokenomy report`` can use it between batches.
 - **Spool**: when the ledger cannot be opened or written (locked by another process, disk
   full), the spool files simply stay; every later batch, and every start, drains them first
   (with the journals of processes that died: a live one holds a lock on its own). Rows are
   keyed (calls by (source, id), requests by request id), so each call lands once even when a
   drain is interrupted and repeated.
 - **Budgets**: spend per (scope, who, period) is summed from the ledger at start (state
-  survives a restart) and advanced by each request stored, priced by the same ``Pricer``.
+  survives a restart) and advanced by each request stored (the writer process reports what it
+  stored, priced by the same ``Pricer``).
 """
 
 from __future__ import annotations
 
-import contextlib
 import fcntl
 import logging
 import os
 import secrets
+import subprocess
+import sys
 import threading
 import time as _time
 from collections.abc import Callable, Iterator, Sequence
@@ -53,7 +56,7 @@ log = logging.getLogger("tokenomy.gateway")
 
 SPOOL_PREFIX = "gateway-spool-"
 JOURNAL_PREFIX = "gateway-journal-"
-_REQUESTS_SCHEMA = """
+REQUESTS_SCHEMA = """
 CREATE TABLE IF NOT EXISTS gateway_requests (
     request_id VARCHAR PRIMARY KEY,
     time TIMESTAMP NOT NULL,
@@ -155,21 +158,6 @@ class BudgetState:
                 soft.append(budget)
         return None, soft
 
-    def load(self, ledger: Any, now: datetime) -> None:
-        """This day's and month's spend from the ledger (call costs of recorded requests)."""
-        month_start = now.replace(day=1, hour=0, minute=0, second=0, microsecond=0)
-        rows = ledger.sql(
-            'SELECT project, "user", vkey, time, cost FROM gateway_requests '
-            "WHERE time >= ? AND cost IS NOT NULL",
-            [month_start.replace(tzinfo=None)],
-        )
-        for project, user, vkey, when, cost in rows:
-            self.add(
-                {"project": project, "user": user, "vkey": vkey},
-                when.replace(tzinfo=UTC),
-                Decimal(cost),
-            )
-
 
 class Recorder:
     """The journal and the writer thread. ``submit`` is the only call the request path makes:
@@ -193,6 +181,7 @@ class Recorder:
         self._fd = -1
         self._wake = threading.Event()
         self._stopping = False
+        self._child: subprocess.Popen[bytes] | None = None
         self._thread = threading.Thread(target=self._run, name="tokenomy-gateway-writer",
                                         daemon=True)  # fmt: skip
 
@@ -213,15 +202,10 @@ class Recorder:
     # -- lifecycle --------------------------------------------------------------------------
 
     def start(self) -> None:
-        """Open the journal, move what earlier runs left into the ledger, load the budget
-        state, start the writer."""
+        """Open the journal, start the writer process (it moves what earlier runs left into
+        the ledger and reports the month's spend for the budgets), start the writer thread."""
         self._open_journal()
-        try:
-            with self._ledger() as ledger:
-                self._drain(ledger)
-                self.budgets.load(ledger, datetime.now(UTC))
-        except Exception as exc:  # locked by another process: spool until it is free
-            log.warning("ledger not writable at start (%s); calls are spooled", exc)
+        self._command("start")
         self._thread.start()
 
     def flush(self, timeout: float = 30.0) -> bool:
@@ -240,6 +224,14 @@ class Recorder:
         self._stopping = True
         self._wake.set()
         self._thread.join(timeout=60)
+        if self._child is not None:
+            if self._child.stdin is not None:
+                self._child.stdin.close()
+            try:
+                self._child.wait(30)
+            except subprocess.TimeoutExpired:
+                self._child.kill()
+            self._child = None
         with self._lock:
             if self._fd >= 0:
                 os.close(self._fd)
@@ -282,44 +274,38 @@ class Recorder:
                 _time.sleep(self.flush_s / 4)  # let a burst gather into one batch
             rotated = self._rotate()
             if rotated or (last_failure and _time.monotonic() - last_failure > 1.0):
-                try:
-                    with self._ledger() as ledger:
-                        self._drain(ledger)
-                    last_failure = 0.0
-                except Exception as exc:
-                    self.failed_writes += 1
-                    last_failure = _time.monotonic()
-                    log.warning("ledger not writable (%s): calls stay in the spool", exc)
+                last_failure = 0.0 if self._command("drain") else _time.monotonic()
             with self._lock:
                 self._busy = False
             if stopping:
                 return
 
-    def _drain(self, ledger: Any) -> None:
-        for entry in drain_spool(ledger, self.home, self.pricer):
-            row = entry["request"]
-            self.budgets.add(row, row["time"], row["cost"])
-            self.recorded += 1
-
-    @property
-    def pricer(self) -> Any:
-        if self._pricer is None:
-            from tokenomy.pricing import Pricer
-
-            self._pricer = Pricer()
-        return self._pricer
-
-    @contextlib.contextmanager
-    def _ledger(self) -> Iterator[Any]:
-        from tokenomy.ledger import Ledger
-
-        # Another gateway's batch holds the lock a fraction of a second: wait that out.
-        ledger = open_waiting(lambda: Ledger(self.home, pricer=self.pricer), 1.0)
+    def _command(self, command: str) -> bool:
+        """One command to the writer process (started, or restarted, as needed); whether the
+        ledger was written. The answer's rows advance the budgets."""
         try:
-            ledger.sql(_REQUESTS_SCHEMA)
-            yield ledger
-        finally:
-            ledger.close()
+            if self._child is None or self._child.poll() is not None:
+                self._child = subprocess.Popen(
+                    [sys.executable, "-m", "tokenomy.gateway.drainer", str(self.home)],
+                    stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                )  # fmt: skip
+            assert self._child.stdin is not None and self._child.stdout is not None
+            self._child.stdin.write(command.encode() + b"\n")
+            self._child.stdin.flush()
+            answer = orjson.loads(self._child.stdout.readline())
+        except (OSError, ValueError) as exc:
+            answer = {"ok": False, "error": f"writer process: {exc}"}
+        if not answer["ok"]:
+            self.failed_writes += 1
+            log.warning("ledger not writable (%s): calls stay in the spool", answer["error"])
+            return False
+        for project, user, vkey, when, cost in answer["rows"]:
+            row = {"project": project, "user": user, "vkey": vkey}
+            self.budgets.add(
+                row, datetime.fromisoformat(when), None if cost is None else Decimal(cost)
+            )
+        self.recorded += answer["moved"]
+        return True
 
 
 def _encode_exchange(x: Exchange) -> bytes:
@@ -372,7 +358,7 @@ def entry_of(line: bytes, pricer: Any) -> dict[str, Any]:
 
 def store(ledger: Any, entries: Sequence[dict[str, Any]]) -> None:
     """Write entries (calls + request rows); keyed, so writing one twice changes nothing."""
-    ledger.sql(_REQUESTS_SCHEMA)
+    ledger.sql(REQUESTS_SCHEMA)
     calls = [c for e in entries for c in e["calls"]]
     if calls:
         ledger.add_calls(calls)
