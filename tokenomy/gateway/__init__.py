@@ -4,7 +4,9 @@ every call into the ledger, enforces dollar budgets and applies the live levers.
 - ``config``: ``GatewayConfig`` (TOML), upstreams, levers, budgets
 - ``server``: the aiohttp application (``create_app``)
 - ``providers``: error shapes; reading a response with the provider's source module
-- ``recorder``: the journal, the writer thread, the spool, the budget state
+- ``recorder``: the journal, the writer thread (it drives the ``drainer`` process), the
+  spool, the budget state
+- ``drainer``: the writer process: spool files into the ledger
 - ``policies``: the live levers as pure functions of a request body
 - ``stub``: a stub upstream answering recorded payloads (tests, benchmarks)
 """

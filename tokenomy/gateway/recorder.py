@@ -163,7 +163,8 @@ class Recorder:
     """The journal and the writer thread. ``submit`` is the only call the request path makes:
     it appends the exchange (metadata and the usage skeleton of the response, no text) to
     this process's journal, so a call is on disk before its response is finished. The writer
-    thread moves the journal into the ledger every ``flush_s``."""
+    thread hands the journal to the writer process (``drainer``), which moves it into the
+    ledger, every ``flush_s``."""
 
     def __init__(self, home: Path, budgets: BudgetState, flush_s: float = 0.2) -> None:
         self.home = home
