@@ -12,6 +12,7 @@ from tokenomy.cli import (  # noqa: F401
     anatomy,
     count,
     demo,
+    gateway,
     html,
     output,
     report,

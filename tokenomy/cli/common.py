@@ -139,7 +139,11 @@ def open_ledger(
             raise typer.Exit(2)
     if not paths:
         _say_if_no_logs(strict)
-    ledger = Ledger(home, pricer)
+    from tokenomy.gateway.recorder import drain_into, open_waiting
+
+    ledger = open_waiting(lambda: Ledger(home, pricer))  # a gateway writes between batches
+
+    drain_into(ledger)  # calls a gateway spooled while the ledger was busy
     if prices:
         ledger.price()
     targets = list(paths) if paths else default_locations()
