@@ -21,7 +21,9 @@ from typing import Any
 
 import pytest
 from gateway_harness import DATA, FIXTURES, running
+from typer.testing import CliRunner
 
+from tokenomy.cli import app
 from tokenomy.gateway import policies
 from tokenomy.gateway.providers import redact
 from tokenomy.gateway.recorder import drain
@@ -184,12 +186,15 @@ def test_levers_clamp_route_and_cache(tmp_path: Path) -> None:
         post(env.url + "/v1/messages", messages(max_tokens=100_000))
         sent = env.stub.requests[-1]
         assert sent["max_tokens"] == 256
-        assert sent["messages"][-1]["content"][-1]["cache_control"] == {"type": "ephemeral"}
-        marked = {"type": "text", "text": "s", "cache_control": {"type": "ephemeral"}}
-        own = messages(system=[marked])
-        post(env.url + "/v1/messages", own)
+        assert "cache_control" not in sent  # below claude-opus-4-6's minimum: nothing to cache
+        long = {"model": "claude-opus-4-6", "max_tokens": 10,
+                "messages": [{"role": "user", "content": LONG_PROMPT}]}  # fmt: skip
+        post(env.url + "/v1/messages", long)
+        assert env.stub.requests[-1]["cache_control"] == {"type": "ephemeral"}  # automatic
+        marked = {"type": "text", "text": LONG_PROMPT, "cache_control": {"type": "ephemeral"}}
+        post(env.url + "/v1/messages", {**long, "system": [marked]})
         sent = env.stub.requests[-1]
-        assert isinstance(sent["messages"][-1]["content"], str)  # client markers respected
+        assert sent["system"] == [marked]  # the client's own marker kept as it was
         post(env.url + "/v1beta/models/gemini-2.5-pro:generateContent",
              {**GEMINI, "generationConfig": {"maxOutputTokens": 9999}})  # fmt: skip
         assert env.stub.requests[-1]["generationConfig"]["maxOutputTokens"] == 256
@@ -206,20 +211,35 @@ def test_levers_off_by_default_body_untouched(tmp_path: Path) -> None:
         assert env.stub.requests[-1] == json.loads(raw)
 
 
-def test_cache_breakpoints_policy() -> None:
+LONG_PROMPT = " ".join(f"w{i}" for i in range(6_000))
+
+
+def test_cache_breakpoints_policy_is_the_cache_auto_plan() -> None:
+    from tokenomy.levers.cache_auto import anthropic_plan
+
+    history = [{"role": "user" if i % 2 else "assistant", "content": f"turn {i} {LONG_PROMPT}"}
+               for i in range(30)]  # fmt: skip
     body: dict[str, Any] = {
-        "system": "be brief",
+        "model": "claude-opus-4-6",
+        "system": LONG_PROMPT,
         "tools": [{"name": "a"}, {"name": "b"}],
-        "messages": [{"role": "user", "content": "x"}, {"role": "assistant", "content": "y"},
-                     {"role": "user", "content": [{"type": "text", "text": "z"}]}],
-    }  # fmt: skip
-    assert policies.anthropic_cache_breakpoints(body, "1h") == 3
+        "messages": history,
+    }
+    blocks, stable = policies._cacheable_blocks(json.loads(json.dumps(body)))
+    plan = anthropic_plan(
+        [policies._estimated_tokens(b) for b in blocks], "claude-opus-4-6",
+        stable_blocks=stable,
+    )  # fmt: skip
+    set_ = policies.anthropic_cache_breakpoints(body, "1h")
     marker = {"type": "ephemeral", "ttl": "1h"}
-    assert body["tools"][-1]["cache_control"] == marker
-    assert body["system"] == [{"type": "text", "text": "be brief", "cache_control": marker}]
-    assert body["messages"][-1]["content"][-1]["cache_control"] == marker
-    assert policies.anthropic_cache_breakpoints(body) == 0  # markers present: stands aside
+    assert plan.mode == "automatic" and body["cache_control"] == marker
+    blocks, _ = policies._cacheable_blocks(body)
+    assert [i for i, b in enumerate(blocks) if "cache_control" in b] == list(plan.add)
+    assert set_ == len(plan.add) + 1
+    assert policies.anthropic_cache_breakpoints(body) == 0  # automatic already on: stands aside
     assert policies.anthropic_cache_breakpoints({"messages": []}) == 0
+    short = {"model": "claude-opus-4-6", "messages": [{"role": "user", "content": "hi"}]}
+    assert policies.anthropic_cache_breakpoints(short) == 0  # below the model's minimum
 
 
 def test_literature_example_cache_lever(tmp_path: Path) -> None:
@@ -238,6 +258,16 @@ def test_literature_example_cache_lever(tmp_path: Path) -> None:
         costs = [row[-1] for row in bill(home, "gateway").values()]
         assert len(costs) == 10
         assert sum(costs) == expected
+    # What whatif predicted for the calls recorded with the lever off: the same policy.
+    (tmp_path / "none").mkdir()
+    result = CliRunner().invoke(
+        app, ["whatif", str(tmp_path / "none"), "--home", str(tmp_path / "False"), "--json"]
+    )
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.stdout)
+    auto = next(s for s in data["scenarios"] if s["scenario"] == "cache:auto")
+    assert Decimal(str(data["baseline_cost_usd"])) == Decimal("0.5")
+    assert Decimal(str(auto["cost_usd"])).quantize(Decimal("0.0001")) == Decimal("0.1075")
 
 
 def test_budgets_hard_soft_and_restart(tmp_path: Path) -> None:

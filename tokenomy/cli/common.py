@@ -139,9 +139,9 @@ def open_ledger(
             raise typer.Exit(2)
     if not paths:
         _say_if_no_logs(strict)
-    from tokenomy.gateway.recorder import drain_into, open_waiting
+    from tokenomy.gateway.recorder import drain_into
 
-    ledger = open_waiting(lambda: Ledger(home, pricer))  # a gateway writes between batches
+    ledger = Ledger(home, pricer)  # waits while a gateway or an import holds the file
 
     drain_into(ledger)  # calls a gateway spooled while the ledger was busy
     if prices:

@@ -22,7 +22,7 @@ from typing import Any
 
 import orjson
 
-from tokenomy.gateway.recorder import REQUESTS_SCHEMA, drain_spool, open_waiting
+from tokenomy.gateway.recorder import REQUESTS_SCHEMA, drain_spool
 
 __all__ = ["main"]
 
@@ -49,7 +49,7 @@ def main() -> None:
         if not command:
             continue
         try:
-            ledger = open_waiting(lambda: Ledger(home, pricer=pricer), 1.0)
+            ledger = Ledger(home, pricer=pricer, wait=1.0)  # busy: the batch stays spooled
             try:
                 ledger.sql(REQUESTS_SCHEMA)
                 moved = drain_spool(ledger, home, pricer)

@@ -3,16 +3,15 @@
 Each returns the body to send (the same object when nothing changed) and the names of what it
 did, for the response header ``x-tokenomy-levers``.
 
-TODO(shared policy): ``anthropic_cache_breakpoints`` should become the one policy module that
-``whatif``'s ``cache:auto`` replays (``tokenomy.levers.cache_auto.anthropic_plan``, being built
-on another branch), so that the prediction and the live behaviour cannot drift. Until then it
-is the minimal policy below: one marker on the stable prefix (the last tool and the last
-system block) and one on the growing history (the last block of the last message).
+Anthropic cache breakpoints are placed by ``tokenomy.levers.cache_auto.anthropic_plan``, the
+same policy ``whatif`` replays as ``cache:auto``, so the prediction and the live behaviour
+cannot drift.
 """
 
 from __future__ import annotations
 
 import hashlib
+import json
 from typing import Any
 
 __all__ = [
@@ -89,41 +88,68 @@ def has_cache_control(body: dict[str, Any]) -> bool:
     return False
 
 
-def anthropic_cache_breakpoints(body: dict[str, Any], ttl: str = "5m") -> int:
-    """Mark the stable prefix and the growing history for caching; returns the markers added
-    (0 when the client placed its own, or there is nothing to mark). At most four markers."""
-    if has_cache_control(body):
+def _cacheable_blocks(body: dict[str, Any]) -> tuple[list[dict[str, Any]], int]:
+    """The request's cacheable blocks in prompt order (tools, system, every message's content
+    blocks; plain strings become one text block so they can carry a marker) and how many
+    lead (tools and system: the stable prefix)."""
+    blocks: list[dict[str, Any]] = []
+    tools = body.get("tools")
+    if isinstance(tools, list):
+        blocks += [t for t in tools if isinstance(t, dict)]
+    system = body.get("system")
+    if isinstance(system, str) and system:
+        body["system"] = system = [{"type": "text", "text": system}]
+    if isinstance(system, list):
+        blocks += [b for b in system if isinstance(b, dict)]
+    stable = len(blocks)
+    for message in body.get("messages") or []:
+        if not isinstance(message, dict):
+            continue
+        content = message.get("content")
+        if isinstance(content, str) and content:
+            message["content"] = content = [{"type": "text", "text": content}]
+        if isinstance(content, list):
+            blocks += [
+                b for b in content
+                if isinstance(b, dict) and b.get("type") not in ("thinking", "redacted_thinking")
+            ]  # fmt: skip
+    return blocks, stable
+
+
+def _estimated_tokens(block: dict[str, Any]) -> int:
+    """About how many tokens a block holds (its JSON text over 4 characters a token): only
+    the model's minimum cacheable length depends on it."""
+    return len(json.dumps(block, ensure_ascii=False)) // 4 + 1
+
+
+def anthropic_cache_breakpoints(
+    body: dict[str, Any], ttl: str = "5m", route: str = "anthropic"
+) -> int:
+    """Place cache breakpoints as ``cache:auto`` does (``anthropic_plan``): request-level
+    automatic caching on the growing history, explicit markers where the plan adds them, the
+    client's own markers kept. Returns how many markers were set (0: the client already turned
+    on automatic caching, or the prompt is below the model's minimum)."""
+    from tokenomy.levers.cache_auto import anthropic_plan
+
+    if "cache_control" in body:
         return 0
+    blocks, stable = _cacheable_blocks(body)
+    if not blocks:
+        return 0
+    marks = [i for i, b in enumerate(blocks) if "cache_control" in b]
+    plan = anthropic_plan(
+        [_estimated_tokens(b) for b in blocks], str(body.get("model", "")),
+        client_marks=marks, stable_blocks=stable, route=route,
+    )  # fmt: skip
     marker: dict[str, str] = {"type": "ephemeral"}
     if ttl == "1h":
         marker["ttl"] = "1h"
-    targets: list[dict[str, Any]] = []
-    tools = body.get("tools")
-    if isinstance(tools, list) and tools and isinstance(tools[-1], dict):
-        targets.append(tools[-1])
-    system = body.get("system")
-    if isinstance(system, str) and system:
-        body["system"] = [{"type": "text", "text": system}]
-        system = body["system"]
-    if isinstance(system, list) and system and isinstance(system[-1], dict):
-        targets.append(system[-1])
-    messages = body.get("messages")
-    if isinstance(messages, list) and messages and isinstance(messages[-1], dict):
-        last = messages[-1]
-        content = last.get("content")
-        if isinstance(content, str) and content:
-            last["content"] = [{"type": "text", "text": content}]
-            content = last["content"]
-        if (
-            isinstance(content, list)
-            and content
-            and isinstance(content[-1], dict)
-            and content[-1].get("type") not in ("thinking", "redacted_thinking")
-        ):
-            targets.append(content[-1])
-    for block in targets[:MAX_BREAKPOINTS]:
-        block["cache_control"] = dict(marker)
-    return len(targets[:MAX_BREAKPOINTS])
+    added = [i for i in plan.add if "cache_control" not in blocks[i]]
+    for i in added:
+        blocks[i]["cache_control"] = dict(marker)
+    if plan.mode == "automatic":
+        body["cache_control"] = dict(marker)
+    return len(added) + (plan.mode == "automatic")
 
 
 def openai_prompt_cache_key(body: dict[str, Any], who: str) -> bool:

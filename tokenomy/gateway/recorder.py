@@ -34,12 +34,12 @@ import subprocess
 import sys
 import threading
 import time as _time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 import orjson
 
@@ -49,7 +49,6 @@ from tokenomy.gateway.providers import calls_from_payload, redact
 
 __all__ = [
     "BudgetState", "Exchange", "Recorder", "drain", "drain_into", "drain_spool", "entry_of",
-    "open_waiting",
 ]  # fmt: skip
 
 log = logging.getLogger("tokenomy.gateway")
@@ -420,22 +419,6 @@ def _lines_of(path: Path) -> Iterator[bytes]:
     for line in data.split(b"\n"):
         if line.strip():
             yield line
-
-
-T = TypeVar("T")
-
-
-def open_waiting(opener: Callable[[], T], seconds: float = 5.0) -> T:
-    """``opener()``, retried for up to ``seconds`` while another process holds the ledger's
-    lock: a running gateway holds it only while it stores a batch (a fraction of a second)."""
-    deadline = _time.monotonic() + seconds
-    while True:
-        try:
-            return opener()
-        except Exception as exc:
-            if "lock" not in str(exc).lower() or _time.monotonic() > deadline:
-                raise
-            _time.sleep(0.02)
 
 
 def drain_into(ledger: Any) -> int:
