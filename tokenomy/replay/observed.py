@@ -1,0 +1,409 @@
+"""Provider behaviour observed in the user's own log, replayed as expected values.
+
+The documented rules (``replay.cache``) say what a provider *may* serve; the log says what it
+*did*. Two behaviours the rules cannot express, measured per route (direct API, Bedrock,
+Vertex, a proxy) and model family on the calls themselves (docs/replay_fidelity.md):
+
+- **Live-entry misses** (best-effort caching): a call whose thread's previous call left an
+  entry alive (within its TTL) that still read under half of it. Via Bedrock 20-39% of live
+  calls do; direct Anthropic about 0.5%. A miss does not destroy the entry (requests land on
+  several caches), so each live call is replayed as ``(1 - m) x hit + m x miss``: a miss reads
+  the short prefix some misses still read (median) with the share that did, else nothing, and
+  writes (or sends fresh) the rest. The rate is taken per thread age (under 15 minutes since
+  the thread's first call, and later: gpt-5.5 missed only early in its session); an age with
+  nothing measured falls back to the documented rules (no misses).
+- **Idle survival**: a call after its entry's TTL had passed (no request in between) that still
+  read at least half of it. OpenAI keeps ``in_memory`` entries 5-10 minutes idle and at most an
+  hour; Codex on gpt-5.3 hit 12 of 13 times after 5-10 minutes idle and 6 of 10 after 10-30.
+  Per idle bucket (1-2, 2-6, 6-12 TTLs) the measured share ``s`` replays the call as
+  ``s x (the replay with the entry alive) + (1 - s) x (the rules)``.
+
+The documented rules are the floor: a miss rate is used only where its 90% interval lies above
+``MISS_FLOOR`` (otherwise the rules' guaranteed hit stands, and the replay is unchanged to the
+token), a survival share only where some call survived. The spread the rates imply is the
+replay at both ends of their 90% Wilson intervals.
+
+Also here: each call's **route** (``route_of``), and the **given** reads of prefixes cached
+outside the log (a thread's first call that read a prefix some request not in the log had
+cached is billed as that read, not as a write, ``with_given``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
+from decimal import Decimal
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from tokenomy.pricing import Pricer
+from tokenomy.replay.cache import CacheRules, simulate
+from tokenomy.replay.costing import Split, price
+from tokenomy.replay.routes import ROUTES, family, route_of
+from tokenomy.replay.trace import F64, TTL_1H, Trace
+
+__all__ = [
+    "AGE_SPLIT",
+    "MISS_FLOOR",
+    "ROUTES",
+    "Expected",
+    "GroupRates",
+    "Observed",
+    "expected_replay",
+    "family",
+    "observe",
+    "route_of",
+    "wilson",
+    "with_given",
+]
+
+Rules = CacheRules | Callable[[str, str], CacheRules]
+
+MISS_FLOOR = 0.01  # a miss rate whose 90% interval reaches below this is the rules' 0
+AGE_SPLIT = 900.0  # seconds since the thread's first call: "early" below, "late" from here
+Z90 = 1.645
+# Idle buckets, in multiples of the entry's TTL: (1, 2], (2, 6], (6, 12].
+IDLE_EDGES = (1.0, 2.0, 6.0, 12.0)
+
+
+def wilson(k: int, n: int, z: float = Z90) -> tuple[float, float]:
+    """Wilson score interval of ``k`` successes in ``n`` trials ((0, 0) when n = 0)."""
+    if n == 0:
+        return 0.0, 0.0
+    p = k / n
+    centre = (p + z * z / (2 * n)) / (1 + z * z / n)
+    half = z * ((p * (1 - p) / n + z * z / (4 * n * n)) ** 0.5) / (1 + z * z / n)
+    return max(0.0, centre - half), min(1.0, centre + half)
+
+
+@dataclass
+class GroupRates:
+    """What one (route, model family) showed: live misses per thread age, idle survival per
+    idle bucket, and what a partial miss still read."""
+
+    route: str
+    family: str
+    live: list[int] = field(default_factory=lambda: [0, 0])  # per age: early, late
+    missed: list[int] = field(default_factory=lambda: [0, 0])
+    partial_reads: list[int] = field(default_factory=list)  # reads of misses that read > 0
+    late: list[int] = field(default_factory=lambda: [0, 0, 0])  # per idle bucket
+    survived: list[int] = field(default_factory=lambda: [0, 0, 0])
+
+    def miss(self, age: int, end: str = "point") -> float:
+        """The live-miss rate used for an age (0 early, 1 late): the rules' 0 unless measured
+        above ``MISS_FLOOR`` at 90%; ``end`` "low"/"high" for the ends of its interval."""
+        n, k = self.live[age], self.missed[age]
+        lo, hi = wilson(k, n)
+        if n == 0 or lo < MISS_FLOOR:
+            return 0.0
+        return {"point": k / n, "low": lo, "high": hi}[end]
+
+    @property
+    def partial(self) -> float:
+        """The share of misses that still read a (short) prefix."""
+        total = sum(self.missed)
+        return len(self.partial_reads) / total if total else 0.0
+
+    @property
+    def partial_read(self) -> int:
+        r = sorted(self.partial_reads)
+        return r[len(r) // 2] if r else 0
+
+    def survive(self, bucket: int, end: str = "point") -> float:
+        n, k = self.late[bucket], self.survived[bucket]
+        if n == 0 or k == 0:
+            return 0.0
+        lo, hi = wilson(k, n)
+        return {"point": k / n, "low": lo, "high": hi}[end]
+
+    @property
+    def active(self) -> bool:
+        return any(self.miss(a) for a in (0, 1)) or any(self.survive(b) for b in range(3))
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "route": self.route,
+            "family": self.family,
+            "live_calls": sum(self.live),
+            "live_missed": sum(self.missed),
+            "miss_rate_early": self.miss(0),
+            "miss_rate_late": self.miss(1),
+            "miss_rate_measured": sum(self.missed) / sum(self.live) if sum(self.live) else 0.0,
+            "miss_still_reads": {"share": self.partial, "tokens": self.partial_read},
+            "idle_calls": list(self.late),
+            "idle_survived": list(self.survived),
+            "idle_survival": [self.survive(b) for b in range(3)],
+            "used": self.active,
+        }
+
+
+@dataclass
+class Observed:
+    """Rates per (route, family), measured on a trace's reported splits."""
+
+    groups: dict[tuple[str, str], GroupRates]
+    routes: dict[str, int]  # calls per route
+
+    @property
+    def active(self) -> bool:
+        return any(g.active for g in self.groups.values())
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "routes": dict(self.routes),
+            "rates": [g.to_dict() for g in self.groups.values()],
+            "miss_floor": MISS_FLOOR,
+        }
+
+
+def _rules_by_key(trace: Trace, rules: Rules) -> list[CacheRules]:
+    return [
+        rules if isinstance(rules, CacheRules) else rules(prov, model)
+        for model, prov, _ in trace.keys
+    ]
+
+
+def _group_of(trace: Trace) -> list[tuple[str, str]]:
+    fam = [family(m) for m, _, _ in trace.keys]
+    return [(str(r), fam[k]) for r, k in zip(trace.route.tolist(), trace.key.tolist(), strict=True)]
+
+
+def _ages(trace: Trace) -> F64:
+    """Seconds since each call's thread began."""
+    first = np.full(len(trace.threads) or 1, np.inf)
+    np.minimum.at(first, trace.thread, trace.time)
+    return np.asarray(trace.time - first[trace.thread], dtype=np.float64)
+
+
+def _entry_ttl(trace: Trace, r: CacheRules, i: int) -> float:
+    return float(r.ttl if r.ttl is not None else trace.ttl[i])
+
+
+def observe(
+    trace: Trace,
+    rules: Rules,
+    mask: npt.NDArray[np.bool_] | None = None,
+) -> Observed:
+    """Measure misses and idle survival on the calls in ``mask`` (default: all) of ``trace``,
+    each against its thread's previous call, under ``rules`` (the provider's own)."""
+    by_key = _rules_by_key(trace, rules)
+    groups: dict[tuple[str, str], GroupRates] = {}
+    routes: dict[str, int] = {}
+    group = _group_of(trace)
+    age = _ages(trace)
+    for g in group:
+        routes[g[0]] = routes.get(g[0], 0) + 1
+    sel = np.ones(len(trace), dtype=np.bool_) if mask is None else mask
+    written = trace.cache_read + trace.cache_write_5m + trace.cache_write_1h
+    rows = sel & (trace.parent >= 0) & ~trace.synthetic & ~trace.compaction
+    for i in np.flatnonzero(rows).tolist():
+        p = int(trace.parent[i])
+        k = int(trace.key[i])
+        r = by_key[k]
+        if (
+            r.mode not in ("breakpoints", "automatic")
+            or trace.keys[int(trace.key[p])] != (trace.keys[k])
+        ):
+            continue
+        prompt = int(trace.prompt[i])
+        if r.mode == "breakpoints":
+            if prompt < int(trace.prompt[p] - trace.tail[p]):
+                continue  # a rewrite (compaction, context editing): not evidence of a miss
+            reusable = min(int(written[p]), prompt)
+        else:
+            if prompt < int(trace.prompt[p]):
+                continue
+            reusable = min(int(trace.prompt[p]), prompt) // r.step * r.step
+        if reusable < r.min_tokens(trace.keys[k][0]) or reusable <= 0:
+            continue
+        gr = groups.setdefault(group[i], GroupRates(*group[i]))
+        gap = float(trace.time[i] - trace.time[p])
+        ttl = _entry_ttl(trace, r, p)
+        read = int(trace.cache_read[i])
+        if gap <= ttl:
+            a = int(age[i] >= AGE_SPLIT)
+            gr.live[a] += 1
+            if read < reusable / 2:
+                gr.missed[a] += 1
+                if read > 0:
+                    gr.partial_reads.append(read)
+        else:
+            b = int(np.searchsorted(IDLE_EDGES, gap / ttl)) - 1
+            if 0 <= b < 3:
+                gr.late[b] += 1
+                gr.survived[b] += int(read >= reusable / 2)
+    for g in group:
+        groups.setdefault(g, GroupRates(*g))
+    return Observed(groups, routes)
+
+
+def with_given(trace: Trace, split: Split, rules: Rules) -> Split:
+    """Bill what a thread's first call read of a prefix cached outside the log as a read.
+
+    The log proves the provider held ``trace.given`` tokens before the call (written by a
+    request the log does not hold: another session, a first call elsewhere); the rules replay
+    would write them. Later calls are unaffected (a read refreshes the entry a write would
+    have created, with the same expiry). Calls replayed without caching, or moved to another
+    model by a lever (``given`` is cleared there), keep their split.
+    """
+    given = trace.given
+    if not given.any():
+        return split
+    by_key = _rules_by_key(trace, rules)
+    mode = np.array([r.mode for r in by_key], dtype=object)[trace.key]
+    cand = (given > split.cache_read) & (trace.parent < 0) & ~trace.synthetic
+    cand &= (mode == "breakpoints") | (mode == "automatic")
+    if not cand.any():
+        return split
+    inp, read = split.input.copy(), split.cache_read.copy()
+    w5, w1h = split.cache_write_5m.copy(), split.cache_write_1h.copy()
+    for i in np.flatnonzero(cand).tolist():
+        limit = (
+            int(trace.prompt[i] - trace.tail[i])
+            if mode[i] == "breakpoints"
+            else int(trace.prompt[i])
+        )
+        target = min(int(given[i]), limit)
+        extra = target - int(read[i])
+        if extra <= 0:
+            continue
+        for arr in (w5, w1h, inp):  # what the rules wrote (or sent fresh) becomes the read
+            take = min(extra, int(arr[i]))
+            arr[i] -= take
+            read[i] += take
+            extra -= take
+    return Split(inp, read, w5, w1h, split.output)
+
+
+@dataclass
+class Expected:
+    """A replay with observed behaviour: expected per-call costs, the total, its spread."""
+
+    per_call: F64
+    total: Decimal
+    low: Decimal
+    high: Decimal
+    miss_weight: F64  # per call: the probability it missed a live entry
+    survive_weight: F64  # per call: the probability its entry outlived the TTL
+
+
+def _move(split: Split, i: int, new_read: int, to_write: str) -> None:
+    """Set call ``i``'s read to ``new_read``, the difference going to ``to_write``."""
+    delta = int(split.cache_read[i]) - new_read
+    split.cache_read[i] = new_read
+    getattr(split, to_write)[i] += delta
+
+
+def _copy(s: Split) -> Split:
+    kinds = ("input", "cache_read", "cache_write_5m", "cache_write_1h", "output")
+    return Split(*(getattr(s, k).copy() for k in kinds))
+
+
+def expected_replay(
+    trace: Trace,
+    rules: Rules,
+    split: Split,
+    observed: Observed,
+    pricer: Pricer,
+    exact_total: Decimal,
+) -> Expected:
+    """Expected costs of ``split`` (the rules' replay of ``trace``, given reads applied) under
+    ``observed`` rates; ``exact_total`` is that split's exact price (kept where no rate acts)."""
+    n = len(trace)
+    base = price(trace, split, pricer).per_call
+    zero_w = np.zeros(n)
+    if not observed.active or n == 0:
+        return Expected(base, exact_total, exact_total, exact_total, zero_w, zero_w.copy())
+    by_key = _rules_by_key(trace, rules)
+    group = _group_of(trace)
+    age = _ages(trace)
+    zero, partial, alive = _copy(split), _copy(split), None
+    # Per call: the weight of each alternative, at the point and both ends of the intervals.
+    ends = ("point", "low", "high")
+    w_zero = {e: np.zeros(n) for e in ends}
+    w_part = {e: np.zeros(n) for e in ends}
+    w_alive = {e: np.zeros(n) for e in ends}
+    late_rows: list[tuple[int, int]] = []
+    for i in range(n):
+        g = observed.groups.get(group[i])
+        if g is None or not g.active:
+            continue
+        r = by_key[int(trace.key[i])]
+        if r.mode not in ("breakpoints", "automatic"):
+            continue
+        ttl = _entry_ttl(trace, r, i)
+        if r.write_kind == "input" or r.mode == "automatic":
+            sink = "input"
+        elif r.write_kind == "cache_write_5m" or ttl < TTL_1H:
+            sink = "cache_write_5m"
+        else:
+            sink = "cache_write_1h"
+        p = int(trace.parent[i])
+        gap = float(trace.time[i] - trace.time[p]) if p >= 0 else 0.0
+        p_ttl = _entry_ttl(trace, r, p) if p >= 0 else ttl
+        hit = int(split.cache_read[i])
+        if p >= 0 and gap > p_ttl:
+            b = int(np.searchsorted(IDLE_EDGES, gap / p_ttl)) - 1
+            if 0 <= b < 3 and g.survive(b):
+                late_rows.append((i, b))
+                for e in ends:
+                    # the cheap end has the most survivals
+                    w_alive[e][i] = g.survive(b, {"point": "point", "low": "high",
+                                                  "high": "low"}[e])  # fmt: skip
+            continue
+        if hit <= 0:
+            continue
+        a = int(age[i] >= AGE_SPLIT)
+        if not g.miss(a):
+            continue
+        _move(zero, i, 0, sink)
+        _move(partial, i, min(g.partial_read, hit), sink)
+        for e in ends:
+            m = g.miss(a, e)
+            w_zero[e][i] = m * (1 - g.partial)
+            w_part[e][i] = m * g.partial
+    costs = {"zero": price(trace, zero, pricer).per_call,
+             "part": price(trace, partial, pricer).per_call}  # fmt: skip
+    alive_cost = base
+    if late_rows:
+        alive = _copy(split)
+        long_trace = trace.with_arrays(ttl=np.full(n, 12 * TTL_1H))
+
+        def long_rules(prov: str, model: str) -> CacheRules:
+            r = rules if isinstance(rules, CacheRules) else rules(prov, model)
+            return replace(r, ttl=None) if r.ttl is not None else r
+
+        long_read = simulate(long_trace, long_rules).split.cache_read
+        for i, _b in late_rows:
+            extra = int(long_read[i]) - int(alive.cache_read[i])
+            if extra <= 0:
+                for e in ends:
+                    w_alive[e][i] = 0.0
+                continue
+            r = by_key[int(trace.key[i])]
+            for arr in ("cache_write_5m", "cache_write_1h", "input"):
+                if r.mode == "automatic" and arr != "input":
+                    continue
+                vals = getattr(alive, arr)
+                take = min(extra, int(vals[i]))
+                vals[i] -= take
+                alive.cache_read[i] += take
+                extra -= take
+        alive_cost = price(trace, alive, pricer).per_call
+
+    def combine(e: str) -> F64:
+        w_rule = 1 - w_zero[e] - w_part[e] - w_alive[e]
+        out = w_rule * base + w_zero[e] * costs["zero"] + w_part[e] * costs["part"]
+        return np.asarray(out + w_alive[e] * alive_cost, dtype=np.float64)
+
+    def total(per_call: F64) -> Decimal:
+        delta = float(np.nansum(per_call - base))
+        return exact_total + Decimal(str(round(delta, 9)))
+
+    point = combine("point")
+    return Expected(
+        point, total(point), total(combine("low")), total(combine("high")),
+        w_zero["point"] + w_part["point"], w_alive["point"],
+    )  # fmt: skip
