@@ -153,7 +153,9 @@ class Observed:
     def to_dict(self) -> dict[str, Any]:
         return {
             "routes": dict(self.routes),
-            "rates": [g.to_dict() for g in self.groups.values()],
+            "rates": [
+                g.to_dict() for g in self.groups.values() if sum(g.live) or sum(g.late)
+            ],
             "miss_floor": MISS_FLOOR,
         }
 
@@ -198,6 +200,10 @@ def observe(
     sel = np.ones(len(trace), dtype=np.bool_) if mask is None else mask
     written = trace.cache_read + trace.cache_write_5m + trace.cache_write_1h
     rows = sel & (trace.parent >= 0) & ~trace.synthetic & ~trace.compaction
+    # A group whose log reports no cache use at all (a client that never cached, a workload
+    # built from content) says nothing about the provider's cache.
+    used = written > 0
+    reporting = {group[i] for i in np.flatnonzero(used).tolist()}
     for i in np.flatnonzero(rows).tolist():
         p = int(trace.parent[i])
         k = int(trace.key[i])
@@ -217,6 +223,8 @@ def observe(
                 continue
             reusable = min(int(trace.prompt[p]), prompt) // r.step * r.step
         if reusable < r.min_tokens(trace.keys[k][0]) or reusable <= 0:
+            continue
+        if group[i] not in reporting:
             continue
         gr = groups.setdefault(group[i], GroupRates(*group[i]))
         gap = float(trace.time[i] - trace.time[p])
