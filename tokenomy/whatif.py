@@ -214,16 +214,22 @@ def replay_agreement(
     """
     pricer = pricer or Pricer()
     obs = _observed(trace, observed)
-    sim = with_given(trace, simulate(trace, rules_for).split, rules_for)
+    rules = rules_for if obs is None else obs.rules(rules_for)
+    documented = with_given(trace, simulate(trace, rules_for).split, rules_for)
+    sim = documented
+    if rules is not rules_for:
+        sim = with_given(trace, simulate(trace, rules).split, rules)
     rep = Split.reported(trace)
     rep_priced = price(trace, rep, pricer)
-    sim_priced = price(trace, sim, pricer)
-    a, rules_b = rep_priced.per_call, sim_priced.per_call
-    b, low, high, total_b = rules_b, sim_priced.total, sim_priced.total, sim_priced.total
+    doc_priced = price(trace, documented, pricer)
+    sim_priced = doc_priced if sim is documented else price(trace, sim, pricer)
+    a, rules_b = rep_priced.per_call, doc_priced.per_call
+    b, total_b = sim_priced.per_call, sim_priced.total
+    low = high = total_b
     miss_w = np.zeros(len(trace))
     survive_w = np.zeros(len(trace))
     if obs is not None and obs.active:
-        exp = expected_replay(trace, rules_for, sim, obs, pricer, sim_priced.total)
+        exp = expected_replay(trace, rules, sim, obs, pricer, sim_priced.total)
         b, low, high, total_b = exp.per_call, exp.low, exp.high, exp.total
         miss_w, survive_w = exp.miss_weight, exp.survive_weight
     sel = np.ones(len(trace), dtype=np.bool_) if rows is None else rows
@@ -240,7 +246,7 @@ def replay_agreement(
         return Decimal(str(round(float(x), 9)))
 
     if rows is None:
-        reported, replayed, rules_cost = rep_priced.total, total_b, sim_priced.total
+        reported, replayed, rules_cost = rep_priced.total, total_b, doc_priced.total
         span = (low, high)
     else:
         reported, replayed = dec(np.nansum(a[sel])), dec(np.nansum(b[sel]))

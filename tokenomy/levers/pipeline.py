@@ -61,14 +61,15 @@ def replay(
         s = lever.apply(s)
         if applied is not None:
             applied[prefix] = s
-    cached = simulate(s.trace, s.rules)
-    split = with_given(s.trace, cached.split, s.rules)
+    rules = s.rules if observed is None else observed.rules(s.rules)
+    cached = simulate(s.trace, rules)
+    split = with_given(s.trace, cached.split, rules)
     priced: Priced = price(s.trace, split, pricer)
     per_call = priced.per_call + cached.storage_usd
     cost = priced.total + cached.storage_total
     spread = (cost, cost)
     if observed is not None and observed.active:
-        exp = expected_replay(s.trace, s.rules, split, observed, pricer, priced.total)
+        exp = expected_replay(s.trace, rules, split, observed, pricer, priced.total)
         per_call = exp.per_call + cached.storage_usd
         cost = exp.total + cached.storage_total
         spread = (exp.low + cached.storage_total, exp.high + cached.storage_total)

@@ -9,9 +9,11 @@ Vertex, a proxy) and model family on the calls themselves (docs/replay_fidelity.
   calls do; direct Anthropic about 0.5%. A miss does not destroy the entry (requests land on
   several caches), so each live call is replayed as ``(1 - m) x hit + m x miss``: a miss reads
   the short prefix some misses still read (median) with the share that did, else nothing, and
-  writes (or sends fresh) the rest. The rate is taken per thread age (under 15 minutes since
-  the thread's first call, and later: gpt-5.5 missed only early in its session); an age with
-  nothing measured falls back to the documented rules (no misses).
+  writes (or sends fresh) the rest. Misses cluster within a session (gpt-5.5 missed 16 times in
+  its first 13 minutes, then never), so a rate is used only when misses were seen in at least
+  ``MIN_SESSIONS`` sessions.
+- **The answer not cached**: an automatic cache whose hits never read past the previous
+  request's prompt (gpt-5.5: 0 of 48) is replayed with ``caches_output=False``.
 - **Idle survival**: a call after its entry's TTL had passed (no request in between) that still
   read at least half of it. OpenAI keeps ``in_memory`` entries 5-10 minutes idle and at most an
   hour; Codex on gpt-5.3 hit 12 of 13 times after 5-10 minutes idle and 6 of 10 after 10-30.
@@ -45,7 +47,6 @@ from tokenomy.replay.routes import ROUTES, family, route_of
 from tokenomy.replay.trace import F64, TTL_1H, Trace
 
 __all__ = [
-    "AGE_SPLIT",
     "MISS_FLOOR",
     "ROUTES",
     "Expected",
@@ -62,7 +63,12 @@ __all__ = [
 Rules = CacheRules | Callable[[str, str], CacheRules]
 
 MISS_FLOOR = 0.01  # a miss rate whose 90% interval reaches below this is the rules' 0
-AGE_SPLIT = 900.0  # seconds since the thread's first call: "early" below, "late" from here
+# Misses cluster within a session: a rate seen in one session is one observation, not a rate
+# to assume of the others.
+MIN_SESSIONS = 2
+# An automatic cache whose hits never read past the previous request's prompt (in this many
+# hits or more) does not cache the answer, whatever the rules assume (gpt-5.5: 0 of 48).
+ANSWER_HITS = 10
 Z90 = 1.645
 # Idle buckets, in multiples of the entry's TTL: (1, 2], (2, 6], (6, 12].
 IDLE_EDGES = (1.0, 2.0, 6.0, 12.0)
@@ -80,31 +86,33 @@ def wilson(k: int, n: int, z: float = Z90) -> tuple[float, float]:
 
 @dataclass
 class GroupRates:
-    """What one (route, model family) showed: live misses per thread age, idle survival per
-    idle bucket, and what a partial miss still read."""
+    """What one (route, model family) showed: live misses, idle survival per idle bucket, and
+    what a partial miss still read."""
 
     route: str
     family: str
-    live: list[int] = field(default_factory=lambda: [0, 0])  # per age: early, late
-    missed: list[int] = field(default_factory=lambda: [0, 0])
+    live: int = 0  # calls whose thread's previous call left a live entry
+    missed: int = 0  # of those, calls that read under half of it
     partial_reads: list[int] = field(default_factory=list)  # reads of misses that read > 0
+    missed_sessions: set[str] = field(default_factory=set)
+    hits: int = 0  # automatic caches: live hits, and those that read past the previous prompt
+    answer_hits: int = 0
     late: list[int] = field(default_factory=lambda: [0, 0, 0])  # per idle bucket
     survived: list[int] = field(default_factory=lambda: [0, 0, 0])
 
-    def miss(self, age: int, end: str = "point") -> float:
-        """The live-miss rate used for an age (0 early, 1 late): the rules' 0 unless measured
-        above ``MISS_FLOOR`` at 90%; ``end`` "low"/"high" for the ends of its interval."""
-        n, k = self.live[age], self.missed[age]
+    def miss(self, end: str = "point") -> float:
+        """The live-miss rate used: the rules' 0 unless measured above ``MISS_FLOOR`` at 90% in
+        ``MIN_SESSIONS`` sessions; ``end`` "low"/"high" for the ends of its interval."""
+        n, k = self.live, self.missed
         lo, hi = wilson(k, n)
-        if n == 0 or lo < MISS_FLOOR:
+        if n == 0 or lo < MISS_FLOOR or len(self.missed_sessions) < MIN_SESSIONS:
             return 0.0
         return {"point": k / n, "low": lo, "high": hi}[end]
 
     @property
     def partial(self) -> float:
         """The share of misses that still read a (short) prefix."""
-        total = sum(self.missed)
-        return len(self.partial_reads) / total if total else 0.0
+        return len(self.partial_reads) / self.missed if self.missed else 0.0
 
     @property
     def partial_read(self) -> int:
@@ -119,22 +127,31 @@ class GroupRates:
         return {"point": k / n, "low": lo, "high": hi}[end]
 
     @property
+    def answer_not_cached(self) -> bool:
+        """Hits never read the previous answer: replay with ``caches_output=False``."""
+        return self.hits >= ANSWER_HITS and self.answer_hits == 0
+
+    @property
     def active(self) -> bool:
-        return any(self.miss(a) for a in (0, 1)) or any(self.survive(b) for b in range(3))
+        return bool(self.miss()) or any(self.survive(b) for b in range(3))
 
     def to_dict(self) -> dict[str, Any]:
         return {
             "route": self.route,
             "family": self.family,
-            "live_calls": sum(self.live),
-            "live_missed": sum(self.missed),
-            "miss_rate_early": self.miss(0),
-            "miss_rate_late": self.miss(1),
-            "miss_rate_measured": sum(self.missed) / sum(self.live) if sum(self.live) else 0.0,
+            "live_calls": self.live,
+            "live_missed": self.missed,
+            "miss_rate_measured": self.missed / self.live if self.live else 0.0,
+            "miss_rate_used": self.miss(),
+            "miss_rate_90pct": [self.miss("low"), self.miss("high")],
+            "sessions_with_misses": len(self.missed_sessions),
             "miss_still_reads": {"share": self.partial, "tokens": self.partial_read},
             "idle_calls": list(self.late),
             "idle_survived": list(self.survived),
             "idle_survival": [self.survive(b) for b in range(3)],
+            "answer_cached": None
+            if self.hits < ANSWER_HITS
+            else f"{self.answer_hits} of {self.hits} hits read past the previous prompt",
             "used": self.active,
         }
 
@@ -150,12 +167,29 @@ class Observed:
     def active(self) -> bool:
         return any(g.active for g in self.groups.values())
 
+    @property
+    def no_answer(self) -> frozenset[str]:
+        """Model families whose automatic cache was seen not to keep the answer."""
+        return frozenset(f for (_, f), g in self.groups.items() if g.answer_not_cached)
+
+    def rules(self, base: Rules) -> Rules:
+        """``base`` with what the log showed the rules get wrong: the answer not cached."""
+        families = self.no_answer
+        if not families:
+            return base
+
+        def adjusted(provider: str, model: str) -> CacheRules:
+            r = base if isinstance(base, CacheRules) else base(provider, model)
+            if r.mode == "automatic" and r.caches_output and family(model) in families:
+                return replace(r, caches_output=False)
+            return r
+
+        return adjusted
+
     def to_dict(self) -> dict[str, Any]:
         return {
             "routes": dict(self.routes),
-            "rates": [
-                g.to_dict() for g in self.groups.values() if sum(g.live) or sum(g.late)
-            ],
+            "rates": [g.to_dict() for g in self.groups.values() if g.live or sum(g.late)],
             "miss_floor": MISS_FLOOR,
         }
 
@@ -170,13 +204,6 @@ def _rules_by_key(trace: Trace, rules: Rules) -> list[CacheRules]:
 def _group_of(trace: Trace) -> list[tuple[str, str]]:
     fam = [family(m) for m, _, _ in trace.keys]
     return [(str(r), fam[k]) for r, k in zip(trace.route.tolist(), trace.key.tolist(), strict=True)]
-
-
-def _ages(trace: Trace) -> F64:
-    """Seconds since each call's thread began."""
-    first = np.full(len(trace.threads) or 1, np.inf)
-    np.minimum.at(first, trace.thread, trace.time)
-    return np.asarray(trace.time - first[trace.thread], dtype=np.float64)
 
 
 def _entry_ttl(trace: Trace, r: CacheRules, i: int) -> float:
@@ -194,7 +221,6 @@ def observe(
     groups: dict[tuple[str, str], GroupRates] = {}
     routes: dict[str, int] = {}
     group = _group_of(trace)
-    age = _ages(trace)
     for g in group:
         routes[g[0]] = routes.get(g[0], 0) + 1
     sel = np.ones(len(trace), dtype=np.bool_) if mask is None else mask
@@ -231,12 +257,15 @@ def observe(
         ttl = _entry_ttl(trace, r, p)
         read = int(trace.cache_read[i])
         if gap <= ttl:
-            a = int(age[i] >= AGE_SPLIT)
-            gr.live[a] += 1
+            gr.live += 1
             if read < reusable / 2:
-                gr.missed[a] += 1
+                gr.missed += 1
+                gr.missed_sessions.add(str(trace.session[i]))
                 if read > 0:
                     gr.partial_reads.append(read)
+            elif r.mode == "automatic":
+                gr.hits += 1
+                gr.answer_hits += int(read > int(trace.prompt[p]) // r.step * r.step)
         else:
             b = int(np.searchsorted(IDLE_EDGES, gap / ttl)) - 1
             if 0 <= b < 3:
@@ -326,7 +355,6 @@ def expected_replay(
         return Expected(base, exact_total, exact_total, exact_total, zero_w, zero_w.copy())
     by_key = _rules_by_key(trace, rules)
     group = _group_of(trace)
-    age = _ages(trace)
     zero, partial, alive = _copy(split), _copy(split), None
     # Per call: the weight of each alternative, at the point and both ends of the intervals.
     ends = ("point", "low", "high")
@@ -363,13 +391,12 @@ def expected_replay(
             continue
         if hit <= 0:
             continue
-        a = int(age[i] >= AGE_SPLIT)
-        if not g.miss(a):
+        if not g.miss():
             continue
         _move(zero, i, 0, sink)
         _move(partial, i, min(g.partial_read, hit), sink)
         for e in ends:
-            m = g.miss(a, e)
+            m = g.miss(e)
             w_zero[e][i] = m * (1 - g.partial)
             w_part[e][i] = m * g.partial
     costs = {"zero": price(trace, zero, pricer).per_call,
