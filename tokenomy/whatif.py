@@ -22,7 +22,15 @@ from tokenomy.pricing import Pricer
 from tokenomy.replay import Split, Trace, from_calls, price, rules_for, simulate
 from tokenomy.replay.observed import Observed, expected_replay, observe, with_given
 
-__all__ = ["PIPELINE_ORDER", "Agreement", "WhatIf", "default_levers", "replay_agreement", "whatif"]
+__all__ = [
+    "PIPELINE_ORDER",
+    "Agreement",
+    "WhatIf",
+    "default_levers",
+    "held_out_agreement",
+    "replay_agreement",
+    "whatif",
+]
 
 # Levers that rewrite the trace run first; caching only picks the rules the replay uses.
 _SPLIT = ("input", "cache_read", "cache_write_5m", "cache_write_1h")
@@ -277,6 +285,20 @@ def replay_agreement(
     )  # fmt: skip
 
 
+def held_out_agreement(trace: Trace, pricer: Pricer | None = None, fit: float = 0.5) -> Agreement:
+    """Validation that cannot flatter itself: provider behaviour measured on the first ``fit``
+    share of the calls (by time) predicts the rest. The whole trace is replayed (the cache is
+    warm where the second part begins); only the later calls are compared, with the rates
+    fitted on the earlier ones. ``rules_cost`` is the documented rules on the same calls."""
+    order = trace.time_order
+    if len(trace) < 2:
+        return replay_agreement(trace, pricer, observed=False)
+    cut = trace.time[order[int(len(trace) * fit)]]
+    first = trace.time < cut
+    observed = observe(trace, rules_for, mask=first)
+    return replay_agreement(trace, pricer, observed=observed, rows=~first)
+
+
 def _explain(
     trace: Trace,
     rep: Split,
@@ -300,7 +322,17 @@ def _explain(
         ttl = float(rules.ttl if rules.ttl is not None else trace.ttl[parent])
     p_prompt = int(trace.prompt[parent]) if parent >= 0 else 0
     p_bp = p_prompt - int(trace.tail[parent]) if parent >= 0 else 0
-    if parent < 0 and read > sim_read:
+    if read == sim_read and (miss or survive):
+        chance = (
+            f"a {miss:.0%} chance of missing a live entry"
+            if miss
+            else f"a {survive:.0%} chance the entry outlived the idle limit"
+        )
+        why = (
+            f"replayed as an expected value: {chance} ({route} route, measured in this log); "
+            "the provider served this call as the rules say"
+        )
+    elif parent < 0 and read > sim_read:
         why = "first call of its thread read a prefix cached by a request outside these logs"
     elif parent >= 0 and read > sim_read and gap is not None and ttl is not None and gap > ttl:
         if read >= min(p_bp, int(trace.prompt[i])) / 2:
@@ -325,6 +357,11 @@ def _explain(
             "the provider did not cache the previous answer: the read stops at the previous "
             "request's prompt (the rules cache the answer too)"
         )
+    elif parent >= 0 and sim_read / 2 <= read < sim_read and (ttl is None or (gap or 0.0) <= ttl):
+        why = (
+            f"provider cached {sim_read - read:,} tokens less than the rules allow (the end of "
+            "the previous request not cached yet; best-effort caching, no hit guarantee)"
+        )
     elif parent >= 0 and read < sim_read and (ttl is None or (gap or 0.0) <= ttl):
         why = (
             f"missed a live cache entry ({route} route, best-effort caching, no hit guarantee)"
@@ -332,6 +369,11 @@ def _explain(
         )
     elif parent >= 0 and read > p_bp and not automatic:
         why = "read past the previous call's breakpoint: an entry written by a request not logged"
+    elif read > sim_read:
+        why = (
+            f"read {read - sim_read:,} tokens the replay had not cached: a prefix (tools, system "
+            "prompt) kept by another request"
+        )
     elif automatic and read < sim_read:
         why = "provider cached less than the rules allow (best-effort caching, no hit guarantee)"
     else:
