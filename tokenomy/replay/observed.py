@@ -217,62 +217,76 @@ def observe(
 ) -> Observed:
     """Measure misses and idle survival on the calls in ``mask`` (default: all) of ``trace``,
     each against its thread's previous call, under ``rules`` (the provider's own)."""
+    n = len(trace)
     by_key = _rules_by_key(trace, rules)
+    fams = [family(m) for m, _, _ in trace.keys]
+    route_names, route_code = np.unique(np.asarray(trace.route, dtype=str), return_inverse=True)
+    route_code = route_code.astype(np.int64).reshape(-1)
+    n_keys = max(1, len(trace.keys))
+    gid = route_code * n_keys + trace.key  # one code per (route, key); keys share a family
     groups: dict[tuple[str, str], GroupRates] = {}
-    routes: dict[str, int] = {}
-    group = _group_of(trace)
-    for g in group:
-        routes[g[0]] = routes.get(g[0], 0) + 1
-    sel = np.ones(len(trace), dtype=np.bool_) if mask is None else mask
+    names: dict[int, tuple[str, str]] = {}
+    for code in np.unique(gid).tolist():
+        names[code] = (str(route_names[code // n_keys]), fams[code % n_keys])
+        groups.setdefault(names[code], GroupRates(*names[code]))
+    routes = {str(r): int(c) for r, c in zip(route_names, np.bincount(route_code), strict=False)}
     written = trace.cache_read + trace.cache_write_5m + trace.cache_write_1h
-    rows = sel & (trace.parent >= 0) & ~trace.synthetic & ~trace.compaction
     # A group whose log reports no cache use at all (a client that never cached, a workload
     # built from content) says nothing about the provider's cache.
-    used = written > 0
-    reporting = {group[i] for i in np.flatnonzero(used).tolist()}
-    for i in np.flatnonzero(rows).tolist():
-        p = int(trace.parent[i])
-        k = int(trace.key[i])
-        r = by_key[k]
-        if (
-            r.mode not in ("breakpoints", "automatic")
-            or trace.keys[int(trace.key[p])] != (trace.keys[k])
-        ):
-            continue
-        prompt = int(trace.prompt[i])
-        if r.mode == "breakpoints":
-            if prompt < int(trace.prompt[p] - trace.tail[p]):
-                continue  # a rewrite (compaction, context editing): not evidence of a miss
-            reusable = min(int(written[p]), prompt)
-        else:
-            if prompt < int(trace.prompt[p]):
-                continue
-            reusable = min(int(trace.prompt[p]), prompt) // r.step * r.step
-        if reusable < r.min_tokens(trace.keys[k][0]) or reusable <= 0:
-            continue
-        if group[i] not in reporting:
-            continue
-        gr = groups.setdefault(group[i], GroupRates(*group[i]))
-        gap = float(trace.time[i] - trace.time[p])
-        ttl = _entry_ttl(trace, r, p)
-        read = int(trace.cache_read[i])
-        if gap <= ttl:
-            gr.live += 1
-            if read < reusable / 2:
-                gr.missed += 1
-                gr.missed_sessions.add(str(trace.session[i]))
-                if read > 0:
-                    gr.partial_reads.append(read)
-            elif r.mode == "automatic":
-                gr.hits += 1
-                gr.answer_hits += int(read > int(trace.prompt[p]) // r.step * r.step)
-        else:
-            b = int(np.searchsorted(IDLE_EDGES, gap / ttl)) - 1
-            if 0 <= b < 3:
-                gr.late[b] += 1
-                gr.survived[b] += int(read >= reusable / 2)
-    for g in group:
-        groups.setdefault(g, GroupRates(*g))
+    reporting = {names[c] for c in np.unique(gid[written > 0]).tolist()}
+    sel = np.ones(n, dtype=np.bool_) if mask is None else mask
+    idx = np.flatnonzero(sel & (trace.parent >= 0) & ~trace.synthetic & ~trace.compaction)
+    if idx.shape[0] == 0:
+        return Observed(groups, routes)
+    p = trace.parent[idx]
+    k = trace.key[idx]
+    mode = np.array([r.mode for r in by_key], dtype=object)[k]
+    bp_mode, auto = mode == "breakpoints", mode == "automatic"
+    minimum = np.array([r.min_tokens(key[0]) for r, key in zip(by_key, trace.keys, strict=True)])
+    step = np.array([max(1, r.step) for r in by_key], dtype=np.int64)[k]
+    rule_ttl = np.array([np.nan if r.ttl is None else r.ttl for r in by_key])[k]
+    prompt, p_prompt = trace.prompt[idx], trace.prompt[p]
+    p_bp = p_prompt - trace.tail[p]
+    reusable = np.where(
+        bp_mode, np.minimum(written[p], prompt), np.minimum(p_prompt, prompt) // step * step
+    )
+    rewrite = (bp_mode & (prompt < p_bp)) | (auto & (prompt < p_prompt))
+    ok = (trace.key[p] == k) & (bp_mode | auto) & ~rewrite & (reusable > 0)
+    ok &= reusable >= minimum[k]
+    ok &= np.array([names[int(c)] in reporting for c in gid[idx].tolist()], dtype=np.bool_)
+    gap = trace.time[idx] - trace.time[p]
+    ttl = np.where(np.isnan(rule_ttl), trace.ttl[p], rule_ttl)
+    read = trace.cache_read[idx]
+    live = ok & (gap <= ttl)
+    missed = live & (read < reusable / 2)
+    hit = live & ~missed & auto
+    answer = hit & (read > p_prompt // step * step)
+    bucket = np.searchsorted(np.asarray(IDLE_EDGES), gap / ttl) - 1
+    late = ok & (gap > ttl) & (bucket >= 0) & (bucket < 3)
+    survived = late & (read >= reusable / 2)
+    g_idx = gid[idx]
+
+    def count(m: npt.NDArray[np.bool_]) -> dict[int, int]:
+        codes, counts = np.unique(g_idx[m], return_counts=True)
+        return dict(zip(codes.tolist(), counts.tolist(), strict=True))
+
+    for code, c in count(live).items():
+        groups[names[code]].live += c
+    for code, c in count(hit).items():
+        groups[names[code]].hits += c
+    for code, c in count(answer).items():
+        groups[names[code]].answer_hits += c
+    for b in range(3):
+        for code, c in count(late & (bucket == b)).items():
+            groups[names[code]].late[b] += c
+        for code, c in count(survived & (bucket == b)).items():
+            groups[names[code]].survived[b] += c
+    for j in np.flatnonzero(missed).tolist():  # few: kept one by one
+        gr = groups[names[int(g_idx[j])]]
+        gr.missed += 1
+        gr.missed_sessions.add(str(trace.session[idx[j]]))
+        if read[j] > 0:
+            gr.partial_reads.append(int(read[j]))
     return Observed(groups, routes)
 
 
