@@ -227,3 +227,12 @@ def test_resumed_session_continues_its_thread() -> None:
     # An unrelated session that happens to start later is not joined.
     other = [_call("c", 0, t0 + timedelta(seconds=240), 11_000, 900)]
     assert len(set(from_calls([*first, *other]).thread.tolist())) == 2
+
+
+def test_family_drops_route_prefixes_dates_and_versions() -> None:
+    from tokenomy.replay.routes import family
+
+    assert family("us.anthropic.claude-sonnet-4-5-20250929-v1:0") == "claude-sonnet-4-5"
+    assert family("claude-sonnet-4-5-20250929") == "claude-sonnet-4-5"
+    assert family("claude-sonnet-4@20250514") == "claude-sonnet-4"
+    assert family("gpt-4o-mini-2024-07-18") == "gpt-4o-mini"

@@ -310,21 +310,13 @@ def with_given(trace: Trace, split: Split, rules: Rules) -> Split:
         return split
     inp, read = split.input.copy(), split.cache_read.copy()
     w5, w1h = split.cache_write_5m.copy(), split.cache_write_1h.copy()
-    for i in np.flatnonzero(cand).tolist():
-        limit = (
-            int(trace.prompt[i] - trace.tail[i])
-            if mode[i] == "breakpoints"
-            else int(trace.prompt[i])
-        )
-        target = min(int(given[i]), limit)
-        extra = target - int(read[i])
-        if extra <= 0:
-            continue
-        for arr in (w5, w1h, inp):  # what the rules wrote (or sent fresh) becomes the read
-            take = min(extra, int(arr[i]))
-            arr[i] -= take
-            read[i] += take
-            extra -= take
+    limit = np.where(mode == "breakpoints", trace.prompt - trace.tail, trace.prompt)
+    extra = np.where(cand, np.maximum(np.minimum(given, limit) - read, 0), 0)
+    for arr in (w5, w1h, inp):  # what the rules wrote (or sent fresh) becomes the read
+        take = np.minimum(extra, arr)
+        arr -= take
+        read += take
+        extra -= take
     return Split(inp, read, w5, w1h, split.output)
 
 

@@ -41,5 +41,6 @@ def family(model: str) -> str:
     """The model family rates are pooled over: the name without route prefixes or dates."""
     name = model.lower().rsplit("/", 1)[-1]
     name = re.sub(r"^(?:[a-z]{2,6}\.)?anthropic\.", "", name)
-    name = re.sub(r"(@.*|-\d{8}|-\d{4}-\d{2}-\d{2}|-v\d+(:\d+)?|-latest)$", "", name)
+    for _ in range(2):  # "-20250929-v1:0": the version, then the date
+        name = re.sub(r"(@.*|-\d{8}|-\d{4}-\d{2}-\d{2}|-v\d+(:\d+)?|-latest)$", "", name)
     return name
