@@ -358,9 +358,14 @@ def _explain(
             "request's prompt (the rules cache the answer too)"
         )
     elif parent >= 0 and sim_read / 2 <= read < sim_read and (ttl is None or (gap or 0.0) <= ttl):
+        where = (
+            "the end of the previous request not cached yet"
+            if automatic
+            else "an earlier cache entry read, as from another of the route's caches"
+        )
         why = (
-            f"provider cached {sim_read - read:,} tokens less than the rules allow (the end of "
-            "the previous request not cached yet; best-effort caching, no hit guarantee)"
+            f"provider cached {sim_read - read:,} tokens less than the rules allow ({where}; "
+            "best-effort caching, no hit guarantee)"
         )
     elif parent >= 0 and read < sim_read and (ttl is None or (gap or 0.0) <= ttl):
         why = (
