@@ -332,13 +332,6 @@ class Expected:
     survive_weight: F64  # per call: the probability its entry outlived the TTL
 
 
-def _move(split: Split, i: int, new_read: int, to_write: str) -> None:
-    """Set call ``i``'s read to ``new_read``, the difference going to ``to_write``."""
-    delta = int(split.cache_read[i]) - new_read
-    split.cache_read[i] = new_read
-    getattr(split, to_write)[i] += delta
-
-
 def _copy(s: Split) -> Split:
     kinds = ("input", "cache_read", "cache_write_5m", "cache_write_1h", "output")
     return Split(*(getattr(s, k).copy() for k in kinds))
@@ -360,56 +353,58 @@ def expected_replay(
     if not observed.active or n == 0:
         return Expected(base, exact_total, exact_total, exact_total, zero_w, zero_w.copy())
     by_key = _rules_by_key(trace, rules)
-    group = _group_of(trace)
-    zero, partial, alive = _copy(split), _copy(split), None
-    # Per call: the weight of each alternative, at the point and both ends of the intervals.
     ends = ("point", "low", "high")
-    w_zero = {e: np.zeros(n) for e in ends}
-    w_part = {e: np.zeros(n) for e in ends}
-    w_alive = {e: np.zeros(n) for e in ends}
-    late_rows: list[tuple[int, int]] = []
-    for i in range(n):
-        g = observed.groups.get(group[i])
-        if g is None or not g.active:
-            continue
-        r = by_key[int(trace.key[i])]
-        if r.mode not in ("breakpoints", "automatic"):
-            continue
-        ttl = _entry_ttl(trace, r, i)
-        if r.write_kind == "input" or r.mode == "automatic":
-            sink = "input"
-        elif r.write_kind == "cache_write_5m" or ttl < TTL_1H:
-            sink = "cache_write_5m"
-        else:
-            sink = "cache_write_1h"
-        p = int(trace.parent[i])
-        gap = float(trace.time[i] - trace.time[p]) if p >= 0 else 0.0
-        p_ttl = _entry_ttl(trace, r, p) if p >= 0 else ttl
-        hit = int(split.cache_read[i])
-        if p >= 0 and gap > p_ttl:
-            b = int(np.searchsorted(IDLE_EDGES, gap / p_ttl)) - 1
-            if 0 <= b < 3 and g.survive(b):
-                late_rows.append((i, b))
-                for e in ends:
-                    # the cheap end has the most survivals
-                    w_alive[e][i] = g.survive(b, {"point": "point", "low": "high",
-                                                  "high": "low"}[e])  # fmt: skip
-            continue
-        if hit <= 0:
-            continue
-        if not g.miss():
-            continue
-        _move(zero, i, 0, sink)
-        _move(partial, i, min(g.partial_read, hit), sink)
-        for e in ends:
-            m = g.miss(e)
-            w_zero[e][i] = m * (1 - g.partial)
-            w_part[e][i] = m * g.partial
-    costs = {"zero": price(trace, zero, pricer).per_call,
-             "part": price(trace, partial, pricer).per_call}  # fmt: skip
+    flip = {"point": "point", "low": "high", "high": "low"}  # the cheap end: most survivals
+    # Per group (route, family) present in the trace: its rates at each end of the intervals.
+    names = sorted(set(_group_of(trace)))
+    index = {g: j for j, g in enumerate(names)}
+    g_of = np.array([index[g] for g in _group_of(trace)], dtype=np.int64)
+    rates = [observed.groups.get(g) for g in names]
+    miss = {e: np.array([r.miss(e) if r and r.active else 0.0 for r in rates]) for e in ends}
+    part_share = np.array([r.partial if r else 0.0 for r in rates])
+    part_read = np.array([r.partial_read if r else 0 for r in rates], dtype=np.int64)
+    surv = {
+        e: np.array([[r.survive(b, flip[e]) if r and r.active else 0.0 for b in range(3)]
+                     for r in rates]).reshape(len(rates), 3)
+        for e in ends
+    }  # fmt: skip
+    mode = np.array([r.mode for r in by_key], dtype=object)[trace.key]
+    cached = (mode == "breakpoints") | (mode == "automatic")
+    rule_ttl = np.array([np.nan if r.ttl is None else r.ttl for r in by_key])[trace.key]
+    ttl = np.where(np.isnan(rule_ttl), trace.ttl, rule_ttl)
+    has_p = trace.parent >= 0
+    p = np.where(has_p, trace.parent, 0)
+    p_ttl = np.where(np.isnan(rule_ttl), trace.ttl[p], rule_ttl)
+    gap = np.where(has_p, trace.time - trace.time[p], 0.0)
+    late = cached & has_p & (gap > p_ttl)
+    bucket = np.clip(np.searchsorted(np.asarray(IDLE_EDGES), gap / p_ttl) - 1, 0, 2)
+    in_bucket = late & (gap / p_ttl <= IDLE_EDGES[-1])
+    w_alive = {e: np.where(in_bucket, surv[e][g_of, bucket], 0.0) for e in ends}
+    hit = split.cache_read
+    missable = cached & ~late & (hit > 0) & (miss["point"][g_of] > 0)
+    w_zero = {e: np.where(missable, miss[e][g_of] * (1 - part_share[g_of]), 0.0) for e in ends}
+    w_part = {e: np.where(missable, miss[e][g_of] * part_share[g_of], 0.0) for e in ends}
+    # Where a missed read's tokens go: fresh input (automatic caches) or a write at the TTL.
+    write_kind = np.array([r.write_kind for r in by_key], dtype=object)[trace.key]
+    to_input = (write_kind == "input") | (mode == "automatic")
+    to_5m = ~to_input & ((write_kind == "cache_write_5m") | (ttl < TTL_1H))
+    to_1h = ~to_input & ~to_5m
+
+    def missed_split(new_read: npt.NDArray[np.int64]) -> Split:
+        out = _copy(split)
+        delta = np.where(missable, hit - new_read, 0)
+        out.cache_read[:] -= delta
+        out.input[:] += np.where(to_input, delta, 0)
+        out.cache_write_5m[:] += np.where(to_5m, delta, 0)
+        out.cache_write_1h[:] += np.where(to_1h, delta, 0)
+        return out
+
+    costs = {
+        "zero": price(trace, missed_split(np.zeros(n, dtype=np.int64)), pricer).per_call,
+        "part": price(trace, missed_split(np.minimum(part_read[g_of], hit)), pricer).per_call,
+    }
     alive_cost = base
-    if late_rows:
-        alive = _copy(split)
+    if w_alive["point"].any():
         long_trace = trace.with_arrays(ttl=np.full(n, 12 * TTL_1H))
 
         def long_rules(prov: str, model: str) -> CacheRules:
@@ -417,21 +412,19 @@ def expected_replay(
             return replace(r, ttl=None) if r.ttl is not None else r
 
         long_read = simulate(long_trace, long_rules).split.cache_read
-        for i, _b in late_rows:
-            extra = int(long_read[i]) - int(alive.cache_read[i])
-            if extra <= 0:
-                for e in ends:
-                    w_alive[e][i] = 0.0
-                continue
-            r = by_key[int(trace.key[i])]
-            for arr in ("cache_write_5m", "cache_write_1h", "input"):
-                if r.mode == "automatic" and arr != "input":
-                    continue
-                vals = getattr(alive, arr)
-                take = min(extra, int(vals[i]))
-                vals[i] -= take
-                alive.cache_read[i] += take
-                extra -= take
+        extra = np.where(w_alive["point"] > 0, np.maximum(long_read - hit, 0), 0)
+        for e in ends:
+            w_alive[e] = np.where(extra > 0, w_alive[e], 0.0)
+        alive = _copy(split)
+        kinds = ("cache_write_5m", "cache_write_1h", "input")
+        for kind in kinds:  # what the rules wrote (or sent fresh) is read from the entry
+            vals = getattr(alive, kind)
+            take = np.minimum(extra, vals)
+            if kind != "input":
+                take = np.where(mode == "automatic", 0, take)
+            vals[:] -= take
+            alive.cache_read[:] += take
+            extra = extra - take
         alive_cost = price(trace, alive, pricer).per_call
 
     def combine(e: str) -> F64:
