@@ -257,3 +257,43 @@ def test_family_drops_route_prefixes_dates_and_versions() -> None:
     assert family("claude-sonnet-4-5-20250929") == "claude-sonnet-4-5"
     assert family("claude-sonnet-4@20250514") == "claude-sonnet-4"
     assert family("gpt-4o-mini-2024-07-18") == "gpt-4o-mini"
+
+
+def test_live_call_costs_its_expected_value_under_the_measured_miss_rate() -> None:
+    """Two Bedrock sessions, 18 live calls, 2 of which read nothing: each live hit is replayed
+    as (1 - 2/18) x its hit + 2/18 x the same call reading nothing and writing it all."""
+    t0 = datetime(2026, 1, 5, 10, 0, tzinfo=UTC)
+    calls: list[Call] = []
+    for s, missing in (("s1", 3), ("s2", 5)):
+        cached = 0
+        for i in range(10):
+            t = t0 + timedelta(seconds=20 * i + (0 if s == "s1" else 3600))
+            read = 0 if i in (0, missing) else cached
+            write = 500 if i else 20_000
+            if i == missing:
+                write = cached + 500
+            c = _call(s, i, t, read, write, fresh=10)
+            c.id = f"msg_bdrk_{s}_{i}"
+            calls.append(c)
+            cached = read + write
+    trace = from_calls(calls)
+    pricer = Pricer()
+    obs = observe(trace, rules_for)
+    g = obs.groups[("bedrock", "claude-sonnet-4-5")]
+    assert (g.live, g.missed, len(g.missed_sessions)) == (18, 2, 2)
+    m = g.miss()
+    assert m == pytest.approx(2 / 18)
+    out = whatif(trace, ["no-cache"], pricer, combine=False).baseline
+    row = int(np.flatnonzero(trace.time == (t0 + timedelta(seconds=140)).timestamp())[0])
+    hit_read = int(trace.cache_read[row])
+    assert hit_read > 20_000
+    rates = pricer.rates("claude-sonnet-4-5", "anthropic", t0)
+    assert rates is not None
+    hit = float(rates.cost(10, hit_read, 500, 0, 100))
+    miss = float(rates.cost(10, 0, hit_read + 500, 0, 100))
+    assert out.per_call[row] == pytest.approx((1 - m) * hit + m * miss, rel=1e-9)
+    low, high = out.spread or (0, 0)
+    assert low < out.cost < high
+    # The documented rules alone: every live entry read.
+    rules_only = whatif(trace, ["no-cache"], pricer, combine=False, observed=False).baseline
+    assert rules_only.per_call[row] == pytest.approx(hit, rel=1e-9)
