@@ -1,7 +1,7 @@
 """Provider behaviour observed in the user's own log, replayed as expected values.
 
 The documented rules (``replay.cache``) say what a provider *may* serve; the log says what it
-*did*. Two behaviours the rules cannot express, measured per route (direct API, Bedrock,
+*did*. Three behaviours the rules cannot express, measured per route (direct API, Bedrock,
 Vertex, a proxy) and model family on the calls themselves (docs/replay_fidelity.md):
 
 - **Live-entry misses** (best-effort caching): a call whose thread's previous call left an
@@ -204,10 +204,6 @@ def _rules_by_key(trace: Trace, rules: Rules) -> list[CacheRules]:
 def _group_of(trace: Trace) -> list[tuple[str, str]]:
     fam = [family(m) for m, _, _ in trace.keys]
     return [(str(r), fam[k]) for r, k in zip(trace.route.tolist(), trace.key.tolist(), strict=True)]
-
-
-def _entry_ttl(trace: Trace, r: CacheRules, i: int) -> float:
-    return float(r.ttl if r.ttl is not None else trace.ttl[i])
 
 
 def observe(
