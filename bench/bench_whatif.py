@@ -67,6 +67,8 @@ def replicate(trace: Trace, copies: int) -> Trace:
                 "cache_read",
                 "cache_write_5m",
                 "cache_write_1h",
+                "route",
+                "given",
             )
         },
     )

@@ -9,7 +9,12 @@ public CLI output is read, so this keeps working while the replay's internals mo
     .venv/bin/python bench/replay_agreement.py                 # markdown table
     .venv/bin/python bench/replay_agreement.py --causes        # plus the misses by cause
     .venv/bin/python bench/replay_agreement.py --json out.json # everything, for docs
-    .venv/bin/python bench/replay_agreement.py --fit-predict   # measured rates, held out
+    .venv/bin/python bench/replay_agreement.py --fit-predict   # the stand-in experiment
+    .venv/bin/python bench/replay_agreement.py --held-out      # the replay's rates, held out
+
+``--held-out`` runs the replay itself (``tokenomy.whatif.held_out_agreement``): provider
+behaviour measured on the first half of each set's calls (by time) predicts the second half,
+beside the documented rules on the same calls.
 
 ``--fit-predict`` is an experiment for the replay's next step, not the replay itself: a small
 stand-in model (each call reads what its thread's previous call left cached, else nothing)
@@ -67,6 +72,11 @@ class SetResult:
     unpriced_calls: int
     causes: dict[str, dict[str, float]] = field(default_factory=dict)
     directions: dict[str, dict[str, float]] = field(default_factory=dict)
+    rules_replayed: float = 0.0  # the documented rules alone (no rates measured on the log)
+    rules_within_1pct: float = 0.0
+    low: float = 0.0  # the replay at both ends of the measured rates' 90% intervals
+    high: float = 0.0
+    routes: dict[str, int] = field(default_factory=dict)
 
     @property
     def diff(self) -> float:
@@ -121,7 +131,10 @@ def replay(name: str, origin: str, path: Path, tool: str, route: str) -> SetResu
         float(check["reported_cost_usd"]), float(check["replayed_cost_usd"]),
         float(check["share_of_calls_within_1pct"]), float(check["share_of_dollars_within_1pct"]),
         sum(imported["skipped"].values()), sum(imported["unpriced_calls"].values()), dict(causes),
-        dict(directions),
+        dict(directions), float(check["rules_only"]["replayed_cost_usd"]),
+        float(check["rules_only"]["share_of_calls_within_1pct"]),
+        float(check["replayed_range_usd"][0]), float(check["replayed_range_usd"][1]),
+        dict(check["routes"]),
     )  # fmt: skip
 
 
@@ -137,18 +150,24 @@ def all_sets() -> list[SetResult]:
 
 
 def markdown(results: list[SetResult]) -> str:
-    """The agreement table, one row per set."""
+    """The agreement table, one row per set: the documented rules alone, then with the
+    provider behaviour measured on the set (in sample; ``--held-out`` for out of sample)."""
     lines = [
-        "| set | from | source tool, route | calls | reported $ | replayed $ | diff % "
-        "| calls within 1% | $ within 1% |",
-        "|---|---|---|---:|---:|---:|---:|---:|---:|",
+        "| set | from | source tool | routes seen | calls | reported $ | rules $ (diff) "
+        "| calls within 1% | observed $ (diff) | 90% range | calls within 1% | $ within 1% |",
+        "|---|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
+
+    def pct(x: float, r: SetResult) -> str:
+        return f"{100 * (x - r.reported) / r.reported:+.1f}%" if r.reported else "n/a"
+
     for r in results:
-        route = r.route.split(" (")[0]
+        routes = ", ".join(f"{n} {k}" for k, n in r.routes.items())
         lines.append(
-            f"| {r.name} | {r.origin} | {r.tool}, {route} | {r.calls} | {r.reported:,.4f} "
-            f"| {r.replayed:,.4f} | {100 * r.diff:+.1f} | {r.calls_within_1pct:.0%} "
-            f"| {r.dollars_within_1pct:.0%} |"
+            f"| {r.name} | {r.origin} | {r.tool} | {routes} | {r.calls} | {r.reported:,.4f} "
+            f"| {r.rules_replayed:,.4f} ({pct(r.rules_replayed, r)}) | {r.rules_within_1pct:.0%} "
+            f"| {r.replayed:,.4f} ({pct(r.replayed, r)}) | {pct(r.low, r)} .. {pct(r.high, r)} "
+            f"| {r.calls_within_1pct:.0%} | {r.dollars_within_1pct:.0%} |"
         )
     held = [r for r in results if r.origin == "held-out"]
     within3 = sum(abs(r.diff) <= 0.03 for r in held)
@@ -159,6 +178,60 @@ def markdown(results: list[SetResult]) -> str:
             lines.append(
                 f"{r.name}: {r.skipped_lines} line(s) skipped, {r.unpriced_calls} unpriced"
             )
+    return "\n".join(lines)
+
+
+def held_out() -> str:
+    """Each set: rates fitted on its first half (by time) predict its second half. "before" is
+    the replay as it was before issue 12 on the same calls: a Bedrock short read taken as a
+    rewrite, and a first call's read of a prefix cached outside the log written."""
+    import tempfile
+
+    import numpy as np
+
+    import tokenomy.replay.trace as trace_module
+    from tokenomy.ledger import Ledger
+    from tokenomy.replay import from_calls
+    from tokenomy.whatif import held_out_agreement
+
+    folders = {name: HELDOUT / name for name in manifest_rows()}
+    folders |= {rel: SHARED / rel for rel in SHARED_SETS if (SHARED / rel).is_dir()}
+    lines = [
+        "| set | calls predicted | reported $ | before $ (diff) | calls within 1% "
+        "| rules $ (diff) | calls within 1% | fitted $ (diff) | calls within 1% "
+        "| fitted closer than rules |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---|",
+    ]
+    for name, path in folders.items():
+        with (
+            tempfile.TemporaryDirectory(prefix="tokenomy-heldout-") as home,
+            Ledger(home, Pricer(Overrides.load(ALIASES))) as ledger,
+        ):
+            ledger.import_paths([path])
+            calls, pricer = ledger.calls(), ledger.pricer
+        a = held_out_agreement(from_calls(calls), pricer)
+        kept = trace_module._BEST_EFFORT
+        trace_module._BEST_EFFORT = frozenset()
+        try:
+            old = from_calls(calls)
+        finally:
+            trace_module._BEST_EFFORT = kept
+        b = held_out_agreement(old.with_arrays(given=np.zeros(len(old), dtype=np.int64)), pricer)
+        rep, rules, fitted = float(a.reported_cost), float(a.rules_cost), float(a.replayed_cost)
+
+        def pct(x: float, rep: float = rep) -> str:
+            return f"{100 * (x - rep) / rep:+.1f}%" if rep else "n/a"
+
+        better = abs(fitted - rep) < abs(rules - rep) - 1e-9
+        same = abs(abs(fitted - rep) - abs(rules - rep)) <= 1e-9
+        lines.append(
+            f"| {name} | {a.calls} | {rep:,.4f} "
+            f"| {float(b.rules_cost):,.4f} ({pct(float(b.rules_cost))}) "
+            f"| {b.rules_calls_within_1pct / b.calls:.0%} | {rules:,.4f} ({pct(rules)}) "
+            f"| {a.rules_calls_within_1pct / a.calls:.0%} | {fitted:,.4f} ({pct(fitted)}) "
+            f"| {a.calls_within_1pct / a.calls:.0%} "
+            f"| {'same' if same else 'yes' if better else 'no'} |"
+        )
     return "\n".join(lines)
 
 
@@ -424,7 +497,15 @@ def main() -> None:
     parser.add_argument("--causes", action="store_true", help="also list misses by cause")
     parser.add_argument("--json", type=Path, help="write every number to this file")
     parser.add_argument("--fit-predict", action="store_true", help="measured-rates experiment")
+    parser.add_argument(
+        "--held-out",
+        action="store_true",
+        help="the replay's rates fitted on each set's first half predicting its second",
+    )
     args = parser.parse_args()
+    if args.held_out:
+        print(held_out())
+        return
     if args.fit_predict:
         names = list(manifest_rows()) + list(SHARED_SETS)
         print(prediction_markdown(fit_predict({n: route_family(n) for n in names})))

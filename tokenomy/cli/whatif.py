@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
@@ -122,6 +123,45 @@ def whatif_command(
                 f"{a['share_of_dollars_within_1pct']:.1%} of dollars within 1% of the log",
                 highlight=False,
             )
+            for line in check_lines(a):
+                err.print(line, highlight=False)
+
+
+def check_lines(a: dict[str, Any]) -> list[str]:
+    """What ``--check`` adds in a table: routes, the rates measured and used, the spread, and
+    the calls it cannot reproduce by cause."""
+    routes = ", ".join(f"{n:,} {r}" for r, n in a["routes"].items())
+    low, high = a["replayed_range_usd"]
+    rules = a["rules_only"]
+    lines = [
+        f"routes: {routes}",
+        f"replayed ${a['replayed_cost_usd']:,.4f} (90% range ${low:,.4f} .. ${high:,.4f}); "
+        f"documented rules alone ${rules['replayed_cost_usd']:,.4f}, "
+        f"{rules['share_of_calls_within_1pct']:.1%} of calls within 1%",
+    ]
+    observed = a.get("observed") or {}
+    for g in observed.get("rates", []):
+        if not g["used"]:
+            continue
+        survival = ", ".join(
+            f"{k}/{n}" for k, n in zip(g["idle_survived"], g["idle_calls"], strict=True)
+        )
+        lines.append(
+            f"observed on {g['route']} {g['family']}: {g['live_missed']}/{g['live_calls']} live "
+            f"entries missed ({g['sessions_with_misses']} sessions; rate used "
+            f"{g['miss_rate_used']:.1%}), idle survival {survival} (1-2, 2-6, 6-12 TTLs)"
+        )
+    if a.get("given_reads"):
+        lines.append(f"{a['given_reads']} first calls read a prefix cached outside the log")
+    if a.get("linked_sessions"):
+        lines.append(f"{a['linked_sessions']} resumed sessions joined to the thread they continue")
+    causes: dict[str, int] = {}
+    for d in a["disagreements"]:
+        why = re.sub(r"\d[\d,.]*", "N", d["why"])
+        causes[why] = causes.get(why, 0) + 1
+    for why, n in sorted(causes.items(), key=lambda kv: -kv[1]):
+        lines.append(f"  {n:,} calls not reproduced: {why}")
+    return lines
 
 
 def print_chat(limit: int, model: str, system_tokens: int, levers: list[str] | None) -> None:

@@ -72,6 +72,8 @@ def swap_models(
         for name in ("prompt", "tail", "shared", "output", "reasoning")
     }
     changed["key"] = np.where(mask, remap[trace.key], trace.key)
+    # A prefix another request cached for the old model is not cached for the new one.
+    changed["given"] = np.where(mask & (remap[trace.key] != trace.key), 0, trace.given)
     return trace.with_arrays(keys=keys, **changed), worst, notes
 
 

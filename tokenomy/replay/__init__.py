@@ -7,6 +7,9 @@ It knows no lever: ``tokenomy.levers`` rewrites a trace and chooses rules, then 
 - ``cache``: ``CacheRules``, ``RULES``, ``rules_for``, ``simulate`` (the cache replay)
 - ``kernels``: the numba kernels behind ``simulate`` and compaction (imported lazily)
 - ``costing``: ``Split`` (how tokens are billed), ``price`` (exact, vectorised)
+- ``routes``: ``route_of`` (direct, Bedrock, Vertex, a proxy), ``family``
+- ``observed``: provider behaviour measured on the log (live-entry misses, idle survival, the
+  answer not cached) replayed as expected values; reads of prefixes cached outside the log
 """
 
 from __future__ import annotations

@@ -41,6 +41,7 @@ import numpy as np
 import numpy.typing as npt
 
 from tokenomy.calls import Call
+from tokenomy.replay.routes import route_of
 
 __all__ = [
     "BLOCKS_PER_CALL",
@@ -103,9 +104,21 @@ class Trace:
     lineage_base: I64  # per lineage: the lineage it rewrote, or -1
     lineage_base_len: I64  # per lineage: tokens shared with its base
     stable: list[tuple[int, ...]] = field(default_factory=list)  # per thread: fixed breakpoints
+    # How each call reached its model (``observed.route_of``): direct, bedrock, vertex, proxy.
+    route: OBJ = field(default_factory=lambda: np.empty(0, dtype=object))
+    # Tokens a request outside the log had cached before the call (a thread's first call that
+    # read a prefix nothing in the log wrote): billed as a read (``observed.with_given``).
+    given: I64 = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
     threads: list[str] = field(default_factory=list)
     # Shared prefixes across threads, by (model, length): lineage ids (see rule 3).
     evidence_calls: int = 0  # calls whose ``shared`` was taken from the provider's reported read
+
+    def __post_init__(self) -> None:
+        n = int(self.prompt.shape[0])
+        if self.route.shape[0] != n:
+            self.route = np.full(n, "direct", dtype=object)
+        if self.given.shape[0] != n:
+            self.given = np.zeros(n, dtype=np.int64)
 
     def __len__(self) -> int:
         return int(self.prompt.shape[0])
@@ -175,8 +188,13 @@ _DERIVED = {
 CALL_ARRAYS = (
     "time", "thread", "key", "prompt", "tail", "output", "reasoning", "shared", "parent",
     "lineage", "blocks", "ttl", "subagent", "compaction", "output_exact", "synthetic", "session",
-    "input", "cache_read", "cache_write_5m", "cache_write_1h",
+    "input", "cache_read", "cache_write_5m", "cache_write_1h", "route", "given",
 )  # fmt: skip
+
+
+# Routes whose cache misses live entries (requests land on several caches): a call that read
+# a short prefix of a prompt that grew did not rewrite its history (docs/replay_fidelity.md).
+_BEST_EFFORT = frozenset({"bedrock"})
 
 
 def thread_key(call: Call) -> tuple[str, str]:
@@ -256,6 +274,8 @@ class _Builder:
 
         session = np.empty(len(r["session"]), dtype=object)
         session[:] = r["session"]
+        route = np.empty(len(r["route"]), dtype=object)
+        route[:] = r["route"]
         return Trace(
             time=np.asarray(r["time"], dtype=np.float64),
             thread=ints("thread"),
@@ -282,6 +302,8 @@ class _Builder:
             lineage_base=np.asarray(self.base, dtype=np.int64),
             lineage_base_len=np.asarray(self.base_len, dtype=np.int64),
             stable=self.stable,
+            route=route,
+            given=ints("given"),
             threads=self.threads,
             evidence_calls=self.evidence,
         )
@@ -292,6 +314,7 @@ def from_calls(calls: Iterable[Call], blocks_per_call: int = BLOCKS_PER_CALL) ->
     by_thread: dict[tuple[str, str], list[Call]] = {}
     for call in sorted(calls, key=lambda c: (c.time, c.id)):
         by_thread.setdefault(thread_key(call), []).append(call)
+    by_thread = link_resumed(by_thread)
     b = _Builder()
     # Threads in order of their first call, so a stable prefix is met first where it was sent.
     for (session, agent), thread_calls in sorted(
@@ -302,6 +325,51 @@ def from_calls(calls: Iterable[Call], blocks_per_call: int = BLOCKS_PER_CALL) ->
         b.stable.append(_stable_points(thread_calls))
         _thread_rows(b, t, thread_calls, blocks_per_call)
     return b.build()
+
+
+def link_resumed(
+    by_thread: dict[tuple[str, str], list[Call]],
+) -> dict[tuple[str, str], list[Call]]:
+    """Join each resumed session to the thread it continues.
+
+    ``claude --resume`` (or ``--continue``) writes the old messages under a *new* session id,
+    so the resumed session's first request sends the same history: its first cache read is
+    exactly the last cache point of the session it resumed (what that session's last call read
+    plus wrote). A main thread whose first call reads exactly that, on the same model and
+    project, after the other thread's last call and while its entry could still live (1 h),
+    continues that thread instead of starting one. Token counts of five or more digits
+    matching exactly are the evidence; sub-agents and compaction are never joined.
+    """
+    ends: dict[tuple[str, str, int], tuple[str, str]] = {}  # (model, project, point) -> thread
+    order = sorted(by_thread.items(), key=lambda kv: (kv[1][0].time, kv[0]))
+    target: dict[tuple[str, str], tuple[str, str]] = {}
+    for key, calls in order:
+        first = calls[0]
+        if key[1] == "" and not first.is_compaction and first.cache_read >= 1024:
+            found = ends.get((first.model, first.project, first.cache_read))
+            if found is not None:
+                root = target.get(found, found)
+                last = by_thread[found][-1]
+                gap = (first.time - last.time).total_seconds()
+                if 0 <= gap <= 3600 and found[0] != key[0]:
+                    target[key] = root
+        main = [c for c in calls if not c.is_compaction]
+        if key[1] == "" and main:
+            last = main[-1]
+            point = last.cache_read + last.cache_write_5m + last.cache_write_1h
+            if point:
+                ends[(last.model, last.project, point)] = key
+    if not target:
+        return by_thread
+    out: dict[tuple[str, str], list[Call]] = {}
+    for key, calls in order:
+        root = target.get(key, key)
+        while root in target:
+            root = target[root]
+        out.setdefault(root, []).extend(calls)
+    for calls in out.values():
+        calls.sort(key=lambda c: (c.time, c.id))
+    return out
 
 
 def _stable_points(calls: Sequence[Call]) -> tuple[int, ...]:
@@ -327,6 +395,7 @@ def _thread_rows(b: _Builder, t: int, calls: Sequence[Call], blocks_per_call: in
         tail = call.input if explicit else 0
         bp = call.prompt - tail
         ttl = _ttl(call, ttl)
+        route = route_of(call.id, call.model, call.provider, call.source)
         parent = last_main
         if parent < 0:
             # Rule 3: the first call shares the prefix its provider read with other threads.
@@ -346,8 +415,9 @@ def _thread_rows(b: _Builder, t: int, calls: Sequence[Call], blocks_per_call: in
                 # (Codex reads exceed the previous prompt by its output, in 128-token steps).
                 shared = min(call.prompt, p_bp + int(b.rows["output"][parent]))
                 lineage = b.extend(p_lineage, shared, call.prompt + call.output)
-            elif call.prompt >= p_bp and (read == 0 or read >= p_bp):
-                shared = p_bp  # rule 1
+            elif call.prompt >= p_bp and (read == 0 or read >= p_bp or route in _BEST_EFFORT):
+                # Rule 1. On a best-effort route a short read is a missed entry, not a rewrite.
+                shared = p_bp
                 lineage = b.extend(p_lineage, p_bp, bp)
             else:
                 shared = min(read, call.prompt)  # rule 2
@@ -377,6 +447,8 @@ def _thread_rows(b: _Builder, t: int, calls: Sequence[Call], blocks_per_call: in
             cache_read=call.cache_read,
             cache_write_5m=call.cache_write_5m,
             cache_write_1h=call.cache_write_1h,
+            route=route,
+            given=call.cache_read if parent < 0 else 0,
         )
         if not call.is_compaction:
             last_main = row
@@ -474,6 +546,8 @@ def from_messages(
             cache_read=0,
             cache_write_5m=0,
             cache_write_1h=0,
+            route="direct",
+            given=0,
         )
     return b.build()
 
