@@ -13,6 +13,7 @@ from tokenomy.cli import (  # noqa: F401
     count,
     demo,
     html,
+    mcp,
     output,
     report,
     selfhost,
