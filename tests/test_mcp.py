@@ -154,6 +154,7 @@ def exchange(
         ("anatomy", {"session": "no-such-session"}),
         ("count", {}),
         ("bill", {"since": "yesterday"}),
+        ("whatif", {"paths": ["/no/such/logs"]}),
     ]
     server_home = str(tmp_path_factory.mktemp("mcp-home"))
     tools, results = run_client(
@@ -235,6 +236,7 @@ def test_mistakes_are_told_to_the_agent(exchange: dict[str, Any]) -> None:
     assert "no calls in session 'no-such-session'" in told[2]
     assert "give one of text and path" in told[3]
     assert "expected YYYY-MM-DD" in told[4]
+    assert "no such file or directory: /no/such/logs" in told[5]
 
 
 def test_without_the_extra_the_command_names_it(monkeypatch: pytest.MonkeyPatch) -> None:
