@@ -9,7 +9,11 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
-__all__ = ["to_jsonable"]
+__all__ = ["SCHEMA_VERSION", "to_jsonable"]
+
+# The version of every ``--json`` output's layout (docs/json.md), the MCP server's answers too:
+# bumped when a key is renamed, removed or changes meaning; new keys may appear within a version.
+SCHEMA_VERSION = 1
 
 
 def to_jsonable(value: Any) -> Any:

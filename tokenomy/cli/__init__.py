@@ -14,6 +14,7 @@ from tokenomy.cli import (  # noqa: F401
     demo,
     gateway,
     html,
+    mcp,
     output,
     report,
     selfhost,

@@ -20,7 +20,7 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from tokenomy.jsonable import to_jsonable
+from tokenomy.jsonable import SCHEMA_VERSION, to_jsonable
 
 __all__ = [
     "SCHEMA_VERSION",
@@ -32,10 +32,6 @@ __all__ = [
     "to_jsonable",
     "visible",
 ]
-
-# The version of every ``--json`` output's layout (docs/json.md): bumped when a key is renamed,
-# removed or changes meaning; new keys may appear within a version.
-SCHEMA_VERSION = 1
 
 PIPE_WIDTH = 160  # a pipe with no COLUMNS: wide and fixed, so output is deterministic
 
