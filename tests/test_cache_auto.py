@@ -204,11 +204,11 @@ def test_compiled_relink_equals_the_reference(
     licensed_logs: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     pytest.importorskip("numba")
-    import tokenomy.levers.cache_auto as ca
+    import tokenomy.replay.cache as caching
 
     trace = from_calls(read_paths([licensed_logs, EXAMPLE])[0])
     ref = CacheAuto().apply(Scenario(trace)).trace
-    monkeypatch.setattr(ca, "compiled", lambda _n: True)
+    monkeypatch.setattr(caching, "compiled", lambda _n: True)
     fast = CacheAuto().apply(Scenario(trace)).trace
     for name in ("lineage", "lineage_base", "lineage_base_len", "tail", "shared", "blocks"):
         assert np.array_equal(getattr(fast, name), getattr(ref, name)), name

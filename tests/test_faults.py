@@ -94,7 +94,13 @@ def test_kill_9_at_random_points_of_an_import_loses_and_doubles_nothing(tmp_path
         # A fresh ledger half the time (killed mid-first-import), else the same one again.
         target = home / str(point) if point % 2 else home / "shared"
         proc = tokenomy("import", str(logs), "--home", str(target), env=env)
-        time.sleep(rng.uniform(0.05, full))
+        if point % 4 < 2:  # any moment of the run
+            time.sleep(rng.uniform(0.05, full))
+        else:  # while the workers read
+            deadline = time.monotonic() + full * 2
+            while not children(proc.pid) and time.monotonic() < deadline:
+                time.sleep(0.01)
+            time.sleep(rng.uniform(0.0, 0.2))
         workers = children(proc.pid)
         pool_seen += bool(workers)
         proc.send_signal(signal.SIGKILL)

@@ -24,7 +24,7 @@ import inspect
 import io
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime
+from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
@@ -32,7 +32,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 from pydantic import Field
 
 from tokenomy.jsonable import SCHEMA_VERSION, to_jsonable
-from tokenomy.ledger.filters import GROUPINGS, Filters
+from tokenomy.ledger.filters import GROUPINGS, Filters, parse_day
 
 if TYPE_CHECKING:
     from mcp.server.mcpserver import MCPServer
@@ -115,25 +115,14 @@ class Settings:
         timezone: str | None = None,
     ) -> Filters:
         return Filters(
-            since=_day(since, "since"),
-            until=_day(until, "until"),
+            since=parse_day(since, "since"),
+            until=parse_day(until, "until"),
             models=tuple(model or ()),
             projects=tuple(project or ()),
             sources=tuple(source or ()),
             sessions=tuple(session or ()),
             timezone=timezone or self.timezone,
         )
-
-
-def _day(value: str | None, name: str) -> date | None:
-    """``YYYY-MM-DD`` or ``YYYYMMDD`` (as the CLI's ``--since``/``--until``)."""
-    if not value:
-        return None
-    text = value.replace("-", "")
-    try:
-        return date(int(text[:4]), int(text[4:6]), int(text[6:8]))
-    except (ValueError, IndexError) as exc:
-        raise ValueError(f"{name}: expected YYYY-MM-DD, got {value!r}") from exc
 
 
 def _payload(

@@ -8,7 +8,6 @@ import functools
 import inspect
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, TypeVar, get_type_hints
 
@@ -17,7 +16,7 @@ import typer
 from tokenomy.cli.app import config
 from tokenomy.cli.output import Format, err
 from tokenomy.ledger import freshness
-from tokenomy.ledger.filters import Filters
+from tokenomy.ledger.filters import Filters, parse_day
 from tokenomy.ledger.home import default_home
 from tokenomy.sources import default_locations
 
@@ -83,16 +82,6 @@ def output_format(as_json: bool, as_csv: bool) -> Format:
     return Format.json if as_json else Format.csv if as_csv else Format.table
 
 
-def _day(value: str | None, name: str) -> date | None:
-    if not value:
-        return None
-    text = value.replace("-", "")
-    try:
-        return date(int(text[:4]), int(text[4:6]), int(text[6:8]))
-    except (ValueError, IndexError) as exc:
-        raise typer.BadParameter(f"{name}: expected YYYY-MM-DD, got {value!r}") from exc
-
-
 def _filters(
     since: str | None,
     until: str | None,
@@ -104,8 +93,8 @@ def _filters(
     timezone = timezone or config().zone
     try:
         return Filters(
-            since=_day(since, "--since"),
-            until=_day(until, "--until"),
+            since=parse_day(since, "--since"),
+            until=parse_day(until, "--until"),
             models=tuple(model or ()),
             projects=tuple(project or ()),
             sources=tuple(source or ()),

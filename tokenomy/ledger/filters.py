@@ -7,7 +7,19 @@ from dataclasses import dataclass
 from datetime import date
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-__all__ = ["GROUPINGS", "Filters"]
+__all__ = ["GROUPINGS", "Filters", "parse_day"]
+
+
+def parse_day(value: str | None, name: str) -> date | None:
+    """``YYYY-MM-DD`` or ``YYYYMMDD`` (a ``--since``/``--until`` value); ``None`` for none."""
+    if not value:
+        return None
+    text = value.replace("-", "")
+    try:
+        return date(int(text[:4]), int(text[4:6]), int(text[6:8]))
+    except (ValueError, IndexError) as exc:
+        raise ValueError(f"{name}: expected YYYY-MM-DD, got {value!r}") from exc
+
 
 # How a bill can be grouped (every backend answers each).
 GROUPINGS: tuple[str, ...] = ("daily", "weekly", "monthly", "session", "model", "project", "source")

@@ -37,8 +37,7 @@ from typing import Literal
 import numpy as np
 
 from tokenomy.levers.registry import Scenario
-from tokenomy.replay.cache import RULES, CacheRules, anthropic_min_tokens, compiled
-from tokenomy.replay.trace import Trace, relink
+from tokenomy.replay.cache import RULES, CacheRules, anthropic_min_tokens, relinked
 
 __all__ = ["LOOKBACK_BLOCKS", "MAX_BREAKPOINTS", "CacheAuto", "Plan", "anthropic_plan", "auto"]
 
@@ -203,7 +202,7 @@ class CacheAuto:
         )
         bridge = marked & has_parent & per_thread[t.thread if t.stable else np.zeros(n, np.int64)]
         blocks = np.where(bridge, np.minimum(t.blocks, LOOKBACK_BLOCKS - 1), t.blocks)
-        trace = _relink(t.with_arrays(tail=new_tail, shared=new_shared, blocks=blocks))
+        trace = relinked(t.with_arrays(tail=new_tail, shared=new_shared, blocks=blocks))
         rules = s.rules
         if self.ttl != "own":
             forced = RULES[f"anthropic-{self.ttl}"]
@@ -237,23 +236,6 @@ def _bridges(stable_points: int) -> bool:
         min_tokens=0,
     )  # fmt: skip
     return stable_points in plan.breakpoints
-
-
-def _relink(trace: Trace) -> Trace:
-    """``relink``, compiled on traces large enough (``replay.kernels.relink_kernel``)."""
-    if not compiled(len(trace)):
-        return relink(trace)
-    from tokenomy.replay.kernels import relink_kernel
-
-    lineage, base, base_len = relink_kernel(
-        np.array(trace.lineage, dtype=np.int64),
-        np.ascontiguousarray(trace.parent, dtype=np.int64),
-        np.ascontiguousarray(trace.shared, dtype=np.int64),
-        np.ascontiguousarray(trace.prompt - trace.tail, dtype=np.int64),
-        np.ascontiguousarray(trace.lineage_base, dtype=np.int64),
-        np.ascontiguousarray(trace.lineage_base_len, dtype=np.int64),
-    )
-    return trace.with_arrays(lineage=lineage, lineage_base=base, lineage_base_len=base_len)
 
 
 def auto(arg: str, kw: dict[str, str]) -> CacheAuto:

@@ -79,7 +79,7 @@ class Compaction:
             for name, value in _SUMMARY.items():
                 arrays[name][summary] = self.summary_tokens if name == "output" else value
         arrays = {name: a.astype(getattr(t, name).dtype, copy=False) for name, a in arrays.items()}
-        out = _relink(t.with_arrays(**arrays))
+        out = caching.relinked(t.with_arrays(**arrays))
         return s.evolve(out, self._note(int(events)))
 
     def _note(self, events: int) -> str:
@@ -192,21 +192,6 @@ _SUMMARY: dict[str, int | bool] = {
     "tail": 0, "output": 0, "reasoning": 0, "compaction": True, "subagent": False,
     "synthetic": True, "output_exact": True, "blocks": 2,
 }  # fmt: skip
-
-
-def _relink(trace: Trace) -> Trace:
-    """``traces.relink`` compiled (``levers.kernels.relink_kernel``), the same result."""
-    from tokenomy.replay.kernels import relink_kernel
-
-    lineage, base, base_len = relink_kernel(
-        np.array(trace.lineage, dtype=np.int64),
-        np.ascontiguousarray(trace.parent, dtype=np.int64),
-        np.ascontiguousarray(trace.shared, dtype=np.int64),
-        np.ascontiguousarray(trace.prompt - trace.tail, dtype=np.int64),
-        np.ascontiguousarray(trace.lineage_base, dtype=np.int64),
-        np.ascontiguousarray(trace.lineage_base_len, dtype=np.int64),
-    )
-    return trace.with_arrays(lineage=lineage, lineage_base=base, lineage_base_len=base_len)
 
 
 def _factory(mode: str) -> Callable[[str, dict[str, str]], Compaction]:

@@ -35,13 +35,13 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from decimal import Decimal
-from typing import Literal
+from typing import Any, Literal
 
 import numpy as np
 import numpy.typing as npt
 
 from tokenomy.replay.costing import Split
-from tokenomy.replay.trace import F64, TTL_1H, TTL_5M, Trace
+from tokenomy.replay.trace import F64, TTL_1H, TTL_5M, Trace, relink
 
 __all__ = [
     "RULES",
@@ -287,6 +287,25 @@ def compiler_installed() -> bool:
 def compiled(calls: int) -> bool:
     """Whether a replay of ``calls`` calls runs in the compiled kernels."""
     return calls >= COMPILED_FROM_CALLS and compiler_installed()
+
+
+def relinked(trace: Trace) -> Trace:
+    """``trace.relink``: the lineage rebuilt after a lever changed what calls share, in the
+    compiled kernel on a trace large enough (``kernels.relink_kernel``; the same result)."""
+    if not compiled(len(trace)):
+        return relink(trace)
+    import numpy as np
+
+    from tokenomy.replay.kernels import relink_kernel
+
+    def ints(a: Any) -> Any:
+        return np.ascontiguousarray(a, dtype=np.int64)
+
+    lineage, base, base_len = relink_kernel(
+        np.array(trace.lineage, dtype=np.int64), ints(trace.parent), ints(trace.shared),
+        ints(trace.prompt - trace.tail), ints(trace.lineage_base), ints(trace.lineage_base_len),
+    )  # fmt: skip
+    return trace.with_arrays(lineage=lineage, lineage_base=base, lineage_base_len=base_len)
 
 
 def compiles_first(calls: int) -> bool:
