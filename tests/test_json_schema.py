@@ -86,3 +86,12 @@ def test_trend_json_matches_docs(licensed_logs: Path, tmp_path: Path) -> None:
     result = CliRunner().invoke(app, args)
     assert result.exit_code == 0, result.output
     check("report_trend", json.loads(result.stdout))
+
+
+def test_budget_json_matches_docs(licensed_logs: Path, tmp_path: Path) -> None:
+    args = ["budget", str(licensed_logs), "--daily", "1", "--block", "1", "--monthly", "9",
+            "--at", "2026-02-12T17:00:00", "-z", "UTC", "--home", str(tmp_path / "h"),
+            "--json"]  # fmt: skip
+    result = CliRunner().invoke(app, args)
+    assert result.exit_code == 1, result.output  # over budget: still the JSON on stdout
+    check("budget", json.loads(result.stdout))

@@ -10,6 +10,7 @@ from typing import NoReturn
 # Each module registers its commands on `app` when imported.
 from tokenomy.cli import (  # noqa: F401
     anatomy,
+    budget,
     count,
     demo,
     gateway,

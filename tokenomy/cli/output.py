@@ -67,6 +67,10 @@ LABELS = {
     "mean_resent_share": "mean re-sent",
     "cumulative_resent_share": "cumulative re-sent",
     "cost_share": "cost share",
+    "budget_usd": "budget ($)",
+    "spent_usd": "spent ($)",
+    "spent_share": "spent",
+    "projected_usd": "projected ($)",
 }
 # Below the width a table needs, these go first (then any other column, right to left);
 # the first column and the money columns always stay.
