@@ -326,3 +326,74 @@ def test_the_password_never_appears(url: str, licensed_logs: Path, tmp_path: Pat
         env={**os.environ, "TOKENOMY_LEDGER": "postgresql://u:topsecret@127.0.0.1:1/db"},
     )  # fmt: skip
     assert down.returncode == 1 and "topsecret" not in down.stdout + down.stderr
+
+
+# -- push and roles -------------------------------------------------------------------------
+
+
+def test_push_attributes_and_resumes(url: str, licensed_logs: Path, tmp_path: Path) -> None:
+    from tokenomy.ledger.postgres import PostgresLedger
+
+    runner = CliRunner()
+    first = runner.invoke(app, ["push", str(licensed_logs), "--ledger", url, "--user", "alice",
+                                "--host", "laptop-1", "--json"])  # fmt: skip
+    assert first.exit_code == 0, first.output
+    pushed = json.loads(first.stdout)
+    assert pushed["user"] == "alice" and pushed["new_calls"] > 0
+    again = runner.invoke(app, ["push", str(licensed_logs), "--ledger", url, "--user", "alice",
+                                "--host", "laptop-1", "--json"])  # fmt: skip
+    assert json.loads(again.stdout)["files_read"] == 0  # cron: nothing new, nothing read
+    copy = shutil.copytree(licensed_logs, tmp_path / "bobs")
+    bob = runner.invoke(app, ["push", str(copy), "--ledger", url, "--user", "bob",
+                              "--host", "laptop-2", "--json"])  # fmt: skip
+    assert json.loads(bob.stdout)["new_calls"] == 0  # the same calls: counted once
+    with PostgresLedger(url) as ledger:
+        by_user = ledger.spend_by("user_name")
+        assert [r["key"] for r in by_user] == ["alice"]
+        assert by_user[0]["calls"] == ledger.count() == pushed["new_calls"]
+    no_server = runner.invoke(app, ["push", str(licensed_logs)], env={"TOKENOMY_LEDGER": ""})
+    assert no_server.exit_code == 2 and "needs a shared ledger" in no_server.output
+
+
+def _roles_sql() -> str:
+    text = (Path(__file__).parents[1] / "docs" / "postgres.md").read_text()
+    return text.split("```sql roles\n", 1)[1].split("```", 1)[0]
+
+
+def test_documented_roles(url: str, licensed_logs: Path, tmp_path: Path) -> None:
+    """docs/postgres.md's SQL, as written: the read-only role reads and cannot write; with
+    row-level security a writer sees only its own rows."""
+    import psycopg
+
+    from tokenomy.ledger.postgres import LedgerUnavailable, PostgresLedger
+
+    with PostgresLedger(url) as owner:  # migrated by the owner
+        owner.import_paths([licensed_logs])
+        total = owner.count()
+    statements = _roles_sql()
+    with psycopg.connect(url, autocommit=True) as conn:
+        for role in ("dashboard", "alice", "bob", "tokenomy_read", "tokenomy_write"):
+            if conn.execute("SELECT 1 FROM pg_roles WHERE rolname = %s", [role]).fetchone():
+                conn.execute(f"DROP OWNED BY {role}")
+            conn.execute(f"DROP ROLE IF EXISTS {role}")
+        conn.execute(statements)
+
+    def as_role(role: str, password: str) -> str:
+        return url.replace(f"{pg.USER}:{pg.PASSWORD}@", f"{role}:{password}@")
+
+    with PostgresLedger(as_role("dashboard", "dashboard-secret")) as dash:
+        assert dash.count() == total
+        assert dash.sums("daily", Filters())
+        with pytest.raises((LedgerUnavailable, psycopg.Error)):
+            dash.add_calls(_hostile_calls()[:1])
+    alice_calls = _hostile_calls()[:3]
+    with PostgresLedger(as_role("alice", "alice-secret"), user="alice") as alice:
+        assert alice.count() == 0  # the owner's rows are not alice's
+        assert alice.add_calls(alice_calls) == 3 and alice.count() == 3
+    with PostgresLedger(as_role("bob", "bob-secret"), user="bob") as bob:
+        assert bob.count() == 0
+        with pytest.raises(psycopg.Error):  # alice's calls: hidden from bob, not his to merge
+            bob.add_calls(alice_calls)
+        assert bob.add_calls(_hostile_calls()[3:4]) == 1 and bob.count() == 1
+    with PostgresLedger(as_role("dashboard", "dashboard-secret")) as dash:
+        assert dash.count() == total + 4

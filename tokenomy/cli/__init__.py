@@ -14,6 +14,7 @@ from tokenomy.cli import (  # noqa: F401
     demo,
     html,
     output,
+    push,
     report,
     selfhost,
     whatif,

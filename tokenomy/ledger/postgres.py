@@ -340,6 +340,13 @@ class PostgresLedger:
     def _migrate(conn: psycopg.Connection[Any]) -> list[int]:
         """Apply the migrations this database lacks, in order; returns those applied."""
         applied: list[int] = []
+        with conn.transaction():  # up to date: nothing to lock or create (a read-only role)
+            if conn.execute("SELECT to_regclass('schema_migrations')").fetchone() not in (
+                None, (None,)
+            ):  # fmt: skip
+                have = {r[0] for r in conn.execute("SELECT version FROM schema_migrations")}
+                if have >= {version for version, _, _ in MIGRATIONS}:
+                    return applied
         with conn.transaction():
             # Many processes may open a fresh database at once: one migrates, the others wait.
             conn.execute("SELECT pg_advisory_xact_lock(hashtext('tokenomy.schema_migrations'))")
@@ -751,6 +758,14 @@ class PostgresLedger:
     def unpriced_models(self) -> Counter[str]:
         rows = self.sql("SELECT model, count(*) FROM calls WHERE cost IS NULL GROUP BY model")
         return Counter({str(m): int(n) for m, n in rows})
+
+    def version(self) -> str:
+        """Changes whenever any writer stores or reprices calls (the server's row counters:
+        cheap at any size); a dashboard polls it."""
+        row = self.sql(
+            "SELECT n_tup_ins, n_tup_upd FROM pg_stat_user_tables WHERE relname = 'calls'"
+        )
+        return f"pg:{row[0][0]}:{row[0][1]}" if row else ""
 
     def spend_by(self, column: str, filters: Filters | None = None) -> list[dict[str, Any]]:
         """The bill's sums per ``user_name`` or ``host`` (who pushed the calls)."""

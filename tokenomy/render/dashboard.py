@@ -98,7 +98,8 @@ class Dashboard:
         with self._lock:
             if self.watched:
                 self.ledger.import_paths(self.watched)
-            return freshness.read_version(self.ledger.home) or ""
+            shared = getattr(self.ledger, "version", None)  # a server: others write too
+            return shared() if shared else freshness.read_version(self.ledger.home) or ""
 
     def page(self, query: str, fragment: bool = False) -> str:
         filters = filters_from_query(query, self.timezone)
