@@ -258,7 +258,13 @@ def _merge_updates() -> str:
         f"{updates}, time = CASE WHEN {agree} THEN least(calls.time, excluded.time) "
         "ELSE calls.time END, "
         f"output_exact = calls.output_exact OR ({agree} AND excluded.output_exact), "
-        f"price_fp = CASE WHEN {fuller} THEN NULL ELSE calls.price_fp END"
+        # the fuller record's price, unless the merged time (the earlier) is not its own: then
+        # priced again after the merge (``_price``), as DuckDB prices after merging
+        f"cost = CASE WHEN {fuller} THEN excluded.cost ELSE calls.cost END, "
+        f"priced_model = CASE WHEN {fuller} THEN excluded.priced_model "
+        "ELSE calls.priced_model END, "
+        f"price_fp = CASE WHEN {fuller} AND excluded.time <= calls.time THEN excluded.price_fp "
+        f"WHEN {fuller} THEN NULL ELSE calls.price_fp END"
     )
 
 
@@ -481,7 +487,6 @@ class PostgresLedger:
         new = merged = conflicts = 0
         if columns is not None:
             new, merged, conflicts = self._upsert(conn, columns)
-            self._price(conn, only_incoming=True)
         self._record_files(conn, jobs, reports)
         self._record_problems(conn, jobs, reports, conflicts)
         return new, merged, conflicts
@@ -495,7 +500,6 @@ class PostgresLedger:
 
         def work(conn: psycopg.Connection[Any]) -> int:
             new, _, _ = self._upsert(conn, columns)
-            self._price(conn, only_incoming=True)
             return new
 
         return self._run(work, "storing calls")
@@ -537,15 +541,32 @@ class PostgresLedger:
             "SELECT count(*) FROM incoming i JOIN calls c USING (source, id) "
             "WHERE i.model <> c.model OR i.session <> c.session",
         )
+        # Priced as they are inserted (no second write of each row): the batch's rate rows,
+        # joined; models priced by the time of day get theirs call by call after.
+        fp = self.pricer.fingerprint
+        keys = conn.execute(
+            "SELECT model, provider, service_tier, min(time), to_char(time, 'YYYY-MM-DD') AS day "
+            "FROM incoming GROUP BY model, provider, service_tier, day"
+        ).fetchall()
+        by_the_minute = _load_rates(conn, self.pricer, keys)
+        cols = ", ".join(f'c."{c}"' for c in STORED_FIELDS)
         # Key order: concurrent writers lock the rows they share in the same order.
         new = _one(
             conn,
-            f"WITH up AS (INSERT INTO calls ({_COLS}, user_name, host) "
-            f"SELECT {_COLS}, %s, %s FROM incoming ORDER BY source, id "
-            f"ON CONFLICT (source, id) DO UPDATE SET {_MERGE} RETURNING (xmax = 0) AS fresh) "
-            "SELECT count(*) FILTER (WHERE fresh) FROM up",
-            [self.user, self.host],
+            f"WITH up AS (INSERT INTO calls ({_COLS}, cost, priced_model, price_fp, user_name, "
+            f"host) SELECT {cols}, {_COST}, r.priced_model, %(fp)s, %(user)s, %(host)s "
+            f"FROM incoming c LEFT JOIN rates r ON {_RATE_JOIN} ORDER BY c.source, c.id "
+            f"ON CONFLICT (source, id) DO UPDATE SET {_MERGE} "
+            "RETURNING (xmax = 0) AS fresh, price_fp IS NULL AS stale) "
+            "SELECT count(*) FILTER (WHERE fresh) * 2 + (count(*) FILTER (WHERE stale) > 0)::int "
+            "FROM up",
+            {"fp": fp, "user": self.user, "host": self.host},
         )
+        new, stale = divmod(new, 2)
+        for model, provider in by_the_minute:
+            _price_call_by_call(conn, self.pricer, model, provider)
+        if stale:  # a fuller record merged at an earlier time than its own: priced again
+            self._price(conn, only_incoming=True)
         return new, rows - new - conflicts, conflicts
 
     def _price(
@@ -568,55 +589,17 @@ class PostgresLedger:
         ).fetchall()
         if not keys:
             return 0
-        rate_rows, by_the_minute = repricing.rate_table(pricer, keys)
-        conn.execute(
-            "CREATE TEMP TABLE rates (model TEXT, provider TEXT, tier TEXT, day TEXT, "
-            "above BIGINT, upper BIGINT, r_input NUMERIC(38,12), r_cache_read NUMERIC(38,12), "
-            "r_cw5 NUMERIC(38,12), r_cw1h NUMERIC(38,12), r_output NUMERIC(38,12), "
-            "per_request NUMERIC(38,12), priced_model TEXT) ON COMMIT DROP"
-        )
-        if rate_rows:
-            names = ", ".join(repricing.RATE_COLUMNS)
-            with conn.cursor().copy(f"COPY rates ({names}) FROM STDIN") as copy:
-                for row in rate_rows:
-                    copy.write_row(row)
-        prompt = prompt_sql("c")
+        by_the_minute = _load_rates(conn, pricer, keys)
         conn.execute(
             "UPDATE calls SET cost = p.cost, priced_model = p.priced_model, price_fp = %(fp)s "
-            "FROM (SELECT c.source, c.id, "
-            "CAST((c.input * r.r_input + c.cache_read * r.r_cache_read "
-            "+ c.cache_write_5m * r.r_cw5 + c.cache_write_1h * r.r_cw1h "
-            "+ c.output * r.r_output) / 1000000 + r.per_request AS NUMERIC(38, 12)) AS cost, "
-            "r.priced_model "
-            "FROM calls c LEFT JOIN rates r ON c.model = r.model AND c.provider = r.provider "
-            "AND c.service_tier = r.tier AND to_char(c.time, 'YYYY-MM-DD') = r.day "
-            f"AND (r.above = 0 OR {prompt} > r.above) AND (r.upper IS NULL OR {prompt} <= r.upper) "
-            f"{where}) p "
+            f"FROM (SELECT c.source, c.id, {_COST} AS cost, r.priced_model "
+            f"FROM calls c LEFT JOIN rates r ON {_RATE_JOIN} {where}) p "
             "WHERE calls.source = p.source AND calls.id = p.id",
             params,
         )
         conn.execute("DROP TABLE rates")
         for model, provider in by_the_minute:
-            rows = conn.execute(
-                "SELECT source, id, time, service_tier, input, cache_read, cache_write_5m, "
-                "cache_write_1h, output FROM calls "
-                "WHERE model = %s AND provider = %s AND cost IS NULL AND price_fp = %s",
-                [model, provider, fp],
-            ).fetchall()
-            priced = repricing.call_costs(pricer, model, provider, rows)
-            if priced:
-                conn.execute(
-                    "CREATE TEMP TABLE priced (source TEXT, id TEXT, cost NUMERIC(38, 12), "
-                    "priced_model TEXT) ON COMMIT DROP"
-                )
-                with conn.cursor().copy("COPY priced FROM STDIN") as copy:
-                    for row in priced:
-                        copy.write_row(row)
-                conn.execute(
-                    "UPDATE calls AS c SET cost = p.cost, priced_model = p.priced_model "
-                    "FROM priced p WHERE c.source = p.source AND c.id = p.id"
-                )
-                conn.execute("DROP TABLE priced")
+            _price_call_by_call(conn, pricer, model, provider)
         return len(keys)
 
     def _record_files(
@@ -785,13 +768,77 @@ class PostgresLedger:
             yield conn
 
 
+# A call's cost from its rate band (``rates`` joined as ``r`` to calls as ``c``), exactly as the
+# DuckDB ledger computes it; and that join.
+_COST = (
+    "CAST((c.input * r.r_input + c.cache_read * r.r_cache_read "
+    "+ c.cache_write_5m * r.r_cw5 + c.cache_write_1h * r.r_cw1h "
+    "+ c.output * r.r_output) / 1000000 + r.per_request AS NUMERIC(38, 12))"
+)
+_RATE_JOIN = (
+    "c.model = r.model AND c.provider = r.provider AND c.service_tier = r.tier "
+    "AND to_char(c.time, 'YYYY-MM-DD') = r.day "
+    f"AND (r.above = 0 OR {prompt_sql('c')} > r.above) "
+    f"AND (r.upper IS NULL OR {prompt_sql('c')} <= r.upper)"
+)
+
+
+def _load_rates(
+    conn: psycopg.Connection[Any], pricer: Pricer, keys: list[tuple[Any, ...]]
+) -> set[tuple[str, str]]:
+    """The temporary ``rates`` table of ``keys`` (``repricing.rate_table``, the rows the DuckDB
+    ledger prices from); returns the models priced call by call."""
+    rate_rows, by_the_minute = repricing.rate_table(pricer, keys)
+    conn.execute("DROP TABLE IF EXISTS rates")
+    conn.execute(
+        "CREATE TEMP TABLE rates (model TEXT, provider TEXT, tier TEXT, day TEXT, "
+        "above BIGINT, upper BIGINT, r_input NUMERIC(38,12), r_cache_read NUMERIC(38,12), "
+        "r_cw5 NUMERIC(38,12), r_cw1h NUMERIC(38,12), r_output NUMERIC(38,12), "
+        "per_request NUMERIC(38,12), priced_model TEXT) ON COMMIT DROP"
+    )
+    if rate_rows:
+        names = ", ".join(repricing.RATE_COLUMNS)
+        with conn.cursor().copy(f"COPY rates ({names}) FROM STDIN") as copy:
+            for row in rate_rows:
+                copy.write_row(row)
+    return by_the_minute
+
+
+def _price_call_by_call(
+    conn: psycopg.Connection[Any], pricer: Pricer, model: str, provider: str
+) -> None:
+    """Price a model whose rates change within a day (off-peak discounts) call by call."""
+    rows = conn.execute(
+        "SELECT source, id, time, service_tier, input, cache_read, cache_write_5m, "
+        "cache_write_1h, output FROM calls "
+        "WHERE model = %s AND provider = %s AND cost IS NULL AND price_fp = %s",
+        [model, provider, pricer.fingerprint],
+    ).fetchall()
+    priced = repricing.call_costs(pricer, model, provider, rows)
+    if priced:
+        conn.execute("DROP TABLE IF EXISTS priced")
+        conn.execute(
+            "CREATE TEMP TABLE priced (source TEXT, id TEXT, cost NUMERIC(38, 12), "
+            "priced_model TEXT) ON COMMIT DROP"
+        )
+        with conn.cursor().copy("COPY priced FROM STDIN") as copy:
+            for row in priced:
+                copy.write_row(row)
+        conn.execute(
+            "UPDATE calls AS c SET cost = p.cost, priced_model = p.priced_model "
+            "FROM priced p WHERE c.source = p.source AND c.id = p.id"
+        )
+
+
 def _configure(conn: psycopg.Connection[Any]) -> None:
     """Every pooled connection works in UTC (stored times are UTC wall-clock times)."""
     conn.execute("SET TIME ZONE 'UTC'")
     conn.commit()
 
 
-def _one(conn: psycopg.Connection[Any], query: str, params: Sequence[Any] = ()) -> int:
+def _one(
+    conn: psycopg.Connection[Any], query: str, params: Sequence[Any] | dict[str, Any] = ()
+) -> int:
     row = conn.execute(query, params).fetchone()
     return int(row[0]) if row and row[0] is not None else 0
 
