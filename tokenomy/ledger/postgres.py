@@ -103,7 +103,6 @@ MIGRATIONS: list[tuple[int, str, list[str]]] = [
                 host TEXT NOT NULL DEFAULT '',
                 PRIMARY KEY (source, id)
             )""",
-            "CREATE INDEX calls_time ON calls (time)",
             """CREATE TABLE files (
                 host TEXT NOT NULL,
                 path TEXT NOT NULL,
@@ -137,11 +136,9 @@ MIGRATIONS: list[tuple[int, str, list[str]]] = [
     ),
     (
         2,
-        "spend per user and host",
-        [
-            "CREATE INDEX calls_user ON calls (user_name, time)",
-            "CREATE INDEX calls_unpriced ON calls (model) WHERE cost IS NULL",
-        ],
+        "a block-range index on time (calls arrive roughly in time order; a B-tree on time "
+        "would cost every insert more than it saves the reports, which scan)",
+        ["CREATE INDEX calls_time ON calls USING brin (time)"],
     ),
 ]
 
@@ -496,13 +493,14 @@ class PostgresLedger:
         returns how many were new. Safe to call from many processes at once."""
         if not calls:
             return 0
-        columns = importing.calls_columns(calls)
+        return self.add_columns(importing.calls_columns(calls))
 
-        def work(conn: psycopg.Connection[Any]) -> int:
-            new, _, _ = self._upsert(conn, columns)
-            return new
-
-        return self._run(work, "storing calls")
+    def add_columns(self, columns: Columns) -> int:
+        """Store calls given as columns (``importing.Columns``: what the log readers make, and
+        the fastest way in for a gateway batching its calls); returns how many were new."""
+        if not len(columns["id"]):
+            return 0
+        return self._run(lambda conn: self._upsert(conn, columns)[0], "storing calls")
 
     def price(self, everything: bool = False) -> int:
         """Price the calls not priced with the current prices (all with ``everything``)."""
@@ -533,9 +531,9 @@ class PostgresLedger:
                 copy.write_row(row)
         conn.execute(
             f"CREATE TEMP TABLE incoming ON COMMIT DROP AS SELECT DISTINCT ON (source, id) "
-            f"{_COLS} FROM arrived ORDER BY source, id, output DESC, {_PROMPT} DESC, arrival"
+            f"{_COLS}, to_char(time, 'YYYY-MM-DD') AS day FROM arrived "
+            f"ORDER BY source, id, output DESC, {_PROMPT} DESC, arrival"
         )
-        conn.execute("ANALYZE incoming")
         conflicts = _one(
             conn,
             "SELECT count(*) FROM incoming i JOIN calls c USING (source, id) "
@@ -545,9 +543,14 @@ class PostgresLedger:
         # joined; models priced by the time of day get theirs call by call after.
         fp = self.pricer.fingerprint
         keys = conn.execute(
-            "SELECT model, provider, service_tier, min(time), to_char(time, 'YYYY-MM-DD') AS day "
+            "SELECT model, provider, service_tier, min(time), day "
             "FROM incoming GROUP BY model, provider, service_tier, day"
         ).fetchall()
+        join = (  # the day precomputed: a hash join on the whole rate key
+            "c.model = r.model AND c.provider = r.provider AND c.service_tier = r.tier "
+            f"AND c.day = r.day AND (r.above = 0 OR {prompt_sql('c')} > r.above) "
+            f"AND (r.upper IS NULL OR {prompt_sql('c')} <= r.upper)"
+        )
         by_the_minute = _load_rates(conn, self.pricer, keys)
         cols = ", ".join(f'c."{c}"' for c in STORED_FIELDS)
         # Key order: concurrent writers lock the rows they share in the same order.
@@ -555,7 +558,7 @@ class PostgresLedger:
             conn,
             f"WITH up AS (INSERT INTO calls ({_COLS}, cost, priced_model, price_fp, user_name, "
             f"host) SELECT {cols}, {_COST}, r.priced_model, %(fp)s, %(user)s, %(host)s "
-            f"FROM incoming c LEFT JOIN rates r ON {_RATE_JOIN} ORDER BY c.source, c.id "
+            f"FROM incoming c LEFT JOIN rates r ON {join} ORDER BY c.source, c.id "
             f"ON CONFLICT (source, id) DO UPDATE SET {_MERGE} "
             "RETURNING (xmax = 0) AS fresh, price_fp IS NULL AS stale) "
             "SELECT count(*) FILTER (WHERE fresh) * 2 + (count(*) FILTER (WHERE stale) > 0)::int "
@@ -801,6 +804,7 @@ def _load_rates(
         with conn.cursor().copy(f"COPY rates ({names}) FROM STDIN") as copy:
             for row in rate_rows:
                 copy.write_row(row)
+    conn.execute("ANALYZE rates")  # a few rows: the planner must know, to hash-join them
     return by_the_minute
 
 
@@ -831,8 +835,10 @@ def _price_call_by_call(
 
 
 def _configure(conn: psycopg.Connection[Any]) -> None:
-    """Every pooled connection works in UTC (stored times are UTC wall-clock times)."""
+    """Every pooled connection works in UTC (stored times are UTC wall-clock times), with room
+    to sort and hash a batch or a report's groups in memory."""
     conn.execute("SET TIME ZONE 'UTC'")
+    conn.execute("SET work_mem = '64MB'")
     conn.commit()
 
 
