@@ -143,6 +143,8 @@ MIGRATIONS: list[tuple[int, str, list[str]]] = [
 ]
 
 _COLS = ", ".join(f'"{c}"' for c in STORED_FIELDS)
+# The types of a batch's columns in a binary COPY (and its arrival order).
+_COPY_TYPES = [_column_type(c).split("(")[0].lower() for c in STORED_FIELDS] + ["bigint"]
 _PROMPT = prompt_sql()
 _SUMS = f"""
     count(*) AS calls,
@@ -509,8 +511,6 @@ class PostgresLedger:
     def _upsert(self, conn: psycopg.Connection[Any], columns: Columns) -> tuple[int, int, int]:
         """COPY a batch into a temporary table, keep one record per call, merge it into
         ``calls``. Returns (new, merged, conflicts) as the DuckDB ledger counts them."""
-        import numpy as np
-
         rows = len(columns["id"])
         if not rows:
             return 0, 0, 0
@@ -520,13 +520,17 @@ class PostgresLedger:
         )
         lists = []
         for name in STORED_FIELDS:
-            array = columns[name]
-            if name == "time":
-                lists.append(np.datetime_as_string(array, unit="us").tolist())
-            else:
-                lists.append(_clean(array.tolist()) if array.dtype == object else array.tolist())
+            values = columns[name].tolist()  # datetime64[us] -> datetime, int64 -> int, ...
+            if name == "reported_cost":  # exact decimal text -> Decimal (binary NUMERIC)
+                values = [None if v is None else Decimal(v) for v in values]
+            elif columns[name].dtype == object:
+                values = _clean(values)
+            lists.append(values)
         lists.append(list(range(rows)))
-        with conn.cursor().copy(f"COPY arrived ({_COLS}, arrival) FROM STDIN") as copy:
+        with conn.cursor().copy(
+            f"COPY arrived ({_COLS}, arrival) FROM STDIN (FORMAT BINARY)"
+        ) as copy:
+            copy.set_types(_COPY_TYPES)
             for row in zip(*lists, strict=True):
                 copy.write_row(row)
         conn.execute(
