@@ -122,6 +122,8 @@ def test_every_method_agrees_with_duckdb(data: Path, url: str, tmp_path: Path) -
         for filters in (
             Filters(),
             Filters(timezone="America/Los_Angeles"),
+            Filters(timezone="Asia/Kolkata"),
+            Filters(timezone="Asia/Kathmandu"),
             Filters(since=date(2026, 1, 1), until=date(2026, 6, 1), timezone="Asia/Tokyo"),
             Filters(models=("claude",), projects=("",), sources=("claude_code", "codex")),
         ):

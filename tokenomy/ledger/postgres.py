@@ -160,6 +160,14 @@ _SUMS = f"""
     count(*) FILTER (WHERE NOT output_exact) AS lower_bound_calls,
     sum(reported_cost) AS reported_cost_usd
 """
+# The sums of partial sums (``_SUMS`` per bucket, added up per group).
+_RESUMS = ", ".join(
+    f"sum({name}) AS {name}"
+    for name in ("calls", "input", "cache_read", "cache_write_5m", "cache_write_1h", "output",
+                 "reasoning", "total_tokens", "cost_usd", "unpriced_calls", "lower_bound_calls",
+                 "reported_cost_usd")
+)  # fmt: skip
+_BY_TIME = ("daily", "weekly", "monthly")
 # Sums of BIGINT are NUMERIC in PostgreSQL (HUGEINT in DuckDB): both come back as int.
 _INT_RESULTS = frozenset(
     {"calls", "input", "cache_read", "cache_write_5m", "cache_write_1h", "output", "reasoning",
@@ -692,6 +700,17 @@ class PostgresLedger:
         if grouping not in GROUPINGS:
             raise ValueError(f"unknown grouping {grouping!r}")
         key, extra, order = _group(grouping)
+        if grouping in _BY_TIME:
+            # Sums per 15 minutes of UTC first (cheap integer bucketing, no zone conversion
+            # per call), then those few buckets regrouped into local days: exact, since every
+            # zone offset and transition in use falls on a quarter hour.
+            outer = key.replace("time AT TIME ZONE", "bucket AT TIME ZONE")
+            return self._dicts(
+                f"SELECT {outer} AS key, {_RESUMS} FROM (SELECT date_bin('15 minutes', time, "
+                f"TIMESTAMP '2000-01-01') AS bucket, {_SUMS} FROM calls WHERE {where} "
+                f"GROUP BY 1) b GROUP BY 1 ORDER BY {order}",
+                params,
+            )
         return self._dicts(
             f"SELECT {key} AS key, {_SUMS} {extra} FROM calls WHERE {where} "
             f"GROUP BY 1 ORDER BY {order}",
