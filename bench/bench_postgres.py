@@ -116,6 +116,7 @@ def main() -> None:
             out["postgres_daily_report_s"], pg_bill = timed_report(post)
             size = post.sql("SELECT pg_total_relation_size('calls')")[0][0]
             out["postgres_bytes_per_call"] = round(size / args.calls)
+            print(json.dumps(out), file=sys.stderr, flush=True)  # partial results as they come
         if not args.skip_duckdb:
             with tempfile.TemporaryDirectory() as home, Ledger(home) as duck:
                 duck.pricer.load()

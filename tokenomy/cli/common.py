@@ -223,6 +223,11 @@ def ledger_options(*, filters: bool = True, csv: bool = True) -> Callable[[F], F
         @functools.wraps(command)
         def wrapper(**kwargs: Any) -> Any:
             got = {name: kwargs.pop(name, default) for name, (_, default) in shared.items()}
+            if got["ledger"] and not is_postgres_url(got["ledger"]):
+                raise typer.BadParameter(
+                    "--ledger (or $TOKENOMY_LEDGER) takes a postgresql:// URL; a DuckDB ledger "
+                    "directory is --home"
+                )
             got_filters = _filters(*(got[n] for n in _FILTERS)) if filters else Filters()
             kwargs["options"] = LedgerOptions(
                 paths=kwargs.pop("paths"),
