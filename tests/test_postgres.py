@@ -140,6 +140,7 @@ def test_every_method_agrees_with_duckdb(data: Path, url: str, tmp_path: Path) -
                 p_rows, p_cost = post.priced_tokens(filters, weekly)
                 d_rows, d_cost = duck.priced_tokens(filters, weekly)
                 assert sorted(p_rows) == sorted(d_rows) and p_cost == d_cost
+
             def records(store: Any, filters: Filters = filters) -> list[str]:
                 return sorted(json.dumps(c.to_dict(), sort_keys=True) for c in store.calls(filters))
 
