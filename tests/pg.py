@@ -9,6 +9,7 @@ server instead (its user must be allowed to create databases).
 
 from __future__ import annotations
 
+import atexit
 import glob
 import os
 import shutil
@@ -135,4 +136,6 @@ def start(fast: bool = True) -> Server:
         check=True, capture_output=True,
     )  # fmt: skip
     stop = [*prefix, str(bin_dir / "pg_ctl"), "-D", str(data), "-m", "immediate", "stop"]
-    return Server(f"postgresql://{USER}:{PASSWORD}@127.0.0.1:{port}/postgres", stop, root)
+    server = Server(f"postgresql://{USER}:{PASSWORD}@127.0.0.1:{port}/postgres", stop, root)
+    atexit.register(server.stop)  # never left running, whatever ends the process
+    return server
