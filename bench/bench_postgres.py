@@ -3,8 +3,8 @@
     python bench/bench_postgres.py --calls 10000000          # a throwaway server (tests/pg.py)
     python bench/bench_postgres.py --calls 1000000 --url postgresql://user@host/db
 
-N generated calls (4 priced models, 40 projects, sessions of ~50 calls over 180 days, distinct
-ids) are stored in batches the way the importers and gateways store them: as columns
+N generated calls (4 priced models, 40 projects, sessions of ~50 calls, distinct ids, in time
+order over 180 days) are stored in batches the way the importers and gateways store them: as columns
 (``importing.Columns``), deduplicated, merged and priced in the same transaction. The daily
 report is ``tokenomy.bill.bill(ledger, "daily")``, the whole of what ``report daily`` asks the
 ledger; best of 3 after one warm-up. The server runs with PostgreSQL's defaults (fsync on) and
@@ -35,15 +35,17 @@ MODELS = [("claude-sonnet-4-5", "anthropic"), ("gpt-4o", "openai"),
 START = np.datetime64("2026-01-01T00:00:00", "us")
 
 
-def batch(first: int, n: int, seed: int) -> dict[str, Any]:
-    """Calls ``first`` .. ``first + n - 1`` as columns."""
+def batch(first: int, n: int, seed: int, total: int) -> dict[str, Any]:
+    """Calls ``first`` .. ``first + n - 1`` of ``total`` as columns, in time order over 180
+    days with an hour of jitter (as a gateway or a log sees them arrive)."""
     rng = np.random.default_rng(seed)
     idx = np.arange(first, first + n)
+    seconds = idx * (180 * 86400 // total) + rng.integers(0, 3600, n)
     pick = rng.integers(0, len(MODELS), n)
     col: dict[str, Any] = {
         "source": np.full(n, "gateway", dtype=object),
         "id": np.array([f"call-{i:011d}" for i in idx], dtype=object),
-        "time": START + (rng.integers(0, 180 * 86400, n) * 1_000_000).astype("timedelta64[us]"),
+        "time": START + (seconds * 1_000_000).astype("timedelta64[us]"),
         "model": np.array([MODELS[k][0] for k in pick], dtype=object),
         "provider": np.array([MODELS[k][1] for k in pick], dtype=object),
         "session": np.array([f"s{i // 50:09d}" for i in idx], dtype=object),
@@ -104,7 +106,7 @@ def main() -> None:
             post.pricer.load()
             spent = 0.0
             for k, (first, n) in enumerate(batches):
-                columns = batch(first, n, k)  # generated outside the timed part
+                columns = batch(first, n, k, args.calls)  # generated outside the timed part
                 start = time.perf_counter()
                 post.add_columns(columns)
                 spent += time.perf_counter() - start
@@ -122,7 +124,7 @@ def main() -> None:
                 duck.pricer.load()
                 spent = 0.0
                 for k, (first, n) in enumerate(batches):
-                    columns = batch(first, n, k)
+                    columns = batch(first, n, k, args.calls)
                     start = time.perf_counter()
                     store_duckdb(duck, columns)
                     spent += time.perf_counter() - start

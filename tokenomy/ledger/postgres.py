@@ -88,6 +88,27 @@ def _column_defs(not_null: bool) -> str:
     )
 
 
+
+_COLS = ", ".join(f'"{c}"' for c in STORED_FIELDS)
+# The types of a batch's columns in a binary COPY (and its arrival order).
+_COPY_TYPES = [_column_type(c).split("(")[0].lower() for c in STORED_FIELDS] + ["bigint"]
+_PROMPT = prompt_sql()
+_SUMS = f"""
+    count(*) AS calls,
+    sum(input) AS input,
+    sum(cache_read) AS cache_read,
+    sum(cache_write_5m) AS cache_write_5m,
+    sum(cache_write_1h) AS cache_write_1h,
+    sum(output) AS output,
+    sum(reasoning) AS reasoning,
+    sum({_PROMPT} + output) AS total_tokens,
+    coalesce(sum(cost), 0) AS cost_usd,
+    count(*) FILTER (WHERE cost IS NULL) AS unpriced_calls,
+    count(*) FILTER (WHERE NOT output_exact) AS lower_bound_calls,
+    sum(reported_cost) AS reported_cost_usd
+"""
+
+_BUCKET = "date_bin('15 minutes', time, TIMESTAMP '2000-01-01')"
 # Versioned migrations: (version, what it does, statements). Append, never edit.
 MIGRATIONS: list[tuple[int, str, list[str]]] = [
     (
@@ -140,26 +161,37 @@ MIGRATIONS: list[tuple[int, str, list[str]]] = [
         "would cost every insert more than it saves the reports, which scan)",
         ["CREATE INDEX calls_time ON calls USING brin (time)"],
     ),
+    (
+        3,
+        "calls_rollup: the bill's sums per 15 minutes of UTC, source, model, provider and "
+        "project, kept exact in each writer's transaction; the reports that need only sums "
+        "read it instead of every call",
+        [
+            """CREATE TABLE calls_rollup (
+                bucket TIMESTAMP NOT NULL,
+                source TEXT NOT NULL,
+                model TEXT NOT NULL,
+                provider TEXT NOT NULL,
+                project TEXT NOT NULL,
+                calls BIGINT NOT NULL,
+                input BIGINT NOT NULL,
+                cache_read BIGINT NOT NULL,
+                cache_write_5m BIGINT NOT NULL,
+                cache_write_1h BIGINT NOT NULL,
+                output BIGINT NOT NULL,
+                reasoning BIGINT NOT NULL,
+                total_tokens BIGINT NOT NULL,
+                cost_usd NUMERIC(38, 12) NOT NULL,
+                unpriced_calls BIGINT NOT NULL,
+                lower_bound_calls BIGINT NOT NULL,
+                reported_cost_usd NUMERIC(38, 12),
+                PRIMARY KEY (bucket, source, model, provider, project)
+            )""",
+            f"INSERT INTO calls_rollup SELECT {_BUCKET} AS bucket, source, model, provider, "
+            f"project, {_SUMS} FROM calls GROUP BY 1, 2, 3, 4, 5",
+        ],
+    ),
 ]
-
-_COLS = ", ".join(f'"{c}"' for c in STORED_FIELDS)
-# The types of a batch's columns in a binary COPY (and its arrival order).
-_COPY_TYPES = [_column_type(c).split("(")[0].lower() for c in STORED_FIELDS] + ["bigint"]
-_PROMPT = prompt_sql()
-_SUMS = f"""
-    count(*) AS calls,
-    sum(input) AS input,
-    sum(cache_read) AS cache_read,
-    sum(cache_write_5m) AS cache_write_5m,
-    sum(cache_write_1h) AS cache_write_1h,
-    sum(output) AS output,
-    sum(reasoning) AS reasoning,
-    sum({_PROMPT} + output) AS total_tokens,
-    coalesce(sum(cost), 0) AS cost_usd,
-    count(*) FILTER (WHERE cost IS NULL) AS unpriced_calls,
-    count(*) FILTER (WHERE NOT output_exact) AS lower_bound_calls,
-    sum(reported_cost) AS reported_cost_usd
-"""
 # The sums of partial sums (``_SUMS`` per bucket, added up per group).
 _RESUMS = ", ".join(
     f"sum({name}) AS {name}"
@@ -565,6 +597,14 @@ class PostgresLedger:
         )
         by_the_minute = _load_rates(conn, self.pricer, keys)
         cols = ", ".join(f'c."{c}"' for c in STORED_FIELDS)
+        # The days whose rollup this batch changes: its calls' days, and the stored days of
+        # the calls it merges into (a merged call may move to an earlier time).
+        _touch(conn, "SELECT DISTINCT date_trunc('day', time) FROM incoming")
+        _touch(
+            conn,
+            "SELECT DISTINCT date_trunc('day', c.time) FROM calls c JOIN incoming i "
+            "USING (source, id)",
+        )
         # Key order: concurrent writers lock the rows they share in the same order.
         new = _one(
             conn,
@@ -582,6 +622,7 @@ class PostgresLedger:
             _price_call_by_call(conn, self.pricer, model, provider)
         if stale:  # a fuller record merged at an earlier time than its own: priced again
             self._price(conn, only_incoming=True)
+        _recompute_rollup(conn)
         return new, rows - new - conflicts, conflicts
 
     def _price(
@@ -605,6 +646,7 @@ class PostgresLedger:
         if not keys:
             return 0
         by_the_minute = _load_rates(conn, pricer, keys)
+        _touch(conn, f"SELECT DISTINCT date_trunc('day', c.time) FROM calls c {where}", params)
         conn.execute(
             "UPDATE calls SET cost = p.cost, priced_model = p.priced_model, price_fp = %(fp)s "
             f"FROM (SELECT c.source, c.id, {_COST} AS cost, r.priced_model "
@@ -615,6 +657,7 @@ class PostgresLedger:
         conn.execute("DROP TABLE rates")
         for model, provider in by_the_minute:
             _price_call_by_call(conn, pricer, model, provider)
+        _recompute_rollup(conn)
         return len(keys)
 
     def _record_files(
@@ -694,6 +737,12 @@ class PostgresLedger:
         return out
 
     def sums(self, grouping: str | None, filters: Filters) -> list[dict[str, Any]]:
+        if (
+            not filters.sessions
+            and grouping in (None, *_BY_TIME, "model", "project", "source")
+            and self._run(_rollup_on, "a query")
+        ):
+            return self._rolled_up(grouping, filters)
         where, params = _where(filters)
         if grouping is None:
             return self._dicts(f"SELECT {_SUMS} FROM calls WHERE {where}", params)
@@ -713,6 +762,37 @@ class PostgresLedger:
             )
         return self._dicts(
             f"SELECT {key} AS key, {_SUMS} {extra} FROM calls WHERE {where} "
+            f"GROUP BY 1 ORDER BY {order}",
+            params,
+        )
+
+    def rebuild_rollup(self) -> None:
+        """Recompute ``calls_rollup`` from every call (after row-level security on ``calls``
+        was turned off again: while it is on, the rollup is not kept)."""
+
+        def work(conn: psycopg.Connection[Any]) -> None:
+            _touch(conn, "SELECT DISTINCT date_trunc('day', time) FROM calls")
+            conn.execute("DELETE FROM calls_rollup")
+            _recompute_rollup(conn)
+
+        self._run(work, "rebuilding the rollup")
+
+    def _rolled_up(self, grouping: str | None, filters: Filters) -> list[dict[str, Any]]:
+        """``sums`` from ``calls_rollup``: the same numbers (its rows are the calls' sums per
+        15 minutes of UTC, which regroup exactly into any zone's days), a few rows a day."""
+        where, params = _where(filters)
+        where = where.replace("time AT TIME ZONE", "bucket AT TIME ZONE")
+        if grouping is None:
+            counts = ("calls", "unpriced_calls", "lower_bound_calls")
+            sums = _RESUMS
+            for name in counts:  # no calls: counts are 0, sums NULL (as over the calls)
+                sums = sums.replace(f"sum({name}) AS", f"coalesce(sum({name}), 0) AS")
+            sums = sums.replace("sum(cost_usd) AS", "coalesce(sum(cost_usd), 0) AS")
+            return self._dicts(f"SELECT {sums} FROM calls_rollup WHERE {where}", params)
+        key, _, order = _group(grouping)
+        key = key.replace("time AT TIME ZONE", "bucket AT TIME ZONE")
+        return self._dicts(
+            f"SELECT {key} AS key, {_RESUMS} FROM calls_rollup WHERE {where} "
             f"GROUP BY 1 ORDER BY {order}",
             params,
         )
@@ -855,6 +935,49 @@ def _price_call_by_call(
             "UPDATE calls AS c SET cost = p.cost, priced_model = p.priced_model "
             "FROM priced p WHERE c.source = p.source AND c.id = p.id"
         )
+
+
+def _touch(conn: psycopg.Connection[Any], select_days: str, params: Any = ()) -> None:
+    """Remember UTC days whose rollup rows must be recomputed before commit."""
+    conn.execute(
+        "CREATE TEMP TABLE IF NOT EXISTS touched (day TIMESTAMP PRIMARY KEY) ON COMMIT DROP"
+    )
+    conn.execute(f"INSERT INTO touched {select_days} ON CONFLICT DO NOTHING", params)
+
+
+def _recompute_rollup(conn: psycopg.Connection[Any]) -> None:
+    """Recompute the rollup rows of the touched days from the calls, under one advisory lock
+    per day taken in day order (writers touching one day take turns; the recompute's snapshot
+    is taken after the previous holder committed, so it sees its calls: exact)."""
+    if conn.execute("SELECT to_regclass('pg_temp.touched')").fetchone() in (None, (None,)):
+        return
+    if not _rollup_on(conn):
+        conn.execute("DROP TABLE touched")
+        return
+    conn.execute(
+        "SELECT pg_advisory_xact_lock(hashtext('tokenomy.rollup'), "
+        "(extract(epoch FROM day) / 86400)::int) FROM (SELECT day FROM touched ORDER BY day) t"
+    )
+    conn.execute(
+        "DELETE FROM calls_rollup r USING touched t "
+        "WHERE r.bucket >= t.day AND r.bucket < t.day + interval '1 day'"
+    )
+    conn.execute(
+        f"INSERT INTO calls_rollup SELECT {_BUCKET} AS bucket, source, model, provider, "
+        f"project, {_SUMS} FROM calls c JOIN touched t "
+        "ON c.time >= t.day AND c.time < t.day + interval '1 day' "
+        "GROUP BY 1, 2, 3, 4, 5"
+    )
+    conn.execute("DROP TABLE touched")
+
+
+def _rollup_on(conn: psycopg.Connection[Any]) -> bool:
+    """Whether the rollup is kept: not under row-level security on ``calls`` (its sums would
+    cross what each writer may see; reports then read the calls)."""
+    row = conn.execute(
+        "SELECT NOT relrowsecurity FROM pg_class WHERE oid = 'calls'::regclass"
+    ).fetchone()
+    return bool(row and row[0])
 
 
 def _configure(conn: psycopg.Connection[Any]) -> None:
