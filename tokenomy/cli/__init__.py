@@ -17,6 +17,7 @@ from tokenomy.cli import (  # noqa: F401
     html,
     mcp,
     output,
+    push,
     report,
     selfhost,
     statusline,

@@ -17,7 +17,7 @@ from tokenomy.cli.app import config
 from tokenomy.cli.output import Format, err
 from tokenomy.ledger import freshness
 from tokenomy.ledger.filters import Filters, parse_day
-from tokenomy.ledger.home import default_home
+from tokenomy.ledger.home import default_home, is_postgres_url
 from tokenomy.sources import default_locations
 
 if TYPE_CHECKING:  # loaded when a ledger is opened: a cached warm run never needs them
@@ -48,6 +48,17 @@ Paths = Annotated[
 Home = Annotated[
     Path | None,
     typer.Option("--home", envvar="TOKENOMY_HOME", help="Ledger directory.", show_default=False),
+]
+LedgerTarget = Annotated[
+    str | None,
+    typer.Option(
+        "--ledger",
+        envvar="TOKENOMY_LEDGER",
+        help="A shared ledger: postgresql://user@host/db (needs tokenomy[postgres]); "
+        "default: the DuckDB ledger in --home.",
+        show_default=False,
+        show_envvar=False,
+    ),
 ]
 Prices = Annotated[
     Path | None,
@@ -110,10 +121,12 @@ def open_ledger(
     prices: Path | None = None,
     strict: bool = False,
     quiet: bool = False,
+    ledger_url: str | None = None,
 ) -> tuple[Ledger, ImportReport]:
-    """Open the ledger and import ``paths`` (or the usual locations) into it first. The
-    config file's ``home``, ``prices`` and ``paths`` stand in for those not given."""
-    from tokenomy.ledger import ImportReport, Ledger
+    """Open the ledger (``ledger_url``: a shared PostgreSQL ledger) and import ``paths`` (or
+    the usual locations) into it first. The config file's ``home``, ``prices`` and ``paths``
+    stand in for those not given."""
+    from tokenomy.ledger import ImportReport, Ledger, open_store
     from tokenomy.pricing import Overrides, Pricer
 
     home, prices, paths = resolve(home, prices, paths)
@@ -128,11 +141,13 @@ def open_ledger(
             raise typer.Exit(2)
     if not paths:
         _say_if_no_logs(strict)
-    from tokenomy.gateway.recorder import drain_into
+    # Either backend (a Store); the DuckDB file is waited for while a gateway or an import
+    # holds it.
+    ledger: Any = open_store(ledger_url, pricer, home=home)
+    if isinstance(ledger, Ledger):
+        from tokenomy.gateway.recorder import drain_into
 
-    ledger = Ledger(home, pricer)  # waits while a gateway or an import holds the file
-
-    drain_into(ledger)  # calls a gateway spooled while the ledger was busy
+        drain_into(ledger)  # calls a gateway spooled while the ledger was busy
     if prices:
         ledger.price()
     targets = list(paths) if paths else default_locations()
@@ -188,14 +203,22 @@ class LedgerOptions:
     strict: bool
     filters: Filters
     fmt: Format
+    ledger: str | None = None  # --ledger / $TOKENOMY_LEDGER: a postgresql:// URL
 
     def open(self, quiet: bool = False) -> tuple[Ledger, ImportReport]:
         """The ledger, with ``paths`` (or the usual locations) imported first."""
-        return open_ledger(self.paths, self.home, self.prices, self.strict, quiet=quiet)
+        return open_ledger(self.paths, self.home, self.prices, self.strict, quiet=quiet,
+                           ledger_url=self.ledger)  # fmt: skip
+
+    @property
+    def shared(self) -> bool:
+        """Whether the ledger is a shared server (others write to it: no local report cache)."""
+        return is_postgres_url(self.ledger)
 
 
 _LEDGER: dict[str, tuple[Any, Any]] = {
     "home": (Home, None),
+    "ledger": (LedgerTarget, None),
     "prices": (Prices, None),
     "strict": (Strict, False),
 }
@@ -240,6 +263,11 @@ def ledger_options(*, filters: bool = True, csv: bool = True) -> Callable[[F], F
         @functools.wraps(command)
         def wrapper(**kwargs: Any) -> Any:
             got = {name: kwargs.pop(name, default) for name, (_, default) in shared.items()}
+            if got["ledger"] and not is_postgres_url(got["ledger"]):
+                raise typer.BadParameter(
+                    "--ledger (or $TOKENOMY_LEDGER) takes a postgresql:// URL; a DuckDB ledger "
+                    "directory is --home"
+                )
             got_filters = _filters(*(got[n] for n in _FILTERS)) if filters else Filters()
             home, prices, paths = resolve(got["home"], got["prices"], kwargs.pop("paths"))
             kwargs["options"] = LedgerOptions(
@@ -249,6 +277,7 @@ def ledger_options(*, filters: bool = True, csv: bool = True) -> Callable[[F], F
                 strict=got["strict"],
                 filters=got_filters,
                 fmt=output_format(got["as_json"], got.get("as_csv", False)),
+                ledger=got["ledger"],
             )
             return command(**kwargs)
 
@@ -266,6 +295,8 @@ def ledger_options(*, filters: bool = True, csv: bool = True) -> Callable[[F], F
 
 def cached_report(options: LedgerOptions, args: Any) -> Any | None:
     """A report's data computed earlier for these options, if no log changed since."""
+    if options.shared:
+        return None  # other writers change a shared ledger: always ask it
     targets = options.paths or default_locations()
     data = freshness.cached_report(options.home or default_home(), targets, options.prices, args)
     if data is not None:
@@ -274,6 +305,8 @@ def cached_report(options: LedgerOptions, args: Any) -> Any | None:
 
 
 def store_report(options: LedgerOptions, args: Any, data: Any) -> None:
+    if options.shared:
+        return
     targets = options.paths or default_locations()
     freshness.store_report(options.home or default_home(), targets, options.prices, args, data)
 

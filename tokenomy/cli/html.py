@@ -42,6 +42,7 @@ def serve(
     paths: c.Paths = None,
     home: c.Home = None,
     prices: c.Prices = None,
+    ledger: c.LedgerTarget = None,
     host: Annotated[
         str, typer.Option(help="Address to bind; anything but 127.0.0.1 exposes your bill.")
     ] = "127.0.0.1",
@@ -57,10 +58,10 @@ def serve(
     from tokenomy.sources import default_locations
 
     home, prices, paths = c.resolve(home, prices, paths)
-    ledger, _ = c.open_ledger(paths, home, prices)
+    store, _ = c.open_ledger(paths, home, prices, ledger_url=ledger)
     watched = list(paths) if paths else default_locations()
     timezone = timezone or config().zone
-    dashboard = Dashboard(ledger, watched, host=host, port=port, poll_s=poll, timezone=timezone)
+    dashboard = Dashboard(store, watched, host=host, port=port, poll_s=poll, timezone=timezone)
     err.print(f"serving on {dashboard.url} (Ctrl-C to stop)", highlight=False)
     try:
         dashboard.serve_forever()

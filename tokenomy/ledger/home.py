@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-__all__ = ["default_home"]
+__all__ = ["default_home", "is_postgres_url", "ledger_target"]
 
 
 def default_home() -> Path:
@@ -15,3 +15,19 @@ def default_home() -> Path:
         return Path(env)
     base = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
     return Path(base) / "tokenomy"
+
+
+_SCHEMES = ("postgresql://", "postgres://")
+
+
+def is_postgres_url(target: object) -> bool:
+    """Whether a ledger target names a PostgreSQL server rather than a DuckDB directory."""
+    return isinstance(target, str) and target.lower().startswith(_SCHEMES)
+
+
+def ledger_target(target: str | Path | None = None) -> str | Path | None:
+    """The ledger to open: ``target``, else ``$TOKENOMY_LEDGER`` (a ``postgresql://`` URL or a
+    DuckDB ledger directory), else None (the DuckDB ledger in ``default_home()``)."""
+    if target:
+        return target
+    return os.environ.get("TOKENOMY_LEDGER") or None

@@ -10,17 +10,23 @@ fingerprint, so a change of prices or overrides reprices exactly what it must.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import UTC
+from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 from tokenomy.calls import prompt_sql
 
 if TYPE_CHECKING:
     from tokenomy.ledger.store import Ledger
+    from tokenomy.pricing import Pricer
 
-__all__ = ["price"]
+__all__ = ["RATE_COLUMNS", "call_costs", "price", "rate_table"]
 
-_RATE_COLUMNS = (
+# The columns of a rate row: a (model, provider, tier, UTC day) key, a long-context band
+# (prompts above ``above`` up to ``upper`` tokens), its rates per million tokens, the price
+# per request, and the model genai-prices priced it as. Every backend prices from these rows.
+RATE_COLUMNS = (
     "model", "provider", "tier", "day", "above", "upper", "r_input", "r_cache_read", "r_cw5",
     "r_cw1h", "r_output", "per_request", "priced_model",
 )  # fmt: skip
@@ -41,22 +47,7 @@ def price(ledger: Ledger, everything: bool = False) -> int:
     )
     if not keys:
         return 0
-    rate_rows = []
-    by_the_minute = set()
-    for model, provider, tier, first, day in keys:
-        if pricer.varies_within_a_day(model, provider):
-            by_the_minute.add((model, provider))
-            continue
-        rates = pricer.rates(model, provider, first.replace(tzinfo=UTC), tier)
-        if rates is None:
-            continue
-        for i, band in enumerate(rates.bands):
-            upper = rates.bands[i + 1].above if i + 1 < len(rates.bands) else None
-            rate_rows.append(
-                (model, provider, tier, day, band.above, upper, band.input, band.cache_read,
-                 band.cache_write_5m, band.cache_write_1h, band.output, rates.per_request,
-                 rates.model)
-            )  # fmt: skip
+    rate_rows, by_the_minute = rate_table(pricer, keys)
     ledger.sql(
         "CREATE OR REPLACE TEMP TABLE rates (model VARCHAR, provider VARCHAR, tier VARCHAR, "
         "day VARCHAR, above BIGINT, upper BIGINT, r_input DECIMAL(38,12), "
@@ -64,8 +55,8 @@ def price(ledger: Ledger, everything: bool = False) -> int:
         "r_output DECIMAL(38,12), per_request DECIMAL(38,12), priced_model VARCHAR)"
     )
     if rate_rows:
-        money = ", ".join(f"CAST({c} AS DECIMAL(38, 12))" for c in _RATE_COLUMNS[6:12])
-        with ledger.staged("new_rates", _RATE_COLUMNS, rate_rows):
+        money = ", ".join(f"CAST({c} AS DECIMAL(38, 12))" for c in RATE_COLUMNS[6:12])
+        with ledger.staged("new_rates", RATE_COLUMNS, rate_rows):
             ledger.sql(
                 "INSERT INTO rates SELECT model, provider, tier, day, CAST(above AS BIGINT), "
                 f"CAST(upper AS BIGINT), {money}, priced_model FROM new_rates"
@@ -93,6 +84,44 @@ def price(ledger: Ledger, everything: bool = False) -> int:
     return len(keys)
 
 
+def rate_table(
+    pricer: Pricer, keys: Iterable[tuple[Any, ...]]
+) -> tuple[list[tuple[Any, ...]], set[tuple[str, str]]]:
+    """The rate rows (``RATE_COLUMNS``) of each (model, provider, tier, first UTC time, day)
+    key, and the (model, provider) pairs priced by the time of day, which are priced call by
+    call (``call_costs``). A model without rates gets no row: its calls stay unpriced."""
+    rate_rows = []
+    by_the_minute = set()
+    for model, provider, tier, first, day in keys:
+        if pricer.varies_within_a_day(model, provider):
+            by_the_minute.add((model, provider))
+            continue
+        rates = pricer.rates(model, provider, first.replace(tzinfo=UTC), tier)
+        if rates is None:
+            continue
+        for i, band in enumerate(rates.bands):
+            upper = rates.bands[i + 1].above if i + 1 < len(rates.bands) else None
+            rate_rows.append(
+                (model, provider, tier, str(day), band.above, upper, band.input,
+                 band.cache_read, band.cache_write_5m, band.cache_write_1h, band.output,
+                 rates.per_request, rates.model)
+            )  # fmt: skip
+    return rate_rows, by_the_minute
+
+
+def call_costs(
+    pricer: Pricer, model: str, provider: str, rows: Iterable[tuple[Any, ...]]
+) -> list[tuple[str, str, Decimal, str]]:
+    """(source, id, cost, priced model) of calls given as (source, id, UTC time, tier,
+    *token kinds), each priced at its own moment (rates that change within a day)."""
+    priced = []
+    for source, id_, time, tier, *tokens in rows:
+        rates = pricer.rates(model, provider, time.replace(tzinfo=UTC), tier)
+        if rates is not None:
+            priced.append((source, id_, rates.cost(*tokens), rates.model))
+    return priced
+
+
 def _price_call_by_call(ledger: Ledger, model: str, provider: str, fp: str) -> None:
     """Price a model whose rates change within a day (off-peak discounts) call by call."""
     rows = ledger.sql(
@@ -101,11 +130,7 @@ def _price_call_by_call(ledger: Ledger, model: str, provider: str, fp: str) -> N
         "WHERE model = ? AND provider = ? AND cost IS NULL AND price_fp = ?",
         [model, provider, fp],
     )
-    priced = []
-    for source, id_, time, tier, *tokens in rows:
-        rates = ledger.pricer.rates(model, provider, time.replace(tzinfo=UTC), tier)
-        if rates is not None:
-            priced.append((source, id_, rates.cost(*tokens), rates.model))
+    priced = call_costs(ledger.pricer, model, provider, rows)
     if priced:
         columns = ("source", "id", "cost", "priced_model")
         with ledger.staged("priced", columns, priced):

@@ -29,7 +29,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 from tokenomy.calls import STORED_FIELDS, Call, prompt_sql
 from tokenomy.ledger import freshness, importing, repricing
 from tokenomy.ledger.filters import GROUPINGS, Filters
-from tokenomy.ledger.home import default_home
+from tokenomy.ledger.home import default_home, is_postgres_url, ledger_target
 from tokenomy.ledger.importing import INT_FIELDS, ImportReport, Job
 from tokenomy.pricing import Pricer
 from tokenomy.sources import FileReport, registry, walk_files
@@ -39,8 +39,9 @@ if TYPE_CHECKING:
     import duckdb
 
     from tokenomy.ledger.importing import Columns
+    from tokenomy.ledger.postgres import PostgresLedger
 
-__all__ = ["GROUPINGS", "Ledger", "Store", "default_home"]
+__all__ = ["GROUPINGS", "Ledger", "Store", "default_home", "open_store"]
 
 DISTINCT_COLUMNS = ("model", "project", "source", "provider")
 
@@ -75,6 +76,8 @@ class Store(Protocol):
     def price(self, everything: bool = False) -> int: ...
 
     def unpriced_models(self) -> Counter[str]: ...
+
+    def release(self) -> None: ...
 
     def close(self) -> None: ...
 
@@ -606,3 +609,23 @@ class Ledger:
         """Models of calls without a price, with how many calls each."""
         rows = self.sql("SELECT model, count(*) FROM calls WHERE cost IS NULL GROUP BY model")
         return Counter({str(m): int(n) for m, n in rows})
+
+
+def open_store(
+    target: str | Path | None = None,
+    pricer: Pricer | None = None,
+    *,
+    home: Path | str | None = None,
+    user: str = "",
+    host: str | None = None,
+) -> Ledger | PostgresLedger:
+    """Open a ledger: ``target`` (or ``$TOKENOMY_LEDGER``) as a ``postgresql://`` URL opens
+    the shared PostgreSQL ledger (``user``/``host`` attribute what this process stores), as
+    a directory the DuckDB ledger there; with neither, the DuckDB ledger in ``home`` (or the
+    default home)."""
+    chosen = ledger_target(target)
+    if is_postgres_url(chosen):
+        from tokenomy.ledger.postgres import PostgresLedger
+
+        return PostgresLedger(str(chosen), pricer, user=user, host=host, home=home)
+    return Ledger(chosen or home, pricer)

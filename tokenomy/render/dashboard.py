@@ -142,9 +142,10 @@ class Dashboard:
             try:
                 if self.watched:
                     self.ledger.import_paths(self.watched)
+                shared = getattr(self.ledger, "version", None)  # a server: others write too
+                return shared() if shared else freshness.read_version(self.ledger.home) or ""
             finally:
                 self.ledger.release()
-            return freshness.read_version(self.ledger.home) or ""
 
     def page(self, query: str, fragment: bool = False) -> str:
         filters = filters_from_query(query, self.timezone)

@@ -1,0 +1,405 @@
+"""The PostgreSQL ledger against a real server (``tests/pg.py`` starts a throwaway one):
+the same golden outputs as DuckDB, many writers at once, killed writers, dropped connections,
+hostile values as parameters, and the password never shown."""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from datetime import UTC, date, datetime
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import pg
+import pytest
+from conftest import PAYLOAD_MTIME, shipped_logs
+from typer.testing import CliRunner
+
+from tokenomy.calls import Call
+from tokenomy.cli import app
+from tokenomy.ledger import Filters, Ledger
+from tokenomy.ledger.filters import GROUPINGS
+
+REASON = pg.why_not()
+pytestmark = pytest.mark.skipif(REASON is not None, reason=f"no PostgreSQL server: {REASON}")
+
+DATA = Path(__file__).parent / "data"
+GOLDEN = Path(__file__).parent / "golden"
+FIXTURES = ("logs", "api", "gemini_cli", "otel", "llm")
+# Every golden command that reads the ledger (see test_golden.COMMANDS).
+LEDGER_COMMANDS: dict[str, list[str]] = {
+    **{
+        f"report_{g}": ["report", g, "{data}"]
+        for g in ("daily", "weekly", "monthly", "session", "model", "project", "source", "blocks")
+    },
+    "report_daily_filtered": [
+        "report", "daily", "{data}", "--model", "claude-opus", "--timezone", "Asia/Tokyo",
+        "--since", "2026-01-01",
+    ],
+    "import": ["import", "{data}"],
+    "anatomy": ["anatomy", "{data}"],
+    "whatif": ["whatif", "{data}"],
+    "whatif_levers": [
+        "whatif", "{data}", "--lever", "cap:2000", "--lever", "compact:100000,keep=4,summary=2000",
+        "--lever", "batch:all", "--lever", "cache:anthropic-1h",
+    ],
+}  # fmt: skip
+CLI = [sys.executable, "-c", "from tokenomy.cli import main; main()"]
+
+
+@pytest.fixture(scope="module")
+def server() -> Iterator[pg.Server]:
+    srv = pg.start()
+    yield srv
+    srv.stop()
+
+
+@pytest.fixture
+def url(server: pg.Server) -> str:
+    """A fresh, empty database."""
+    return server.database()
+
+
+@pytest.fixture(scope="module")
+def data(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The golden fixtures, every file dated ``PAYLOAD_MTIME`` (as test_golden lays them out)."""
+    root = tmp_path_factory.mktemp("golden_pg") / "data"
+    shipped_logs(root / "logs")
+    for name in FIXTURES[1:]:
+        shutil.copytree(DATA / name, root / name, ignore=shutil.ignore_patterns("__pycache__"))
+    for path in root.rglob("*"):
+        if path.is_file():
+            os.utime(path, (PAYLOAD_MTIME, PAYLOAD_MTIME))
+    return root
+
+
+def _bill(url_or_home: str | Path, data: Path | None = None) -> dict[str, Any]:
+    """Every grouping's sums (the whole bill) of a ledger, as comparable JSON."""
+    from tokenomy.ledger import open_store
+
+    store: Any = open_store(str(url_or_home)) if isinstance(url_or_home, str) else Ledger(
+        url_or_home)  # fmt: skip
+    with store:
+        if data is not None:
+            store.import_paths([data])
+        out = {g: store.sums(g, Filters()) for g in GROUPINGS}
+        out["total"] = store.sums(None, Filters())
+        out["count"] = store.count()
+    return json.loads(json.dumps(out, default=str))
+
+
+# -- the same answers as DuckDB ---------------------------------------------------------------
+
+
+@pytest.mark.parametrize("name", sorted(LEDGER_COMMANDS))
+def test_golden_output_on_postgres(name: str, data: Path, url: str, tmp_path: Path) -> None:
+    """Every report, anatomy and what-if prints exactly the DuckDB golden JSON."""
+    args = [a.replace("{data}", str(data)) for a in LEDGER_COMMANDS[name]]
+    extra = ["--home", str(tmp_path / "home"), "--ledger", url, "--json"]
+    result = CliRunner().invoke(app, [*args, *extra])
+    assert result.exit_code == 0, result.output
+    out = result.stdout.replace(str(data), "<DATA>")
+    assert out == (GOLDEN / f"{name}.json").read_text()
+    assert pg.PASSWORD not in result.output
+
+
+def test_every_method_agrees_with_duckdb(data: Path, url: str, tmp_path: Path) -> None:
+    """Sums of every grouping, in zones, filtered; calls, timeline, priced tokens, tasks."""
+    from tokenomy.ledger.postgres import PostgresLedger
+
+    duck = Ledger(tmp_path / "duck")
+    duck.import_paths([data])
+    with duck, PostgresLedger(url) as post:
+        post.import_paths([data])
+        for filters in (
+            Filters(),
+            Filters(timezone="America/Los_Angeles"),
+            Filters(timezone="Asia/Kolkata"),
+            Filters(timezone="Asia/Kathmandu"),
+            Filters(since=date(2026, 1, 1), until=date(2026, 6, 1), timezone="Asia/Tokyo"),
+            Filters(models=("claude",), projects=("",), sources=("claude_code", "codex")),
+        ):
+            for grouping in (None, *GROUPINGS):
+                assert post.sums(grouping, filters) == duck.sums(grouping, filters), grouping
+            assert post.count(filters) == duck.count(filters)
+            # in time order; calls at one instant in either backend's order (both leave ties
+            # unordered)
+            assert sorted(post.timeline(filters)) == sorted(duck.timeline(filters))
+            assert [t for t, *_ in post.timeline(filters)] == [t for t, *_ in duck.timeline(
+                filters)]  # fmt: skip
+            assert post.task_tokens(filters) == duck.task_tokens(filters)
+            for weekly in (False, True):
+                p_rows, p_cost = post.priced_tokens(filters, weekly)
+                d_rows, d_cost = duck.priced_tokens(filters, weekly)
+                assert sorted(p_rows) == sorted(d_rows) and p_cost == d_cost
+
+            def records(store: Any, filters: Filters = filters) -> list[str]:
+                return sorted(json.dumps(c.to_dict(), sort_keys=True) for c in store.calls(filters))
+
+            assert records(post) == records(duck)
+        for column in ("model", "project", "source", "provider"):
+            assert post.distinct(column) == duck.distinct(column)
+        assert post.unpriced_models() == duck.unpriced_models()
+        assert post.price(everything=True) > 0
+        assert post.sums(None, Filters()) == duck.sums(None, Filters())
+        post.rebuild_rollup()  # the rollup recomputed from scratch: the same sums
+        for grouping in (None, "daily", "model"):
+            assert post.sums(grouping, Filters()) == duck.sums(grouping, Filters())
+
+
+def test_reimport_is_a_no_op_and_append_is_incremental(url: str, tmp_path: Path) -> None:
+    from tokenomy.ledger.postgres import PostgresLedger
+
+    logs = shipped_logs(tmp_path / "logs")
+    with PostgresLedger(url) as ledger:
+        first = ledger.import_paths([logs])
+        again = ledger.import_paths([logs])
+        assert first.new_calls > 0 and again.new_calls == 0 and again.files_read == 0
+        # the same logs under another path (another laptop): merged, counted once
+        copy = shutil.copytree(logs, tmp_path / "copy")
+        moved = PostgresLedger(url, host="other-laptop")
+        with moved:
+            other = moved.import_paths([copy])
+        assert other.new_calls == 0 and ledger.count() == first.new_calls
+    duck = Ledger(tmp_path / "duck")  # the same counts as the DuckDB ledger reports
+    with duck:
+        assert duck.import_paths([logs]).to_dict() == first.to_dict()
+        assert duck.import_paths([copy]).to_dict() == other.to_dict()
+
+
+def test_migrations_are_versioned_and_idempotent(url: str) -> None:
+    from tokenomy.ledger.postgres import MIGRATIONS, PostgresLedger
+
+    with PostgresLedger(url) as ledger:
+        versions = [r[0] for r in ledger.sql("SELECT version FROM schema_migrations ORDER BY 1")]
+        assert versions == [v for v, _, _ in MIGRATIONS]
+        assert ledger.schema_version() == MIGRATIONS[-1][0]
+    with PostgresLedger(url) as again:  # opening again migrates nothing
+        assert again.sql("SELECT count(*) FROM schema_migrations")[0][0] == len(MIGRATIONS)
+
+
+# -- many writers -------------------------------------------------------------------------
+
+
+def _writer(url: str, logs: Path, home: Path) -> subprocess.Popen[bytes]:
+    env = {**os.environ, "TOKENOMY_LEDGER": url}
+    return subprocess.Popen(
+        [*CLI, "import", str(logs), "--home", str(home)],
+        env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+    )  # fmt: skip
+
+
+def test_eight_concurrent_writers_give_one_clean_bill(
+    server: pg.Server, licensed_logs: Path, tmp_path: Path
+) -> None:
+    """8 processes import overlapping copies of the real logs at once (each copy holds every
+    call, some twice): the shared ledger holds exactly the bill of one clean import."""
+    clean = server.database()
+    reference = _bill(clean, licensed_logs)
+    shared = server.database()
+    copies = []
+    for i in range(8):
+        copy = shutil.copytree(licensed_logs, tmp_path / f"copy{i}")
+        if i % 2:  # overlapping: a second copy of some logs inside this one
+            shutil.copytree(licensed_logs / "claude-code", copy / "again")
+        copies.append(copy)
+    procs = [_writer(shared, copy, tmp_path / f"home{i}") for i, copy in enumerate(copies)]
+    for proc in procs:
+        _, err = proc.communicate(timeout=300)
+        assert proc.returncode == 0, err.decode()
+        assert pg.PASSWORD.encode() not in err
+    assert _bill(shared) == reference
+
+
+def test_killed_writer_then_rerun_gives_the_clean_bill(
+    server: pg.Server, licensed_logs: Path, tmp_path: Path
+) -> None:
+    """kill -9 of a writer at any moment of its import, then a re-run: the clean bill."""
+    reference = _bill(server.database(), licensed_logs)
+    for delay in (0.3, 0.8, 1.5):
+        shared = server.database()
+        proc = _writer(shared, licensed_logs, tmp_path / "home")
+        time.sleep(delay)
+        proc.send_signal(signal.SIGKILL)
+        proc.wait()
+        rerun = _writer(shared, licensed_logs, tmp_path / "home")
+        _, err = rerun.communicate(timeout=300)
+        assert rerun.returncode == 0, err.decode()
+        assert _bill(shared) == reference
+
+
+def test_a_dropped_connection_is_retried_with_a_message(
+    url: str, licensed_logs: Path, caplog: pytest.LogCaptureFixture, monkeypatch: Any
+) -> None:
+    from tokenomy.ledger import postgres
+
+    original = postgres.PostgresLedger._upsert
+    dropped = []
+
+    def drop_once(self: Any, conn: Any, columns: Any) -> Any:
+        if not dropped:
+            dropped.append(True)
+            conn.execute("SELECT pg_terminate_backend(pg_backend_pid())")  # the server hangs up
+        return original(self, conn, columns)
+
+    monkeypatch.setattr(postgres.PostgresLedger, "_upsert", drop_once)
+    with caplog.at_level(logging.WARNING), postgres.PostgresLedger(url) as ledger:
+        report = ledger.import_paths([licensed_logs])
+        assert dropped and report.new_calls == ledger.count() > 0
+    messages = " ".join(r.getMessage() for r in caplog.records)
+    assert "connection lost" in messages and "retrying (2/3)" in messages
+    assert pg.PASSWORD not in messages and "***" in messages
+
+
+# -- security -------------------------------------------------------------------------------
+
+HOSTILE = [
+    "'; DROP TABLE calls; --",
+    'Robert"); DROP TABLE files;--',
+    "%s %(zone)s {0} $1 \\N \\.",
+    "tab\there\nnewline\r\\backslash",
+    "ünïcødé 🚀 项目",
+    "nul\x00byte",
+    "' OR '1'='1",
+    "100%_wild",
+]
+
+
+def _hostile_calls() -> list[Call]:
+    base = datetime(2026, 3, 1, 12, tzinfo=UTC)
+    return [
+        Call(source="openai", id=f"{text}#{i}", time=base, model=text if i % 2 else "gpt-4o",
+             provider="openai", project=text, session=text, input=100 + i, output=10 + i,
+             reported_cost=Decimal("0.001"))
+        for i, text in enumerate(HOSTILE)
+    ]  # fmt: skip
+
+
+def test_hostile_names_and_ids_are_parameters(url: str, tmp_path: Path) -> None:
+    from tokenomy.ledger.postgres import PostgresLedger
+
+    calls = _hostile_calls()
+    duck = Ledger(tmp_path / "duck")
+    with duck, PostgresLedger(url, user="'; DROP TABLE calls; --", host="h\x27") as post:
+        assert post.add_calls(calls) == len(calls)
+        assert post.add_calls(calls) == 0  # the same ids again: merged
+        duck.add_calls(calls)
+        assert post.count() == len(calls)
+        stored = {c.id for c in post.calls()}
+        assert stored == {c.id.replace("\x00", "\ufffd") for c in calls}
+        for text in HOSTILE:
+            clean = text.replace("\x00", "\ufffd")
+            for filters in (Filters(projects=(clean,)), Filters(models=(clean,)),
+                            Filters(sessions=(clean,))):  # fmt: skip
+                got = post.sums(None, filters)[0]["calls"]
+                if "\x00" not in text:
+                    assert got == duck.sums(None, filters)[0]["calls"], (text, filters)
+                assert got >= 1 or filters.models
+        assert post.distinct("project") == sorted(
+            {c.project.replace("\x00", "\ufffd") for c in calls}, key=lambda s: s.encode()
+        )
+        tables = {r[0] for r in post.sql("SELECT tablename FROM pg_tables")}
+        assert {"calls", "files", "problems", "imports", "schema_migrations"} <= tables
+
+
+def test_the_password_never_appears(url: str, licensed_logs: Path, tmp_path: Path) -> None:
+    from tokenomy.ledger.postgres import redact
+
+    assert pg.PASSWORD not in redact(url) and "***" in redact(url)
+    assert redact("host=x password=hunter2 user=y") == "host=x password=*** user=y"
+    home = ["--home", str(tmp_path / "home")]
+    ok = CliRunner().invoke(app, ["report", "daily", str(licensed_logs), "--ledger", url, *home])
+    assert ok.exit_code == 0 and pg.PASSWORD not in ok.output
+    wrong = url.replace(pg.PASSWORD, "wrong-" + pg.PASSWORD)
+    proc = subprocess.run(
+        [*CLI, "report", "daily", str(licensed_logs), "--ledger", wrong, *home],
+        capture_output=True, text=True, check=False,
+    )  # fmt: skip
+    assert proc.returncode == 1
+    assert "cannot use the PostgreSQL ledger" in proc.stderr and "***" in proc.stderr
+    assert pg.PASSWORD not in proc.stdout + proc.stderr
+    down = subprocess.run(
+        [*CLI, "import", str(licensed_logs), *home],
+        capture_output=True, text=True, check=False, timeout=60,
+        env={**os.environ, "TOKENOMY_LEDGER": "postgresql://u:topsecret@127.0.0.1:1/db"},
+    )  # fmt: skip
+    assert down.returncode == 1 and "topsecret" not in down.stdout + down.stderr
+
+
+# -- push and roles -------------------------------------------------------------------------
+
+
+def test_push_attributes_and_resumes(url: str, licensed_logs: Path, tmp_path: Path) -> None:
+    from tokenomy.ledger.postgres import PostgresLedger
+
+    runner = CliRunner()
+    first = runner.invoke(app, ["push", str(licensed_logs), "--ledger", url, "--user", "alice",
+                                "--host", "laptop-1", "--json"])  # fmt: skip
+    assert first.exit_code == 0, first.output
+    pushed = json.loads(first.stdout)
+    assert pushed["user"] == "alice" and pushed["new_calls"] > 0
+    again = runner.invoke(app, ["push", str(licensed_logs), "--ledger", url, "--user", "alice",
+                                "--host", "laptop-1", "--json"])  # fmt: skip
+    assert json.loads(again.stdout)["files_read"] == 0  # cron: nothing new, nothing read
+    copy = shutil.copytree(licensed_logs, tmp_path / "bobs")
+    bob = runner.invoke(app, ["push", str(copy), "--ledger", url, "--user", "bob",
+                              "--host", "laptop-2", "--json"])  # fmt: skip
+    assert json.loads(bob.stdout)["new_calls"] == 0  # the same calls: counted once
+    with PostgresLedger(url) as ledger:
+        by_user = ledger.spend_by("user_name")
+        assert [r["key"] for r in by_user] == ["alice"]
+        assert by_user[0]["calls"] == ledger.count() == pushed["new_calls"]
+    no_server = runner.invoke(app, ["push", str(licensed_logs)], env={"TOKENOMY_LEDGER": ""})
+    assert no_server.exit_code == 2 and "needs a shared ledger" in no_server.output
+
+
+def _roles_sql() -> str:
+    text = (Path(__file__).parents[1] / "docs" / "postgres.md").read_text()
+    return text.split("```sql roles\n", 1)[1].split("```", 1)[0]
+
+
+def test_documented_roles(url: str, licensed_logs: Path, tmp_path: Path) -> None:
+    """docs/postgres.md's SQL, as written: the read-only role reads and cannot write; with
+    row-level security a writer sees only its own rows."""
+    import psycopg
+
+    from tokenomy.ledger.postgres import LedgerUnavailable, PostgresLedger
+
+    with PostgresLedger(url) as owner:  # migrated by the owner
+        owner.import_paths([licensed_logs])
+        total = owner.count()
+    statements = _roles_sql()
+    with psycopg.connect(url, autocommit=True) as conn:
+        for role in ("dashboard", "alice", "bob", "tokenomy_read", "tokenomy_write"):
+            if conn.execute("SELECT 1 FROM pg_roles WHERE rolname = %s", [role]).fetchone():
+                conn.execute(f"DROP OWNED BY {role}")
+            conn.execute(f"DROP ROLE IF EXISTS {role}")
+        conn.execute(statements)
+
+    def as_role(role: str, password: str) -> str:
+        return url.replace(f"{pg.USER}:{pg.PASSWORD}@", f"{role}:{password}@")
+
+    with PostgresLedger(as_role("dashboard", "dashboard-secret")) as dash:
+        assert dash.count() == total
+        assert dash.sums("daily", Filters())
+        with pytest.raises((LedgerUnavailable, psycopg.Error)):
+            dash.add_calls(_hostile_calls()[:1])
+    alice_calls = _hostile_calls()[:3]
+    with PostgresLedger(as_role("alice", "alice-secret"), user="alice") as alice:
+        assert alice.count() == 0  # the owner's rows are not alice's
+        assert alice.add_calls(alice_calls) == 3 and alice.count() == 3
+    with PostgresLedger(as_role("bob", "bob-secret"), user="bob") as bob:
+        assert bob.count() == 0
+        with pytest.raises(psycopg.Error):  # alice's calls: hidden from bob, not his to merge
+            bob.add_calls(alice_calls)
+        assert bob.add_calls(_hostile_calls()[3:4]) == 1 and bob.count() == 1
+    with PostgresLedger(as_role("dashboard", "dashboard-secret")) as dash:
+        assert dash.count() == total + 4

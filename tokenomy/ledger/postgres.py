@@ -1,0 +1,1009 @@
+"""The ledger on a PostgreSQL server: one shared ledger for a team's laptops, gateways and
+services (``--ledger postgresql://...`` or ``$TOKENOMY_LEDGER``).
+
+It answers the same ``Store`` methods as the embedded DuckDB ``Ledger``, with the same numbers
+to the cent:
+
+- **Many writers**: the dedupe key (source, provider call id) is the table's primary key and
+  calls arrive with ``INSERT ... ON CONFLICT``, so two writers importing the same call count
+  it once. A batch is COPYed into a temporary table, reduced to one record per call, then
+  merged in key order (writers lock rows in the same order: no deadlock between imports);
+  the fuller record wins exactly as in DuckDB. Each batch is one transaction with the files
+  it read: a writer killed mid-batch leaves nothing, and the next run reads those files again.
+- **Priced in SQL** from the same rate rows as DuckDB (``repricing.rate_table``), in the
+  transaction that stores the calls.
+- **Migrated by tokenomy**: versioned migrations recorded in ``schema_migrations``, applied
+  under an advisory lock (many processes may open a fresh database at once).
+- **Safe**: every value travels as a query parameter or through COPY, never in SQL text; the
+  password of the connection string is never printed (``redact``).
+- **Attributed**: each call keeps the user and host that first stored it; files read are
+  remembered per host, so each laptop's imports stay incremental.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import socket
+import time as _time
+from collections import Counter
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from decimal import Decimal
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, TypeVar
+from urllib.parse import urlsplit, urlunsplit
+
+from tokenomy.calls import STORED_FIELDS, Call, prompt_sql
+from tokenomy.ledger import importing, repricing
+from tokenomy.ledger.filters import GROUPINGS, Filters
+from tokenomy.ledger.home import default_home, is_postgres_url
+from tokenomy.ledger.importing import INT_FIELDS, ImportReport, Job
+from tokenomy.pricing import Pricer
+from tokenomy.sources import FileReport, registry, walk_files
+from tokenomy.sources.base import CONFLICT
+
+if TYPE_CHECKING:
+    import psycopg
+
+    from tokenomy.ledger.importing import Columns
+
+__all__ = ["MIGRATIONS", "LedgerUnavailable", "PostgresLedger", "is_postgres_url", "redact"]
+
+log = logging.getLogger("tokenomy.ledger.postgres")
+T = TypeVar("T")
+
+RETRIES = 3  # a batch whose connection dropped (or that lost a deadlock) is tried this often
+
+
+def redact(text: str) -> str:
+    """``text`` with the password of any connection string in it replaced by ``***`` (URL
+    form ``postgresql://user:secret@host/db`` and key=value form ``password=secret``)."""
+
+    def url(match: re.Match[str]) -> str:
+        parts = urlsplit(match.group(0))
+        if parts.password is None:
+            return match.group(0)
+        netloc = parts.netloc.replace(f":{parts.password}@", ":***@", 1)
+        return urlunsplit(parts._replace(netloc=netloc))
+
+    text = re.sub(r"postgres(?:ql)?://\S+", url, text, flags=re.IGNORECASE)
+    return re.sub(r"(password\s*=\s*)('[^']*'|\S+)", r"\1***", text, flags=re.IGNORECASE)
+
+
+class LedgerUnavailable(RuntimeError):
+    """The PostgreSQL ledger cannot be reached (the message never holds the password)."""
+
+
+def _column_type(name: str) -> str:
+    special = {"time": "TIMESTAMP", "output_exact": "BOOLEAN", "reported_cost": "NUMERIC(38, 12)"}
+    return special.get(name, "BIGINT" if name in INT_FIELDS else "TEXT")
+
+
+def _column_defs(not_null: bool) -> str:
+    return ", ".join(
+        f'"{c}" {_column_type(c)}' + (" NOT NULL" if not_null and c != "reported_cost" else "")
+        for c in STORED_FIELDS
+    )
+
+
+
+_COLS = ", ".join(f'"{c}"' for c in STORED_FIELDS)
+# The types of a batch's columns in a binary COPY (and its arrival order).
+_COPY_TYPES = [_column_type(c).split("(")[0].lower() for c in STORED_FIELDS] + ["bigint"]
+_PROMPT = prompt_sql()
+_SUMS = f"""
+    count(*) AS calls,
+    sum(input) AS input,
+    sum(cache_read) AS cache_read,
+    sum(cache_write_5m) AS cache_write_5m,
+    sum(cache_write_1h) AS cache_write_1h,
+    sum(output) AS output,
+    sum(reasoning) AS reasoning,
+    sum({_PROMPT} + output) AS total_tokens,
+    coalesce(sum(cost), 0) AS cost_usd,
+    count(*) FILTER (WHERE cost IS NULL) AS unpriced_calls,
+    count(*) FILTER (WHERE NOT output_exact) AS lower_bound_calls,
+    sum(reported_cost) AS reported_cost_usd
+"""
+
+_BUCKET = "date_bin('15 minutes', time, TIMESTAMP '2000-01-01')"
+# Versioned migrations: (version, what it does, statements). Append, never edit.
+MIGRATIONS: list[tuple[int, str, list[str]]] = [
+    (
+        1,
+        "calls, files, problems, imports",
+        [
+            f"""CREATE TABLE calls (
+                {_column_defs(not_null=True)},
+                cost NUMERIC(38, 12),
+                priced_model TEXT,
+                price_fp TEXT,
+                user_name TEXT NOT NULL DEFAULT '',
+                host TEXT NOT NULL DEFAULT '',
+                PRIMARY KEY (source, id)
+            )""",
+            """CREATE TABLE files (
+                host TEXT NOT NULL,
+                path TEXT NOT NULL,
+                source TEXT NOT NULL,
+                size BIGINT NOT NULL,
+                mtime_ns BIGINT NOT NULL,
+                head_hash TEXT NOT NULL,
+                "offset" BIGINT NOT NULL,
+                imported_at TIMESTAMP NOT NULL,
+                PRIMARY KEY (host, path)
+            )""",
+            """CREATE TABLE problems (
+                host TEXT NOT NULL,
+                path TEXT NOT NULL,
+                reason TEXT NOT NULL,
+                n BIGINT NOT NULL,
+                PRIMARY KEY (host, path, reason)
+            )""",
+            """CREATE TABLE imports (
+                time TIMESTAMP NOT NULL,
+                user_name TEXT NOT NULL,
+                host TEXT NOT NULL,
+                files_read BIGINT NOT NULL,
+                lines BIGINT NOT NULL,
+                calls_found BIGINT NOT NULL,
+                new_calls BIGINT NOT NULL,
+                duplicates BIGINT NOT NULL,
+                skipped BIGINT NOT NULL
+            )""",
+        ],
+    ),
+    (
+        2,
+        "a block-range index on time (calls arrive roughly in time order; a B-tree on time "
+        "would cost every insert more than it saves the reports, which scan)",
+        ["CREATE INDEX calls_time ON calls USING brin (time)"],
+    ),
+    (
+        3,
+        "calls_rollup: the bill's sums per 15 minutes of UTC, source, model, provider and "
+        "project, kept exact in each writer's transaction; the reports that need only sums "
+        "read it instead of every call",
+        [
+            """CREATE TABLE calls_rollup (
+                bucket TIMESTAMP NOT NULL,
+                source TEXT NOT NULL,
+                model TEXT NOT NULL,
+                provider TEXT NOT NULL,
+                project TEXT NOT NULL,
+                calls BIGINT NOT NULL,
+                input BIGINT NOT NULL,
+                cache_read BIGINT NOT NULL,
+                cache_write_5m BIGINT NOT NULL,
+                cache_write_1h BIGINT NOT NULL,
+                output BIGINT NOT NULL,
+                reasoning BIGINT NOT NULL,
+                total_tokens BIGINT NOT NULL,
+                cost_usd NUMERIC(38, 12) NOT NULL,
+                unpriced_calls BIGINT NOT NULL,
+                lower_bound_calls BIGINT NOT NULL,
+                reported_cost_usd NUMERIC(38, 12),
+                PRIMARY KEY (bucket, source, model, provider, project)
+            )""",
+            f"INSERT INTO calls_rollup SELECT {_BUCKET} AS bucket, source, model, provider, "
+            f"project, {_SUMS} FROM calls GROUP BY 1, 2, 3, 4, 5",
+        ],
+    ),
+]
+# The sums of partial sums (``_SUMS`` per bucket, added up per group).
+_RESUMS = ", ".join(
+    f"sum({name}) AS {name}"
+    for name in ("calls", "input", "cache_read", "cache_write_5m", "cache_write_1h", "output",
+                 "reasoning", "total_tokens", "cost_usd", "unpriced_calls", "lower_bound_calls",
+                 "reported_cost_usd")
+)  # fmt: skip
+_BY_TIME = ("daily", "weekly", "monthly")
+# Sums of BIGINT are NUMERIC in PostgreSQL (HUGEINT in DuckDB): both come back as int.
+_INT_RESULTS = frozenset(
+    {"calls", "input", "cache_read", "cache_write_5m", "cache_write_1h", "output", "reasoning",
+     "total_tokens", "unpriced_calls", "lower_bound_calls", "subagent_calls", "subagents"}
+)  # fmt: skip
+# Text keys sort byte-wise, as DuckDB sorts them, whatever the database's collation.
+TASK_KEY = (
+    "(CASE WHEN parent_session <> '' THEN parent_session WHEN session <> '' THEN session "
+    "ELSE source || ':' || id END) COLLATE \"C\""
+)
+# The local wall-clock time of a stored UTC time; the zone is a parameter.
+_LOCAL = "timezone(%(zone)s::text, time AT TIME ZONE 'UTC')"
+DISTINCT_COLUMNS = ("model", "project", "source", "provider")
+
+
+def _where(filters: Filters) -> tuple[str, dict[str, Any]]:
+    clauses: list[str] = []
+    params: dict[str, Any] = {"zone": filters.timezone}
+    if filters.since:
+        clauses.append(f"CAST({_LOCAL} AS DATE) >= %(since)s")
+        params["since"] = filters.since
+    if filters.until:
+        clauses.append(f"CAST({_LOCAL} AS DATE) <= %(until)s")
+        params["until"] = filters.until
+    for column, values in (
+        ("model", filters.models),
+        ("project", filters.projects),
+        ("source", filters.sources),
+    ):
+        if values:
+            ors = []
+            for i, value in enumerate(values):
+                ors.append(f"{column} ILIKE %({column}{i})s ESCAPE ''")
+                params[f"{column}{i}"] = f"{value}%"
+            clauses.append(f"({' OR '.join(ors)})")
+    if filters.sessions:
+        ors = []
+        for i, value in enumerate(filters.sessions):
+            ors.append(f"session = %(session{i})s OR parent_session = %(session{i})s")
+            params[f"session{i}"] = value
+        clauses.append(f"({' OR '.join(ors)})")
+    return (" AND ".join(clauses) or "TRUE"), params
+
+
+def _group(grouping: str) -> tuple[str, str, str]:
+    """(key expression, extra columns, order) of a grouping."""
+    order = "cost_usd DESC, key" if grouping in ("model", "project", "source") else "key"
+    if grouping == "session":
+        extra = (
+            f", min(project) AS project, min({_LOCAL}) AS start, "
+            "extract(epoch FROM max(time) - min(time)) AS duration_s, "
+            "count(*) FILTER (WHERE agent <> '') AS subagent_calls, "
+            "count(DISTINCT session) - 1 AS subagents, "
+            'string_agg(DISTINCT model COLLATE "C", \', \' ORDER BY model COLLATE "C") '
+            "AS models"
+        )
+        return TASK_KEY, extra, "start, key"
+    key = {
+        "daily": f"to_char({_LOCAL}, 'YYYY-MM-DD')",
+        "weekly": f"to_char(date_trunc('week', {_LOCAL}), 'YYYY-MM-DD')",
+        "monthly": f"to_char({_LOCAL}, 'YYYY-MM')",
+        "model": 'model COLLATE "C"',
+        "project": 'project COLLATE "C"',
+        "source": 'source COLLATE "C"',
+    }[grouping]
+    return key, "", order
+
+
+def _typed(row: dict[str, Any]) -> dict[str, Any]:
+    for name, value in row.items():
+        if value is None:
+            continue
+        if name in _INT_RESULTS:
+            row[name] = int(value)
+        elif name == "duration_s":
+            row[name] = float(value)
+    return row
+
+
+def _merge_updates() -> str:
+    """The ``ON CONFLICT`` update: the fuller record of one call wins among records that agree
+    on model and session (as the DuckDB ledger merges)."""
+    agree = "(excluded.model = calls.model AND excluded.session = calls.session)"
+    fuller = (
+        f"({agree} AND "
+        f"(excluded.output > calls.output OR (excluded.output = calls.output AND "
+        f"{prompt_sql('excluded')} > {prompt_sql('calls')})))"
+    )
+    updates = ", ".join(
+        f'"{c}" = CASE WHEN {fuller} THEN excluded."{c}" ELSE calls."{c}" END'
+        for c in STORED_FIELDS
+        if c not in ("source", "id", "time", "output_exact")
+    )
+    return (
+        f"{updates}, time = CASE WHEN {agree} THEN least(calls.time, excluded.time) "
+        "ELSE calls.time END, "
+        f"output_exact = calls.output_exact OR ({agree} AND excluded.output_exact), "
+        # the fuller record's price, unless the merged time (the earlier) is not its own: then
+        # priced again after the merge (``_price``), as DuckDB prices after merging
+        f"cost = CASE WHEN {fuller} THEN excluded.cost ELSE calls.cost END, "
+        f"priced_model = CASE WHEN {fuller} THEN excluded.priced_model "
+        "ELSE calls.priced_model END, "
+        f"price_fp = CASE WHEN {fuller} AND excluded.time <= calls.time THEN excluded.price_fp "
+        f"WHEN {fuller} THEN NULL ELSE calls.price_fp END"
+    )
+
+
+_MERGE = _merge_updates()
+
+
+class PostgresLedger:
+    """The calls of a team in one PostgreSQL database (a ``Store``). ``user`` and ``host``
+    attribute what this process imports; ``home`` is only where local files (an HTML report)
+    go by default."""
+
+    def __init__(
+        self,
+        url: str,
+        pricer: Pricer | None = None,
+        *,
+        user: str = "",
+        host: str | None = None,
+        home: Path | str | None = None,
+        pool_size: int = 4,
+        connect_timeout: float = 10.0,
+    ) -> None:
+        from tokenomy.extras import require
+
+        require("psycopg", "postgres", "a PostgreSQL ledger")
+        require("psycopg_pool", "postgres", "a PostgreSQL ledger")
+        import psycopg
+        from psycopg_pool import ConnectionPool
+
+        self.url = url
+        self.display = redact(url)
+        self.user = user
+        self.host = host if host is not None else socket.gethostname()
+        self.home = Path(home) if home is not None else default_home()
+        self._pricer = pricer
+        try:  # one direct connection first: a clear error when the server is not there
+            with psycopg.connect(url, connect_timeout=int(connect_timeout)) as conn:
+                self._migrate(conn)
+        except psycopg.Error as exc:
+            raise LedgerUnavailable(
+                f"cannot use the PostgreSQL ledger {self.display}: {redact(str(exc)).strip()}"
+            ) from None
+        self.pool = ConnectionPool(
+            url,
+            min_size=1,
+            max_size=pool_size,
+            open=True,
+            configure=_configure,
+            check=ConnectionPool.check_connection,
+            kwargs={"connect_timeout": int(connect_timeout)},
+            name="tokenomy-ledger",
+        )
+
+    @property
+    def pricer(self) -> Pricer:
+        if self._pricer is None:
+            self._pricer = Pricer()
+        return self._pricer
+
+    @pricer.setter
+    def pricer(self, pricer: Pricer) -> None:
+        self._pricer = pricer
+
+    def __repr__(self) -> str:
+        return f"PostgresLedger({self.display!r})"
+
+    def close(self) -> None:
+        self.pool.close()
+
+    def release(self) -> None:
+        """Nothing to let go: pooled connections return to the pool after each statement, and
+        the server takes any number of writers."""
+
+    def __enter__(self) -> PostgresLedger:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # -- connections ----------------------------------------------------------------------
+
+    @staticmethod
+    def _migrate(conn: psycopg.Connection[Any]) -> list[int]:
+        """Apply the migrations this database lacks, in order; returns those applied."""
+        applied: list[int] = []
+        with conn.transaction():  # up to date: nothing to lock or create (a read-only role)
+            if conn.execute("SELECT to_regclass('schema_migrations')").fetchone() not in (
+                None, (None,)
+            ):  # fmt: skip
+                have = {r[0] for r in conn.execute("SELECT version FROM schema_migrations")}
+                if have >= {version for version, _, _ in MIGRATIONS}:
+                    return applied
+        with conn.transaction():
+            # Many processes may open a fresh database at once: one migrates, the others wait.
+            conn.execute("SELECT pg_advisory_xact_lock(hashtext('tokenomy.schema_migrations'))")
+            conn.execute(
+                "CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, "
+                "description TEXT NOT NULL, applied_at TIMESTAMPTZ NOT NULL DEFAULT now())"
+            )
+            have = {r[0] for r in conn.execute("SELECT version FROM schema_migrations")}
+            for version, description, statements in MIGRATIONS:
+                if version in have:
+                    continue
+                for statement in statements:
+                    conn.execute(statement)  # fixed DDL, no data
+                conn.execute(
+                    "INSERT INTO schema_migrations (version, description) VALUES (%s, %s)",
+                    (version, description),
+                )
+                applied.append(version)
+        return applied
+
+    def schema_version(self) -> int:
+        return int(self.sql("SELECT max(version) FROM schema_migrations")[0][0])
+
+    def _run(self, work: Callable[[psycopg.Connection[Any]], T], what: str) -> T:
+        """``work`` in one transaction; retried from the start when the connection drops or
+        the transaction loses a deadlock or serialization conflict."""
+        import psycopg
+        from psycopg import errors
+
+        for attempt in range(1, RETRIES + 1):
+            try:
+                with self.pool.connection() as conn, conn.transaction():
+                    return work(conn)
+            except (errors.DeadlockDetected, errors.SerializationFailure) as exc:
+                reason = type(exc).__name__
+            except psycopg.OperationalError as exc:
+                reason = f"connection lost ({redact(str(exc)).strip() or type(exc).__name__})"
+            if attempt == RETRIES:
+                raise LedgerUnavailable(
+                    f"{what} on {self.display} failed {RETRIES} times: {reason}"
+                )
+            log.warning(
+                "tokenomy: %s on %s: %s; retrying (%d/%d)",
+                what, self.display, reason, attempt + 1, RETRIES,
+            )  # fmt: skip
+            _time.sleep(0.2 * attempt)
+        raise AssertionError("unreachable")
+
+    def sql(self, query: str, params: Sequence[Any] | dict[str, Any] = ()) -> list[tuple[Any, ...]]:
+        """Run one statement (``%s`` or ``%(name)s`` parameters) and fetch what it returns.
+        For this backend's own use and tests; the library asks through the typed methods."""
+
+        def work(conn: psycopg.Connection[Any]) -> list[tuple[Any, ...]]:
+            cursor = conn.execute(query, params)
+            return cursor.fetchall() if cursor.description else []
+
+        return self._run(work, "a query")
+
+    def _dicts(self, query: str, params: dict[str, Any]) -> list[dict[str, Any]]:
+        def work(conn: psycopg.Connection[Any]) -> list[dict[str, Any]]:
+            cursor = conn.execute(query, params)
+            names = [d.name for d in cursor.description or []]
+            return [_typed(dict(zip(names, row, strict=True))) for row in cursor.fetchall()]
+
+        return self._run(work, "a report query")
+
+    # -- writing --------------------------------------------------------------------------
+
+    def import_paths(
+        self, paths: Iterable[Path | str], progress: importing.Progress | None = None
+    ) -> ImportReport:
+        """Import every recognised log under ``paths``; only what this host has not stored
+        yet is read. Each batch of files is one transaction (resumable). ``progress`` is told
+        (bytes read, bytes to read) as the files are read."""
+        report = ImportReport()
+        known = {
+            row[0]: row[1:]
+            for row in self.sql(
+                'SELECT path, source, size, mtime_ns, head_hash, "offset" FROM files '
+                "WHERE host = %s",
+                [self.host],
+            )
+        }
+        jobs: list[Job] = []
+        for path, st in walk_files(paths, report.left_out):
+            report.files_seen += 1
+            job = importing.plan(path, st, known.get(path), report)
+            if job is not None:
+                jobs.append(job)
+        if not jobs:
+            if self.sql("SELECT 1 FROM calls WHERE price_fp IS DISTINCT FROM %s LIMIT 1",
+                        [self.pricer.fingerprint]):  # fmt: skip
+                self.price()  # prices changed since the calls were stored
+            report.standing = self.standing_warnings()
+            return report
+        by_path = {job.path: job for job in jobs}
+        results = importing.read(jobs, self.pricer, progress)
+        report.files_read = len(jobs)
+        for columns, file_reports in results:
+            for file_report in file_reports:
+                report.add(file_report)
+            batch_jobs = [by_path[r.path] for r in file_reports]
+            new, merged, conflicts = self._run(
+                lambda conn, c=columns, j=batch_jobs, r=file_reports: self._store_batch(  # type: ignore[misc]
+                    conn, c, j, r
+                ),
+                "an import batch",
+            )
+            report.new_calls += new
+            report.duplicates += merged
+            if conflicts:
+                report.skipped[CONFLICT] += conflicts
+        self.sql(
+            "INSERT INTO imports VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s)",
+            [
+                importing.utc_now(), self.user, self.host, report.files_read, report.lines,
+                report.calls_found, report.new_calls, report.duplicates,
+                sum(report.skipped.values()),
+            ],
+        )  # fmt: skip
+        if report.calls_found:
+            report.unpriced = self.unpriced_models()
+        read_now = set(report.skipped)
+        report.standing = [w for w in self.standing_warnings() if not w.endswith(
+            tuple(read_now))]  # fmt: skip
+        return report
+
+    def _store_batch(
+        self,
+        conn: psycopg.Connection[Any],
+        columns: Columns | None,
+        jobs: Sequence[Job],
+        reports: Sequence[FileReport],
+    ) -> tuple[int, int, int]:
+        new = merged = conflicts = 0
+        if columns is not None:
+            new, merged, conflicts = self._upsert(conn, columns)
+        self._record_files(conn, jobs, reports)
+        self._record_problems(conn, jobs, reports, conflicts)
+        return new, merged, conflicts
+
+    def add_calls(self, calls: Sequence[Call]) -> int:
+        """Store call records that came from elsewhere than a file (a gateway replica);
+        returns how many were new. Safe to call from many processes at once."""
+        if not calls:
+            return 0
+        return self.add_columns(importing.calls_columns(calls))
+
+    def add_columns(self, columns: Columns) -> int:
+        """Store calls given as columns (``importing.Columns``: what the log readers make, and
+        the fastest way in for a gateway batching its calls); returns how many were new."""
+        if not len(columns["id"]):
+            return 0
+        return self._run(lambda conn: self._upsert(conn, columns)[0], "storing calls")
+
+    def price(self, everything: bool = False) -> int:
+        """Price the calls not priced with the current prices (all with ``everything``)."""
+        return self._run(lambda conn: self._price(conn, everything=everything), "repricing")
+
+    def _upsert(self, conn: psycopg.Connection[Any], columns: Columns) -> tuple[int, int, int]:
+        """COPY a batch into a temporary table, keep one record per call, merge it into
+        ``calls``. Returns (new, merged, conflicts) as the DuckDB ledger counts them."""
+        rows = len(columns["id"])
+        if not rows:
+            return 0, 0, 0
+        conn.execute(
+            f"CREATE TEMP TABLE arrived ({_column_defs(not_null=False)}, arrival BIGINT) "
+            "ON COMMIT DROP"
+        )
+        lists = []
+        for name in STORED_FIELDS:
+            values = columns[name].tolist()  # datetime64[us] -> datetime, int64 -> int, ...
+            if name == "reported_cost":  # exact decimal text -> Decimal (binary NUMERIC)
+                values = [None if v is None else Decimal(v) for v in values]
+            elif columns[name].dtype == object:
+                values = _clean(values)
+            lists.append(values)
+        lists.append(list(range(rows)))
+        with conn.cursor().copy(
+            f"COPY arrived ({_COLS}, arrival) FROM STDIN (FORMAT BINARY)"
+        ) as copy:
+            copy.set_types(_COPY_TYPES)
+            for row in zip(*lists, strict=True):
+                copy.write_row(row)
+        conn.execute(
+            f"CREATE TEMP TABLE incoming ON COMMIT DROP AS SELECT DISTINCT ON (source, id) "
+            f"{_COLS}, to_char(time, 'YYYY-MM-DD') AS day FROM arrived "
+            f"ORDER BY source, id, output DESC, {_PROMPT} DESC, arrival"
+        )
+        conflicts = _one(
+            conn,
+            "SELECT count(*) FROM incoming i JOIN calls c USING (source, id) "
+            "WHERE i.model <> c.model OR i.session <> c.session",
+        )
+        # Priced as they are inserted (no second write of each row): the batch's rate rows,
+        # joined; models priced by the time of day get theirs call by call after.
+        fp = self.pricer.fingerprint
+        keys = conn.execute(
+            "SELECT model, provider, service_tier, min(time), day "
+            "FROM incoming GROUP BY model, provider, service_tier, day"
+        ).fetchall()
+        join = (  # the day precomputed: a hash join on the whole rate key
+            "c.model = r.model AND c.provider = r.provider AND c.service_tier = r.tier "
+            f"AND c.day = r.day AND (r.above = 0 OR {prompt_sql('c')} > r.above) "
+            f"AND (r.upper IS NULL OR {prompt_sql('c')} <= r.upper)"
+        )
+        by_the_minute = _load_rates(conn, self.pricer, keys)
+        cols = ", ".join(f'c."{c}"' for c in STORED_FIELDS)
+        # The days whose rollup this batch changes: its calls' days, and the stored days of
+        # the calls it merges into (a merged call may move to an earlier time).
+        _touch(conn, "SELECT DISTINCT date_trunc('day', time) FROM incoming")
+        _touch(
+            conn,
+            "SELECT DISTINCT date_trunc('day', c.time) FROM calls c JOIN incoming i "
+            "USING (source, id)",
+        )
+        # Key order: concurrent writers lock the rows they share in the same order.
+        new = _one(
+            conn,
+            f"WITH up AS (INSERT INTO calls ({_COLS}, cost, priced_model, price_fp, user_name, "
+            f"host) SELECT {cols}, {_COST}, r.priced_model, %(fp)s, %(user)s, %(host)s "
+            f"FROM incoming c LEFT JOIN rates r ON {join} ORDER BY c.source, c.id "
+            f"ON CONFLICT (source, id) DO UPDATE SET {_MERGE} "
+            "RETURNING (xmax = 0) AS fresh, price_fp IS NULL AS stale) "
+            "SELECT count(*) FILTER (WHERE fresh) * 2 + (count(*) FILTER (WHERE stale) > 0)::int "
+            "FROM up",
+            {"fp": fp, "user": self.user, "host": self.host},
+        )
+        new, stale = divmod(new, 2)
+        for model, provider in by_the_minute:
+            _price_call_by_call(conn, self.pricer, model, provider)
+        if stale:  # a fuller record merged at an earlier time than its own: priced again
+            self._price(conn, only_incoming=True)
+        _recompute_rollup(conn)
+        return new, rows - new - conflicts, conflicts
+
+    def _price(
+        self, conn: psycopg.Connection[Any], everything: bool = False, only_incoming: bool = False
+    ) -> int:
+        """Price in SQL from ``repricing.rate_table``'s rows, as the DuckDB ledger does: one
+        UPDATE joins each call to its rate band; models priced by the time of day, call by
+        call. ``only_incoming``: only the calls of the batch being stored."""
+        pricer = self.pricer
+        fp = pricer.fingerprint
+        clauses = [] if everything else ["c.price_fp IS DISTINCT FROM %(fp)s"]
+        if only_incoming:
+            clauses.append("(c.source, c.id) IN (SELECT source, id FROM incoming)")
+        where = ("WHERE " + " AND ".join(clauses)) if clauses else ""
+        params = {"fp": fp}
+        keys = conn.execute(
+            "SELECT model, provider, service_tier, min(time), to_char(time, 'YYYY-MM-DD') AS day "
+            f"FROM calls c {where} GROUP BY model, provider, service_tier, day",
+            params,
+        ).fetchall()
+        if not keys:
+            return 0
+        by_the_minute = _load_rates(conn, pricer, keys)
+        _touch(conn, f"SELECT DISTINCT date_trunc('day', c.time) FROM calls c {where}", params)
+        conn.execute(
+            "UPDATE calls SET cost = p.cost, priced_model = p.priced_model, price_fp = %(fp)s "
+            f"FROM (SELECT c.source, c.id, {_COST} AS cost, r.priced_model "
+            f"FROM calls c LEFT JOIN rates r ON {_RATE_JOIN} {where}) p "
+            "WHERE calls.source = p.source AND calls.id = p.id",
+            params,
+        )
+        conn.execute("DROP TABLE rates")
+        for model, provider in by_the_minute:
+            _price_call_by_call(conn, pricer, model, provider)
+        _recompute_rollup(conn)
+        return len(keys)
+
+    def _record_files(
+        self, conn: psycopg.Connection[Any], jobs: Sequence[Job], reports: Sequence[FileReport]
+    ) -> None:
+        by_path = {r.path: r for r in reports}
+        now = importing.utc_now()
+        rows = []
+        for job in jobs:
+            file_report = by_path[job.path]
+            offset = file_report.end if registry()[job.source].incremental else job.size
+            size = job.size if not file_report.pending_bytes else -1  # re-check until complete
+            rows.append((self.host, job.path, job.source, size, job.mtime_ns, job.head_hash,
+                         offset, now))  # fmt: skip
+        if rows:
+            with conn.cursor() as cursor:
+                cursor.executemany(
+                    'INSERT INTO files (host, path, source, size, mtime_ns, head_hash, "offset", '
+                    "imported_at) VALUES (%s, %s, %s, %s, %s, %s, %s, %s) "
+                    "ON CONFLICT (host, path) DO UPDATE SET source = excluded.source, "
+                    "size = excluded.size, mtime_ns = excluded.mtime_ns, "
+                    'head_hash = excluded.head_hash, "offset" = excluded."offset", '
+                    "imported_at = excluded.imported_at",
+                    rows,
+                )
+
+    def _record_problems(
+        self,
+        conn: psycopg.Connection[Any],
+        jobs: Sequence[Job],
+        reports: Sequence[FileReport],
+        conflicts: int,
+    ) -> None:
+        fresh = [job.path for job in jobs if job.offset == 0]
+        if fresh:
+            conn.execute(
+                "DELETE FROM problems WHERE host = %s AND path = ANY(%s)", [self.host, fresh]
+            )
+        rows = [(self.host, r.path, reason, n) for r in reports
+                for reason, n in r.skipped.items() if n]  # fmt: skip
+        if conflicts:
+            rows.append((self.host, "(merge)", CONFLICT, conflicts))
+        if rows:
+            with conn.cursor() as cursor:
+                cursor.executemany(
+                    "INSERT INTO problems (host, path, reason, n) VALUES (%s, %s, %s, %s) "
+                    "ON CONFLICT (host, path, reason) DO UPDATE SET n = problems.n + excluded.n",
+                    rows,
+                )
+
+    def standing_warnings(self) -> list[str]:
+        """What earlier imports from this host found wrong in logs still in the ledger."""
+        rows = self.sql(
+            "SELECT reason, sum(n), count(*) FROM problems WHERE host = %s GROUP BY reason "
+            'ORDER BY reason COLLATE "C"',
+            [self.host],
+        )
+        return [
+            f"the ledger holds logs with {int(n):,} skipped line(s) in {files:,} file(s): {reason}"
+            for reason, n, files in rows
+        ]
+
+    # -- reading --------------------------------------------------------------------------
+
+    def count(self, filters: Filters | None = None) -> int:
+        where, params = _where(filters or Filters())
+        return int(self.sql(f"SELECT count(*) FROM calls WHERE {where}", params)[0][0])
+
+    def calls(self, filters: Filters | None = None) -> list[Call]:
+        """Calls as records, in time order."""
+        where, params = _where(filters or Filters())
+        out = []
+        for row in self.sql(f"SELECT {_COLS} FROM calls WHERE {where} ORDER BY time", params):
+            call = Call(*row)
+            call.time = call.time.replace(tzinfo=UTC)
+            out.append(call)
+        return out
+
+    def sums(self, grouping: str | None, filters: Filters) -> list[dict[str, Any]]:
+        if (
+            not filters.sessions
+            and grouping in (None, *_BY_TIME, "model", "project", "source")
+            and self._run(_rollup_on, "a query")
+        ):
+            return self._rolled_up(grouping, filters)
+        where, params = _where(filters)
+        if grouping is None:
+            return self._dicts(f"SELECT {_SUMS} FROM calls WHERE {where}", params)
+        if grouping not in GROUPINGS:
+            raise ValueError(f"unknown grouping {grouping!r}")
+        key, extra, order = _group(grouping)
+        if grouping in _BY_TIME:
+            # Sums per 15 minutes of UTC first (cheap integer bucketing, no zone conversion
+            # per call), then those few buckets regrouped into local days: exact, since every
+            # zone offset and transition in use falls on a quarter hour.
+            outer = key.replace("time AT TIME ZONE", "bucket AT TIME ZONE")
+            return self._dicts(
+                f"SELECT {outer} AS key, {_RESUMS} FROM (SELECT date_bin('15 minutes', time, "
+                f"TIMESTAMP '2000-01-01') AS bucket, {_SUMS} FROM calls WHERE {where} "
+                f"GROUP BY 1) b GROUP BY 1 ORDER BY {order}",
+                params,
+            )
+        return self._dicts(
+            f"SELECT {key} AS key, {_SUMS} {extra} FROM calls WHERE {where} "
+            f"GROUP BY 1 ORDER BY {order}",
+            params,
+        )
+
+    def rebuild_rollup(self) -> None:
+        """Recompute ``calls_rollup`` from every call (after row-level security on ``calls``
+        was turned off again: while it is on, the rollup is not kept)."""
+
+        def work(conn: psycopg.Connection[Any]) -> None:
+            _touch(conn, "SELECT DISTINCT date_trunc('day', time) FROM calls")
+            conn.execute("DELETE FROM calls_rollup")
+            _recompute_rollup(conn)
+
+        self._run(work, "rebuilding the rollup")
+
+    def _rolled_up(self, grouping: str | None, filters: Filters) -> list[dict[str, Any]]:
+        """``sums`` from ``calls_rollup``: the same numbers (its rows are the calls' sums per
+        15 minutes of UTC, which regroup exactly into any zone's days), a few rows a day."""
+        where, params = _where(filters)
+        where = where.replace("time AT TIME ZONE", "bucket AT TIME ZONE")
+        if grouping is None:
+            counts = ("calls", "unpriced_calls", "lower_bound_calls")
+            sums = _RESUMS
+            for name in counts:  # no calls: counts are 0, sums NULL (as over the calls)
+                sums = sums.replace(f"sum({name}) AS", f"coalesce(sum({name}), 0) AS")
+            sums = sums.replace("sum(cost_usd) AS", "coalesce(sum(cost_usd), 0) AS")
+            return self._dicts(f"SELECT {sums} FROM calls_rollup WHERE {where}", params)
+        key, _, order = _group(grouping)
+        key = key.replace("time AT TIME ZONE", "bucket AT TIME ZONE")
+        return self._dicts(
+            f"SELECT {key} AS key, {_RESUMS} FROM calls_rollup WHERE {where} "
+            f"GROUP BY 1 ORDER BY {order}",
+            params,
+        )
+
+    def timeline(self, filters: Filters) -> list[tuple[datetime, int, Decimal, bool]]:
+        where, params = _where(filters)
+        rows = self.sql(
+            f"SELECT time, {_PROMPT} + output, coalesce(cost, 0), cost IS NULL FROM calls "
+            f"WHERE {where} ORDER BY time",
+            params,
+        )
+        return [(t.replace(tzinfo=UTC), int(n), Decimal(c), bool(u)) for t, n, c, u in rows]
+
+    def priced_tokens(
+        self, filters: Filters, weekly: bool = False
+    ) -> tuple[list[tuple[Any, ...]], dict[str, Decimal]]:
+        local = f"date_trunc('week', {_LOCAL})" if weekly else _LOCAL
+        where, params = _where(filters)
+        period = f"to_char({local}, 'YYYY-MM-DD')"
+        rows = self.sql(
+            f"SELECT {period} AS period, model, provider, service_tier, time, input, cache_read, "
+            "cache_write_5m, cache_write_1h, output FROM calls "
+            f"WHERE cost IS NOT NULL AND {where} ORDER BY period",
+            params,
+        )
+        billed = self.sql(
+            f"SELECT {period} AS period, sum(cost) FROM calls "
+            f"WHERE cost IS NOT NULL AND {where} GROUP BY period",
+            params,
+        )
+        out = [(p, m, pr, tier, t.replace(tzinfo=UTC), *tok) for p, m, pr, tier, t, *tok in rows]
+        return out, {str(p): Decimal(c) for p, c in billed}
+
+    def task_tokens(self, filters: Filters) -> list[tuple[str, int, int]]:
+        where, params = _where(filters)
+        tokens = f"{_PROMPT} + output"
+        rows = self.sql(
+            f"SELECT {TASK_KEY} AS task, "
+            f"coalesce(sum({tokens}) FILTER (WHERE agent = ''), 0), "
+            f"coalesce(sum({tokens}) FILTER (WHERE agent <> ''), 0) "
+            f"FROM calls WHERE {where} GROUP BY 1 ORDER BY min(time), task",
+            params,
+        )
+        return [(str(s), int(m), int(a)) for s, m, a in rows]
+
+    def distinct(self, column: str) -> list[str]:
+        if column not in DISTINCT_COLUMNS:
+            raise ValueError(f"no distinct values of {column!r}")
+        rows = self.sql(f'SELECT DISTINCT {column} COLLATE "C" FROM calls ORDER BY 1')
+        return [str(r[0]) for r in rows]
+
+    def unpriced_models(self) -> Counter[str]:
+        rows = self.sql("SELECT model, count(*) FROM calls WHERE cost IS NULL GROUP BY model")
+        return Counter({str(m): int(n) for m, n in rows})
+
+    def version(self) -> str:
+        """Changes whenever any writer stores or reprices calls (the server's row counters:
+        cheap at any size); a dashboard polls it."""
+        row = self.sql(
+            "SELECT n_tup_ins, n_tup_upd FROM pg_stat_user_tables WHERE relname = 'calls'"
+        )
+        return f"pg:{row[0][0]}:{row[0][1]}" if row else ""
+
+    def spend_by(self, column: str, filters: Filters | None = None) -> list[dict[str, Any]]:
+        """The bill's sums per ``user_name`` or ``host`` (who pushed the calls)."""
+        if column not in ("user_name", "host"):
+            raise ValueError(f"no spend by {column!r}")
+        where, params = _where(filters or Filters())
+        return self._dicts(
+            f'SELECT {column} COLLATE "C" AS key, {_SUMS} FROM calls WHERE {where} '
+            "GROUP BY 1 ORDER BY cost_usd DESC, key",
+            params,
+        )
+
+    @contextmanager
+    def connection(self) -> Iterator[psycopg.Connection[Any]]:
+        """A pooled connection (for tests and tools)."""
+        with self.pool.connection() as conn:
+            yield conn
+
+
+# A call's cost from its rate band (``rates`` joined as ``r`` to calls as ``c``), exactly as the
+# DuckDB ledger computes it; and that join.
+_COST = (
+    "CAST((c.input * r.r_input + c.cache_read * r.r_cache_read "
+    "+ c.cache_write_5m * r.r_cw5 + c.cache_write_1h * r.r_cw1h "
+    "+ c.output * r.r_output) / 1000000 + r.per_request AS NUMERIC(38, 12))"
+)
+_RATE_JOIN = (
+    "c.model = r.model AND c.provider = r.provider AND c.service_tier = r.tier "
+    "AND to_char(c.time, 'YYYY-MM-DD') = r.day "
+    f"AND (r.above = 0 OR {prompt_sql('c')} > r.above) "
+    f"AND (r.upper IS NULL OR {prompt_sql('c')} <= r.upper)"
+)
+
+
+def _load_rates(
+    conn: psycopg.Connection[Any], pricer: Pricer, keys: list[tuple[Any, ...]]
+) -> set[tuple[str, str]]:
+    """The temporary ``rates`` table of ``keys`` (``repricing.rate_table``, the rows the DuckDB
+    ledger prices from); returns the models priced call by call."""
+    rate_rows, by_the_minute = repricing.rate_table(pricer, keys)
+    conn.execute("DROP TABLE IF EXISTS rates")
+    conn.execute(
+        "CREATE TEMP TABLE rates (model TEXT, provider TEXT, tier TEXT, day TEXT, "
+        "above BIGINT, upper BIGINT, r_input NUMERIC(38,12), r_cache_read NUMERIC(38,12), "
+        "r_cw5 NUMERIC(38,12), r_cw1h NUMERIC(38,12), r_output NUMERIC(38,12), "
+        "per_request NUMERIC(38,12), priced_model TEXT) ON COMMIT DROP"
+    )
+    if rate_rows:
+        names = ", ".join(repricing.RATE_COLUMNS)
+        with conn.cursor().copy(f"COPY rates ({names}) FROM STDIN") as copy:
+            for row in rate_rows:
+                copy.write_row(row)
+    conn.execute("ANALYZE rates")  # a few rows: the planner must know, to hash-join them
+    return by_the_minute
+
+
+def _price_call_by_call(
+    conn: psycopg.Connection[Any], pricer: Pricer, model: str, provider: str
+) -> None:
+    """Price a model whose rates change within a day (off-peak discounts) call by call."""
+    rows = conn.execute(
+        "SELECT source, id, time, service_tier, input, cache_read, cache_write_5m, "
+        "cache_write_1h, output FROM calls "
+        "WHERE model = %s AND provider = %s AND cost IS NULL AND price_fp = %s",
+        [model, provider, pricer.fingerprint],
+    ).fetchall()
+    priced = repricing.call_costs(pricer, model, provider, rows)
+    if priced:
+        conn.execute("DROP TABLE IF EXISTS priced")
+        conn.execute(
+            "CREATE TEMP TABLE priced (source TEXT, id TEXT, cost NUMERIC(38, 12), "
+            "priced_model TEXT) ON COMMIT DROP"
+        )
+        with conn.cursor().copy("COPY priced FROM STDIN") as copy:
+            for row in priced:
+                copy.write_row(row)
+        conn.execute(
+            "UPDATE calls AS c SET cost = p.cost, priced_model = p.priced_model "
+            "FROM priced p WHERE c.source = p.source AND c.id = p.id"
+        )
+
+
+def _touch(conn: psycopg.Connection[Any], select_days: str, params: Any = ()) -> None:
+    """Remember UTC days whose rollup rows must be recomputed before commit."""
+    conn.execute(
+        "CREATE TEMP TABLE IF NOT EXISTS touched (day TIMESTAMP PRIMARY KEY) ON COMMIT DROP"
+    )
+    conn.execute(f"INSERT INTO touched {select_days} ON CONFLICT DO NOTHING", params)
+
+
+def _recompute_rollup(conn: psycopg.Connection[Any]) -> None:
+    """Recompute the rollup rows of the touched days from the calls, under one advisory lock
+    per day taken in day order (writers touching one day take turns; the recompute's snapshot
+    is taken after the previous holder committed, so it sees its calls: exact)."""
+    if conn.execute("SELECT to_regclass('pg_temp.touched')").fetchone() in (None, (None,)):
+        return
+    if not _rollup_on(conn):
+        conn.execute("DROP TABLE touched")
+        return
+    conn.execute(
+        "SELECT pg_advisory_xact_lock(hashtext('tokenomy.rollup'), "
+        "(extract(epoch FROM day) / 86400)::int) FROM (SELECT day FROM touched ORDER BY day) t"
+    )
+    conn.execute(
+        "DELETE FROM calls_rollup r USING touched t "
+        "WHERE r.bucket >= t.day AND r.bucket < t.day + interval '1 day'"
+    )
+    conn.execute(
+        f"INSERT INTO calls_rollup SELECT {_BUCKET} AS bucket, source, model, provider, "
+        f"project, {_SUMS} FROM calls c JOIN touched t "
+        "ON c.time >= t.day AND c.time < t.day + interval '1 day' "
+        "GROUP BY 1, 2, 3, 4, 5"
+    )
+    conn.execute("DROP TABLE touched")
+
+
+def _rollup_on(conn: psycopg.Connection[Any]) -> bool:
+    """Whether the rollup is kept: not under row-level security on ``calls`` (its sums would
+    cross what each writer may see; reports then read the calls)."""
+    row = conn.execute(
+        "SELECT NOT relrowsecurity FROM pg_class WHERE oid = 'calls'::regclass"
+    ).fetchone()
+    return bool(row and row[0])
+
+
+def _configure(conn: psycopg.Connection[Any]) -> None:
+    """Every pooled connection works in UTC (stored times are UTC wall-clock times), with room
+    to sort and hash a batch or a report's groups in memory."""
+    conn.execute("SET TIME ZONE 'UTC'")
+    conn.execute("SET work_mem = '64MB'")
+    conn.commit()
+
+
+def _one(
+    conn: psycopg.Connection[Any], query: str, params: Sequence[Any] | dict[str, Any] = ()
+) -> int:
+    row = conn.execute(query, params).fetchone()
+    return int(row[0]) if row and row[0] is not None else 0
+
+
+def _clean(values: list[Any]) -> list[Any]:
+    """Text as PostgreSQL stores it: a NUL character (which TEXT cannot hold) becomes U+FFFD."""
+    if any(isinstance(v, str) and "\x00" in v for v in values):
+        return [v.replace("\x00", "\ufffd") if isinstance(v, str) else v for v in values]
+    return values
