@@ -189,3 +189,26 @@ def test_import_shows_progress_on_a_terminal_only(licensed_logs: Path, tmp_path:
     piped = subprocess.run([*cmd, str(tmp_path / "pipe")], capture_output=True, env=env)
     assert piped.returncode == 0
     assert b"reading logs" not in piped.stderr and b"imported" in piped.stderr
+
+
+def test_blocks_forecast_when_a_cap_is_hit(tmp_path: Path) -> None:
+    from datetime import UTC, datetime, timedelta
+
+    sample = Path(__file__).resolve().parents[1] / "tokenomy" / "data" / "sample_logs"
+    at = "2026-02-12T17:00:00"
+    args = ["report", "blocks", str(sample), "--home", str(tmp_path), "-z", "UTC", "--at", at]
+    result = CliRunner().invoke(app, [*args, "--json", "--token-limit", "20000000",
+                                      "--cost-limit", "100"])  # fmt: skip
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.stdout)
+    (active,) = [r for r in data["rows"] if r["block"] <= "2026-02-12 17:00" < r["end"]]
+    caps = data["totals"]["caps"]
+    tokens = caps["tokens"]
+    assert tokens["used"] == active["total_tokens"] and tokens["limit"] == 20_000_000
+    # At the block's pace (tokens per minute), the rest of the cap lasts this long.
+    minutes = (20_000_000 - active["total_tokens"]) / active["tokens_per_min"]
+    expected = datetime(2026, 2, 12, 17, tzinfo=UTC) + timedelta(minutes=minutes)
+    assert datetime.fromisoformat(tokens["hit_at"]) == expected
+    assert caps["usd"]["hit_at"] is None  # $100 is not reached before the block ends
+    table = CliRunner().invoke(app, [*args, "--cost-limit", "1"])
+    assert "hit at 17:00" in table.stderr  # already over: hit now

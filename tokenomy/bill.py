@@ -156,3 +156,34 @@ def blocks(
         "unpriced_calls": sum(r["unpriced_calls"] for r in result),
     }
     return Bill("blocks", result, totals)
+
+
+def cap_forecast(
+    block: dict[str, Any],
+    timezone: str,
+    now: datetime,
+    *,
+    tokens: int | None = None,
+    usd: Decimal | None = None,
+) -> dict[str, Any]:
+    """For the active row of ``blocks`` (its times in ``timezone``): how much of a token or
+    dollar cap is used and, at the block's pace so far, when the cap is hit (``None``: not
+    before the block ends). An estimate: the pace is the block's mean since its first call."""
+    end = datetime.strptime(block["end"], "%Y-%m-%d %H:%M").replace(tzinfo=ZoneInfo(timezone))
+    out: dict[str, Any] = {}
+    for name, limit, used, per_min in (
+        ("tokens", tokens, block["total_tokens"], block["tokens_per_min"]),
+        ("usd", usd, block["cost_usd"], float(block["usd_per_hour"]) / 60),
+    ):
+        if limit is None:
+            continue
+        left = float(limit) - float(used)
+        if left <= 0:
+            hit: datetime | None = now
+        elif per_min > 0 and now + timedelta(minutes=left / per_min) < end:
+            hit = now + timedelta(minutes=left / per_min)
+        else:
+            hit = None
+        out[name] = {"limit": limit, "used": used, "share": float(used) / float(limit),
+                     "hit_at": hit}  # fmt: skip
+    return out

@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from datetime import date, timedelta
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Any
+from zoneinfo import ZoneInfo
 
 import typer
 
 from tokenomy.cli import common as c
 from tokenomy.cli.app import app
-from tokenomy.cli.output import Format, emit, err
+from tokenomy.cli.output import Format, emit, err, visible
 
 if TYPE_CHECKING:  # loaded by the command: a cached warm run never needs the store
     from tokenomy.bill import Bill
@@ -105,9 +107,110 @@ for _grouping, _title in [
     ("model", "Cost and tokens by model."),
     ("project", "Cost and tokens by project."),
     ("source", "Cost and tokens by log source."),
-    ("blocks", "5-hour windows as usage caps count them, with burn rate and projection."),
 ]:
     report_app.command(_grouping)(_report(_grouping, _title))
+
+
+@report_app.command("blocks")
+@c.ledger_options()
+def blocks_command(
+    options: c.LedgerOptions,
+    token_limit: Annotated[
+        int | None,
+        typer.Option(
+            "--token-limit", min=1, help="A block's token cap: when it is hit.", show_default=False
+        ),
+    ] = None,
+    cost_limit: Annotated[
+        float | None,
+        typer.Option(
+            "--cost-limit",
+            min=0.0,
+            help="A block's dollar cap: when it is hit.",
+            show_default=False,
+        ),
+    ] = None,
+    live: Annotated[
+        bool, typer.Option("--live", help="Keep the active block on screen, refreshed.")
+    ] = False,
+    refresh: Annotated[
+        float, typer.Option("--refresh", min=0.5, help="Seconds between refreshes (--live).")
+    ] = 5.0,
+    at: Annotated[str | None, typer.Option("--at", hidden=True)] = None,
+) -> None:
+    """5-hour windows as usage caps count them, with burn rate and projection; with a token or
+    dollar cap, when the active block hits it at its pace so far (an estimate)."""
+    from decimal import Decimal
+
+    from tokenomy.bill import Bill, blocks, cap_forecast
+    from tokenomy.statusline import parse_now
+
+    usd = Decimal(str(cost_limit)) if cost_limit is not None else None
+    zone = options.filters.timezone
+
+    def compute(quiet: bool) -> tuple[Bill, dict[str, Any], Any]:
+        now = parse_now(at)
+        ledger, _ = options.open(quiet=quiet)
+        with ledger:
+            result = blocks(ledger, options.filters, now=now)
+        active = next((r for r in result.rows if r["active"]), None)
+        caps = {} if active is None else cap_forecast(active, zone, now, tokens=token_limit,
+                                                      usd=usd)  # fmt: skip
+        return result, caps, active
+
+    if not live:
+        result, caps, active = compute(options.fmt is Format.json)
+        if options.fmt is Format.json and caps:
+            result = Bill(result.grouping, result.rows, {**result.totals, "caps": caps})
+        print_bill(result, options.fmt, "5-hour blocks")
+        if options.fmt is Format.table:
+            for line in _cap_lines(caps, active, zone, token_limit or cost_limit):
+                err.print(line, highlight=False)
+        return
+    from rich.live import Live
+
+    from tokenomy.cli.output import console
+
+    with Live(console=console(), auto_refresh=False) as screen:
+        try:
+            while True:
+                result, caps, active = compute(True)
+                screen.update(_live_view(active, caps, zone), refresh=True)
+                time.sleep(refresh)
+        except KeyboardInterrupt:
+            pass
+
+
+def _cap_lines(
+    caps: dict[str, Any], active: dict[str, Any] | None, zone: str, limit: Any = None
+) -> list[str]:
+    if active is None:
+        return ["no active block: nothing to forecast"] if limit else []
+    out = []
+    for name, cap in caps.items():
+        used = f"${cap['used']:,.2f} of ${cap['limit']:,.2f}" if name == "usd" else (
+            f"{cap['used']:,} of {cap['limit']:,} tokens")  # fmt: skip
+        hit = cap["hit_at"]
+        local = None if hit is None else hit.astimezone(ZoneInfo(zone))
+        when = "not before the block ends" if local is None else (
+            f"hit at {local:%H:%M} at this pace (an estimate)")  # fmt: skip
+        out.append(f"cap: {used} ({cap['share']:.0%}); {when}")
+    return out
+
+
+def _live_view(active: dict[str, Any] | None, caps: dict[str, Any], zone: str) -> Any:
+    from rich.text import Text
+
+    if active is None:
+        return Text("no active 5-hour block (waiting for the next call)")
+    lines = [
+        f"block {active['block']} -> {active['end']}: {active['calls']:,} calls, "
+        f"{active['total_tokens']:,} tokens, ${active['cost_usd']:,.2f}",
+        f"burn: ${active['usd_per_hour']:,.2f}/h, {active['tokens_per_min']:,.0f} tokens/min; "
+        f"projected ${active.get('projected_cost_usd', 0):,.2f} at the block's end",
+        *_cap_lines(caps, active, zone, True),
+    ]
+    return Text("\n".join(visible(line) for line in lines))
 
 
 def _period(value: str, name: str) -> tuple[date, date]:
