@@ -163,19 +163,20 @@ def test_shared_options_keep_each_commands_own_option_names(
         assert option in help_text
 
 
-def test_import_shows_progress_on_a_terminal_only(licensed_logs: Path, tmp_path: Path) -> None:
+def on_a_terminal(*args: str) -> tuple[int, bytes]:
+    """Run ``tokenomy ARGS`` with a pseudo-terminal as stdout and stderr: (status, output)."""
     import os
     import pty
     import subprocess
     import sys
 
-    cmd = [sys.executable, "-m", "tokenomy", "import", str(licensed_logs), "--home"]
     master, slave = pty.openpty()
     env = {**os.environ, "COLUMNS": "100"}
-    proc = subprocess.run([*cmd, str(tmp_path / "tty")], stdout=slave, stderr=slave, env=env)
+    proc = subprocess.Popen([sys.executable, "-m", "tokenomy", *args], stdout=slave,
+                            stderr=slave, env=env)  # fmt: skip
     os.close(slave)
     seen = b""
-    while True:
+    while True:  # read as it comes: a full terminal buffer would stall the command
         try:
             chunk = os.read(master, 65536)
         except OSError:  # the terminal closed
@@ -184,11 +185,23 @@ def test_import_shows_progress_on_a_terminal_only(licensed_logs: Path, tmp_path:
             break
         seen += chunk
     os.close(master)
-    assert proc.returncode == 0
+    return proc.wait(), seen
+
+
+def test_long_steps_show_progress_on_a_terminal_only(licensed_logs: Path, tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    args = ["import", str(licensed_logs), "--home"]
+    code, seen = on_a_terminal(*args, str(tmp_path / "tty"))
+    assert code == 0
     assert b"reading logs" in seen and b"imported" in seen
-    piped = subprocess.run([*cmd, str(tmp_path / "pipe")], capture_output=True, env=env)
+    cmd = [sys.executable, "-m", "tokenomy", *args, str(tmp_path / "pipe")]
+    piped = subprocess.run(cmd, capture_output=True)
     assert piped.returncode == 0
     assert b"reading logs" not in piped.stderr and b"imported" in piped.stderr
+    code, seen = on_a_terminal("whatif", str(licensed_logs), "--home", str(tmp_path / "tty"))
+    assert code == 0 and b"replaying" in seen and b"cache:auto" in seen
 
 
 def test_blocks_forecast_when_a_cap_is_hit(tmp_path: Path) -> None:

@@ -338,6 +338,14 @@ def print_import(report: ImportReport) -> None:
         err.print(f"warning: {warning}", markup=False, highlight=False)
 
 
+def busy(message: str, show: bool = True) -> contextlib.AbstractContextManager[Any]:
+    """A spinner with ``message`` on stderr while a long step runs (a terminal only, never
+    when piped or printing JSON; it goes when the step ends)."""
+    if show and err.is_terminal:
+        return err.status(message, spinner="dots")
+    return contextlib.nullcontext()
+
+
 def note_compile(calls: int) -> None:
     """Say so before a replay that first compiles the kernels (once after an install)."""
     from tokenomy.replay.cache import COMPILED_FROM_CALLS, compiler_installed, compiles_first

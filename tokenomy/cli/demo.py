@@ -48,7 +48,8 @@ def demo(
     ledger, _ = c.open_ledger(targets, home)
     with ledger:
         c.note_compile(ledger.count())
-        views = collect(ledger)  # bills, anatomy, what-if and self-host, each computed once
+        with c.busy("computing the bill, anatomy, what-if and self-host views"):
+            views = collect(ledger)  # bills, anatomy, what-if and self-host, each computed once
     print_bill(views.bills["daily"], Format.table, "Your bill by day")
     print_bill(views.bills["model"], Format.table, "By model")
     sessions = views.bills["session"]

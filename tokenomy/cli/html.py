@@ -30,7 +30,8 @@ def html(
     ledger, _ = options.open()
     with ledger:
         c.note_compile(ledger.count(options.filters))
-        views = collect(ledger, options.filters)
+        with c.busy("gathering the report's views (bills, anatomy, what-if, self-host)"):
+            views = collect(ledger, options.filters)
     size = write_report(views, str(out))
     err.print(f"wrote {out} ({size / 1024:,.0f} KiB)", highlight=False)
     for view, reason in views.missing.items():

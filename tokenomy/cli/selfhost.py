@@ -542,15 +542,11 @@ def bench(
         else:
             lines = Path(prompts).read_text(encoding="utf-8").splitlines()
             specs = [PromptSpec(line, output_len) for line in lines if line.strip()]
-        reports = run_bench_sync(
-            url,
-            specs,
-            loads or [LoadSpec(num_requests, concurrency=1)],
-            model=model,
-            api=api,
-            ignore_eos=ignore_eos,
-            timeout=timeout,
-        )
+        plan = loads or [LoadSpec(num_requests, concurrency=1)]
+        with c.busy(f"benchmarking {url} ({len(plan)} load level(s))", not (as_json or as_csv)):
+            reports = run_bench_sync(
+                url, specs, plan, model=model, api=api, ignore_eos=ignore_eos, timeout=timeout
+            )
     except (EndpointError, OSError, ValueError) as exc:
         raise _fail(exc) from None
     rows = []

@@ -91,7 +91,8 @@ def whatif_command(
         raise typer.Exit(1)
     trace = from_calls(calls)
     c.note_compile(len(trace))
-    result = whatif(trace, levers, pricer)
+    with c.busy(f"replaying {len(trace):,} calls under each lever", fmt is Format.table):
+        result = whatif(trace, levers, pricer)
     extra = result.to_dict()
     if check:
         extra["replay_agreement"] = replay_agreement(trace, pricer).to_dict()
