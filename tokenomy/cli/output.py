@@ -34,6 +34,7 @@ __all__ = [
 ]
 
 PIPE_WIDTH = 160  # a pipe with no COLUMNS: wide and fixed, so output is deterministic
+FOLD_AT = 40  # a text column wider than this may fold rather than hide a number
 
 
 def width(stream: Any) -> int | None:
@@ -214,7 +215,10 @@ def _fit(
         cells = [_cell(r.get(c), c) for r in rows]
         if totals and c in totals:
             cells.append(_cell(totals[c], c))
-        return max((len(x) for x in [label(c), *cells]), default=0) + 3  # padding, border
+        widest = max((len(x) for x in [label(c), *cells]), default=0)
+        numeric = any(isinstance(r.get(c), int | float | Decimal) for r in rows)
+        # Text folds onto more lines, so a long name need not push numbers out.
+        return (widest if numeric else min(widest, FOLD_AT)) + 3  # padding, border
 
     widths = {c: need(c) for c in cols}
     shown = list(cols)
