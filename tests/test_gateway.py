@@ -144,6 +144,26 @@ def test_attribution_and_nothing_secret_stored(tmp_path: Path) -> None:
             assert b"Hello" not in content, file  # the response text either
 
 
+def test_prompt_blocks_are_hashed_not_stored(tmp_path: Path) -> None:
+    """Each request's prompt blocks as hashes and sizes: a follow-up shares its prefix."""
+    home = tmp_path / "gw"
+    first = {"model": "claude-opus-4-6", "max_tokens": 10, "system": "be brief",
+             "messages": [{"role": "user", "content": SECRET_TEXT}]}  # fmt: skip
+    follow = {**first, "messages": [*first["messages"], {"role": "assistant", "content": "ok"},
+                                    {"role": "user", "content": "and then?"}]}  # fmt: skip
+    with running(home) as env:
+        for body in (first, follow):
+            assert post(env.url + "/v1/messages", body)[0] == 200
+        env.flush()
+    rows = sorted(requests_rows(home), key=lambda r: r["request_id"])
+    a, b = (json.loads(r["blocks"]) for r in rows)
+    assert len(a) == 2 and len(b) == 4 and b[:2] == a  # system + first turn shared
+    assert all(len(h) == 32 and tokens > 0 for h, tokens in b)
+    for file in home.rglob("*"):
+        if file.is_file():
+            assert SECRET_TEXT.encode() not in file.read_bytes(), file
+
+
 def test_redact_keeps_usage_drops_text() -> None:
     for name in FIXTURES:
         payload = (DATA / name).read_bytes()

@@ -8,6 +8,7 @@ same payload imported from disk.
 
 from __future__ import annotations
 
+import hashlib
 import os
 import tempfile
 import threading
@@ -154,3 +155,53 @@ def redact(payload: bytes, streamed: bool) -> bytes:
             continue
         out.append(b"data: " + orjson.dumps(_redact(obj)))
     return b"\n".join(out)
+
+
+def _as_blocks(content: Any) -> list[Any]:
+    """A message's content as blocks: a plain string is one text block."""
+    if isinstance(content, str):
+        return [{"type": "text", "text": content}] if content else []
+    if isinstance(content, list):
+        return list(content)
+    return [] if content is None else [content]
+
+
+def prompt_blocks(provider: str, body: dict[str, Any]) -> list[Any]:
+    """The request's prompt as the blocks a provider caches by, in order: tools and system
+    first, then every message's content blocks (with its role, so the same text said by the
+    user and by the model are different blocks)."""
+    out: list[Any] = []
+    if provider == "anthropic":
+        out += list(body.get("tools") or [])
+        out += _as_blocks(body.get("system"))
+        for m in body.get("messages") or []:
+            if isinstance(m, dict):
+                out += [[m.get("role"), b] for b in _as_blocks(m.get("content"))]
+    elif provider == "openai":
+        out += list(body.get("tools") or [])
+        out += _as_blocks(body.get("instructions"))
+        items = body.get("messages") if "messages" in body else body.get("input")
+        for m in _as_blocks(items):
+            if isinstance(m, dict) and "content" in m:
+                out += [[m.get("role"), b] for b in _as_blocks(m.get("content"))]
+            else:
+                out.append(m)
+    elif provider == "google":
+        out += list(body.get("tools") or [])
+        system = body.get("systemInstruction") or body.get("system_instruction") or {}
+        out += list(system.get("parts") or []) if isinstance(system, dict) else []
+        for c in body.get("contents") or []:
+            if isinstance(c, dict):
+                out += [[c.get("role"), p] for p in c.get("parts") or []]
+    return out
+
+
+def block_digest(provider: str, body: dict[str, Any]) -> str:
+    """The prompt's blocks as ``[[hash, tokens], ...]`` (JSON): a 128-bit BLAKE2b of each block's
+    canonical JSON, and its size in tokens estimated at 4 characters a token. Enough to tell
+    which prefix a later request shares (its trace, content known) without keeping any text."""
+    digest = []
+    for block in prompt_blocks(provider, body):
+        data = orjson.dumps(block, option=orjson.OPT_SORT_KEYS)
+        digest.append([hashlib.blake2b(data, digest_size=16).hexdigest(), len(data) // 4 + 1])
+    return orjson.dumps(digest).decode()

@@ -76,13 +76,15 @@ CREATE TABLE IF NOT EXISTS gateway_requests (
     tags VARCHAR NOT NULL,
     levers VARCHAR NOT NULL,
     latency_ms DOUBLE NOT NULL,
-    cost DECIMAL(38, 12)
-)
+    cost DECIMAL(38, 12),
+    blocks VARCHAR NOT NULL DEFAULT ''
+);
+ALTER TABLE gateway_requests ADD COLUMN IF NOT EXISTS blocks VARCHAR DEFAULT ''
 """
 _REQUEST_FIELDS = (
     "request_id", "time", "provider", "route", "status", "ok", "error", "streamed", "abandoned",
     "call_id", "model_requested", "model_sent", "project", "user", "vkey", "key_hash", "tags",
-    "levers", "latency_ms", "cost",
+    "levers", "latency_ms", "cost", "blocks",
 )  # fmt: skip
 
 
@@ -111,6 +113,7 @@ class Exchange:
     tags: str = ""
     levers: str = ""
     latency_ms: float = 0.0
+    blocks: str = ""  # the prompt's block hashes and token estimates (``block_digest``), no text
 
 
 def _period_keys(when: datetime) -> dict[str, str]:
@@ -351,7 +354,7 @@ def entry_of(line: bytes, pricer: Any) -> dict[str, Any]:
         "call_id": calls[0].id if calls else "", "model_requested": x.model_requested,
         "model_sent": x.model_sent, "project": x.project, "user": x.user, "vkey": x.vkey,
         "key_hash": x.key_hash, "tags": x.tags, "levers": x.levers,
-        "latency_ms": x.latency_ms, "cost": cost,
+        "latency_ms": x.latency_ms, "cost": cost, "blocks": x.blocks,
     }  # fmt: skip
     return {"request": row, "calls": calls}
 

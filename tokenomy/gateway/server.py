@@ -34,7 +34,7 @@ from aiohttp import web
 
 from tokenomy.gateway import policies
 from tokenomy.gateway.config import GatewayConfig
-from tokenomy.gateway.providers import error_body, provider_for_path
+from tokenomy.gateway.providers import block_digest, error_body, provider_for_path
 from tokenomy.gateway.recorder import BudgetState, Exchange, Recorder
 
 __all__ = ["Gateway", "create_app"]
@@ -192,6 +192,8 @@ class Gateway:
             raw = orjson.dumps(body)
             ex.levers = ",".join(applied)
             extra_headers["x-tokenomy-levers"] = ex.levers
+        if route.record:  # which prefix the next request shares: hashes, never the text
+            ex.blocks = block_digest(provider, body)
 
         url = self.config.upstreams[provider] + request.path
         if path_model is not None and ex.model_sent != model:
