@@ -158,3 +158,15 @@ def test_commands_run_while_the_dashboard_is_open(tmp_path: Path) -> None:
             assert totals["calls"] == 508
         finally:
             dash.close()
+
+
+def test_a_damaged_ledger_file_is_named_in_one_line(tmp_path: Path) -> None:
+    home = tmp_path / "home"
+    home.mkdir()
+    (home / "ledger.duckdb").write_bytes(bytes(range(256)) * 400)  # not a DuckDB file
+    proc = tokenomy("report", "daily", str(SAMPLE), "--home", str(home), env={**os.environ})
+    out, errors = proc.communicate(timeout=120)
+    assert proc.returncode == 1 and out == b""
+    lines = errors.decode().strip().splitlines()
+    assert len(lines) == 1 and "cannot be opened" in lines[0] and "ledger.duckdb" in lines[0]
+    assert "Traceback" not in errors.decode() and "in use" not in lines[0]

@@ -213,6 +213,10 @@ class LedgerBusy(RuntimeError):
     """Another process holds the ledger file for longer than we wait."""
 
 
+class LedgerUnreadable(RuntimeError):
+    """The ledger file is not a DuckDB database (damaged, or another file by that name)."""
+
+
 def _connect(path: Path, wait: float) -> duckdb.DuckDBPyConnection:
     """Open the DuckDB file, waiting up to ``wait`` seconds while another tokenomy process
     (an import, ``serve`` mid-request) holds its lock."""
@@ -223,7 +227,12 @@ def _connect(path: Path, wait: float) -> duckdb.DuckDBPyConnection:
         try:
             return duckdb.connect(str(path))
         except duckdb.IOException as exc:
-            if "lock" not in str(exc) or time.monotonic() >= deadline:
+            if "lock" not in str(exc):
+                raise LedgerUnreadable(
+                    f"the ledger {path} cannot be opened ({str(exc).removeprefix('IO Error: ')}); "
+                    "move it away and import again: the logs are the source of truth"
+                ) from exc
+            if time.monotonic() >= deadline:
                 holder = re.search(r"\(PID (\d+)\)", str(exc))
                 who = f" (PID {holder.group(1)})" if holder else ""
                 raise LedgerBusy(
