@@ -403,3 +403,34 @@ def test_documented_roles(url: str, licensed_logs: Path, tmp_path: Path) -> None
         assert bob.add_calls(_hostile_calls()[3:4]) == 1 and bob.count() == 1
     with PostgresLedger(as_role("dashboard", "dashboard-secret")) as dash:
         assert dash.count() == total + 4
+
+
+def test_reports_by_user_and_team(url: str, licensed_logs: Path, tmp_path: Path) -> None:
+    runner = CliRunner()
+    for user, part in (("alice", "claude-code"), ("bob", "api")):
+        pushed = runner.invoke(app, ["push", str(licensed_logs / part), "--ledger", url,
+                                     "--user", user, "--host", "h"])  # fmt: skip
+        assert pushed.exit_code == 0, pushed.output
+
+    def report(*args: str) -> dict[str, Any]:
+        result = runner.invoke(app, [*args, "--ledger", url, "--json", "-z", "UTC"])
+        assert result.exit_code == 0, result.output
+        data: dict[str, Any] = json.loads(result.stdout)
+        return data
+
+    by_user = report("report", "user")
+    rows = {r["user"]: r for r in by_user["rows"]}
+    assert set(rows) == {"alice", "bob"}
+    assert sum(r["calls"] for r in rows.values()) == by_user["totals"]["calls"]
+    bob = report("report", "daily", "--user", "bob")["totals"]
+    assert (bob["calls"], bob["cost_usd"]) == (rows["bob"]["calls"], rows["bob"]["cost_usd"])
+    config = tmp_path / "config.toml"
+    config.write_text('[teams]\ncore = ["alice"]\n')
+    team = runner.invoke(app, ["--config", str(config), "report", "model", "--team", "core",
+                               "--ledger", url, "--json"])  # fmt: skip
+    assert json.loads(team.stdout)["totals"]["calls"] == rows["alice"]["calls"]
+    unknown = runner.invoke(app, ["--config", str(config), "report", "daily", "--team", "ops",
+                                  "--ledger", url])  # fmt: skip
+    assert unknown.exit_code == 2 and "unknown team 'ops'" in unknown.output
+    local = runner.invoke(app, ["report", "user", str(licensed_logs), "--home", str(tmp_path)])
+    assert local.exit_code != 0 and "one person's calls" in str(local.exception)

@@ -13,7 +13,7 @@ from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
-from tokenomy.ledger.filters import GROUPINGS, Filters
+from tokenomy.ledger.filters import GROUPINGS, SHARED_GROUPINGS, Filters
 
 if TYPE_CHECKING:
     from tokenomy.ledger import Store
@@ -43,7 +43,7 @@ _INT_COLUMNS = (
 
 def bill(ledger: Store, grouping: str, filters: Filters | None = None) -> Bill:
     """Sum the ledger's calls by ``grouping`` (one of ``GROUPINGS``)."""
-    if grouping not in GROUPINGS:
+    if grouping not in (*GROUPINGS, *SHARED_GROUPINGS):
         raise ValueError(f"unknown grouping {grouping!r}; choose one of {', '.join(GROUPINGS)}")
     filters = filters or Filters()
     rows = []

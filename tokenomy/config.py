@@ -29,7 +29,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 __all__ = ["BUDGET_KEYS", "Config", "ConfigError", "config_path", "load", "machine_zone"]
 
 BUDGET_KEYS = ("daily_usd", "monthly_usd", "block_usd")
-_KEYS = {"timezone", "home", "paths", "prices", "budgets"}
+_KEYS = {"timezone", "home", "paths", "prices", "budgets", "teams"}
 
 
 class ConfigError(ValueError):
@@ -45,6 +45,7 @@ class Config:
     paths: tuple[Path, ...] = ()
     prices: Path | None = None
     budgets: dict[str, Decimal] = field(default_factory=dict)
+    teams: dict[str, list[str]] = field(default_factory=dict)  # team -> its users
     file: Path | None = None  # where it was read from
 
     @property
@@ -124,12 +125,19 @@ def _parse(data: dict[str, Any], path: Path) -> Config:
         if amount is None or isinstance(value, bool) or not amount.is_finite() or amount <= 0:
             raise ConfigError(f"{path}: budgets.{key}: expected a positive amount, got {value!r}")
         budgets[key] = amount
+    teams_raw = data.get("teams", {})
+    if not isinstance(teams_raw, dict) or not all(
+        isinstance(users, list) and all(isinstance(u, str) for u in users)
+        for users in teams_raw.values()
+    ):
+        raise ConfigError(f"{path}: teams: expected a table of team = [user names]")
     return Config(
         timezone=zone,
         home=a_path("home", data["home"]) if "home" in data else None,
         paths=tuple(a_path("paths", p) for p in paths),
         prices=a_path("prices", data["prices"]) if "prices" in data else None,
         budgets=budgets,
+        teams={str(k): list(v) for k, v in teams_raw.items()},
         file=path,
     )
 

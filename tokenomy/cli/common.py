@@ -76,6 +76,14 @@ Project = Annotated[list[str] | None, typer.Option("--project", help="Project; r
 SourceOpt = Annotated[
     list[str] | None, typer.Option("--source", help="Source format (claude_code, codex, ...).")
 ]
+UserOpt = Annotated[
+    list[str] | None,
+    typer.Option("--user", help="Who stored the calls (a shared ledger); repeatable."),
+]
+TeamOpt = Annotated[
+    list[str] | None,
+    typer.Option("--team", help="A team's users, from the config's [teams]; repeatable."),
+]
 Timezone = Annotated[
     str | None,
     typer.Option(
@@ -99,9 +107,18 @@ def _filters(
     model: list[str] | None,
     project: list[str] | None,
     source: list[str] | None,
+    user: list[str] | None,
+    team: list[str] | None,
     timezone: str | None,
 ) -> Filters:
-    timezone = timezone or config().zone
+    conf = config()
+    timezone = timezone or conf.zone
+    users = list(user or ())
+    for name in team or ():
+        if name not in conf.teams:
+            known = ", ".join(sorted(conf.teams)) or "none: add [teams] to the config file"
+            raise typer.BadParameter(f"unknown team {name!r} (known: {known})", param_hint="--team")
+        users += conf.teams[name]
     try:
         return Filters(
             since=parse_day(since, "--since"),
@@ -109,6 +126,7 @@ def _filters(
             models=tuple(model or ()),
             projects=tuple(project or ()),
             sources=tuple(source or ()),
+            users=tuple(dict.fromkeys(users)),
             timezone=timezone,
         )
     except ValueError as exc:
@@ -228,6 +246,8 @@ _FILTERS: dict[str, tuple[Any, Any]] = {
     "model": (Model, None),
     "project": (Project, None),
     "source": (SourceOpt, None),
+    "user": (UserOpt, None),
+    "team": (TeamOpt, None),
     "timezone": (Timezone, None),
 }
 _FORMATS: dict[str, tuple[Any, Any]] = {

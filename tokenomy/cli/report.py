@@ -107,6 +107,7 @@ for _grouping, _title in [
     ("model", "Cost and tokens by model."),
     ("project", "Cost and tokens by project."),
     ("source", "Cost and tokens by log source."),
+    ("user", "Cost and tokens by user: who pushed or sent the calls (a shared ledger)."),
 ]:
     report_app.command(_grouping)(_report(_grouping, _title))
 

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import date
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-__all__ = ["GROUPINGS", "Filters", "parse_day"]
+__all__ = ["GROUPINGS", "ONE_PERSON", "SHARED_GROUPINGS", "Filters", "parse_day"]
 
 
 def parse_day(value: str | None, name: str) -> date | None:
@@ -23,12 +23,19 @@ def parse_day(value: str | None, name: str) -> date | None:
 
 # How a bill can be grouped (every backend answers each).
 GROUPINGS: tuple[str, ...] = ("daily", "weekly", "monthly", "session", "model", "project", "source")
+# Only a shared ledger knows who stored each call (``tokenomy push``, a gateway).
+SHARED_GROUPINGS: tuple[str, ...] = ("user",)
+ONE_PERSON = (
+    "a local ledger holds one person's calls: --user, --team and `report user` need the shared "
+    "ledger (--ledger postgresql://...; docs/postgres.md)"
+)
 
 
 @dataclass(frozen=True)
 class Filters:
     """Calls between two days (inclusive, in ``timezone``), of some models (prefixes, case
-    ignored), projects and sources (prefixes), and sessions (a session or its sub-agents)."""
+    ignored), projects and sources (prefixes), sessions (a session or its sub-agents) and users
+    (who pushed or sent them: a shared ledger's attribution, exact names)."""
 
     since: date | None = None
     until: date | None = None
@@ -36,6 +43,7 @@ class Filters:
     projects: tuple[str, ...] = ()
     sources: tuple[str, ...] = ()
     sessions: tuple[str, ...] = ()
+    users: tuple[str, ...] = ()
     timezone: str = "UTC"
 
     def __post_init__(self) -> None:

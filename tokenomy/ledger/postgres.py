@@ -37,7 +37,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 from tokenomy.calls import STORED_FIELDS, Call, prompt_sql
 from tokenomy.ledger import importing, repricing
-from tokenomy.ledger.filters import GROUPINGS, Filters
+from tokenomy.ledger.filters import GROUPINGS, SHARED_GROUPINGS, Filters
 from tokenomy.ledger.home import default_home, is_postgres_url
 from tokenomy.ledger.importing import INT_FIELDS, ImportReport, Job
 from tokenomy.pricing import Pricer
@@ -240,12 +240,15 @@ def _where(filters: Filters) -> tuple[str, dict[str, Any]]:
             ors.append(f"session = %(session{i})s OR parent_session = %(session{i})s")
             params[f"session{i}"] = value
         clauses.append(f"({' OR '.join(ors)})")
+    if filters.users:
+        clauses.append("user_name = ANY(%(users)s)")
+        params["users"] = list(filters.users)
     return (" AND ".join(clauses) or "TRUE"), params
 
 
 def _group(grouping: str) -> tuple[str, str, str]:
     """(key expression, extra columns, order) of a grouping."""
-    order = "cost_usd DESC, key" if grouping in ("model", "project", "source") else "key"
+    order = "cost_usd DESC, key" if grouping in ("model", "project", "source", "user") else "key"
     if grouping == "session":
         extra = (
             f", min(project) AS project, min({_LOCAL}) AS start, "
@@ -263,6 +266,7 @@ def _group(grouping: str) -> tuple[str, str, str]:
         "model": 'model COLLATE "C"',
         "project": 'project COLLATE "C"',
         "source": 'source COLLATE "C"',
+        "user": 'user_name COLLATE "C"',
     }[grouping]
     return key, "", order
 
@@ -745,6 +749,7 @@ class PostgresLedger:
     def sums(self, grouping: str | None, filters: Filters) -> list[dict[str, Any]]:
         if (
             not filters.sessions
+            and not filters.users  # the summary table does not keep who stored a call
             and grouping in (None, *_BY_TIME, "model", "project", "source")
             and self._run(_rollup_on, "a query")
         ):
@@ -752,7 +757,7 @@ class PostgresLedger:
         where, params = _where(filters)
         if grouping is None:
             return self._dicts(f"SELECT {_SUMS} FROM calls WHERE {where}", params)
-        if grouping not in GROUPINGS:
+        if grouping not in (*GROUPINGS, *SHARED_GROUPINGS):
             raise ValueError(f"unknown grouping {grouping!r}")
         key, extra, order = _group(grouping)
         if grouping in _BY_TIME:

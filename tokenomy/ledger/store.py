@@ -28,7 +28,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from tokenomy.calls import STORED_FIELDS, Call, prompt_sql
 from tokenomy.ledger import freshness, importing, repricing
-from tokenomy.ledger.filters import GROUPINGS, Filters
+from tokenomy.ledger.filters import GROUPINGS, ONE_PERSON, SHARED_GROUPINGS, Filters
 from tokenomy.ledger.home import default_home, is_postgres_url, ledger_target
 from tokenomy.ledger.importing import INT_FIELDS, ImportReport, Job
 from tokenomy.pricing import Pricer
@@ -158,6 +158,8 @@ def _local(filters: Filters, column: str = "time") -> str:
 
 
 def _where(filters: Filters) -> tuple[str, list[Any]]:
+    if filters.users:
+        raise ValueError(ONE_PERSON)
     clauses: list[str] = []
     params: list[Any] = []
     if filters.since:
@@ -548,6 +550,8 @@ class Ledger:
         if grouping is None:
             sql = f"SELECT {_SUMS} FROM calls WHERE {where}"
         else:
+            if grouping in SHARED_GROUPINGS:
+                raise ValueError(ONE_PERSON)
             if grouping not in GROUPINGS:
                 raise ValueError(f"unknown grouping {grouping!r}")
             key, extra, order = _group(grouping, filters)
