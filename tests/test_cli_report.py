@@ -225,3 +225,23 @@ def test_blocks_forecast_when_a_cap_is_hit(tmp_path: Path) -> None:
     assert caps["usd"]["hit_at"] is None  # $100 is not reached before the block ends
     table = CliRunner().invoke(app, [*args, "--cost-limit", "1"])
     assert "hit at 17:00" in table.stderr  # already over: hit now
+
+
+def test_breakdown_by_model_adds_up_and_order_reverses(tmp_path: Path) -> None:
+    from decimal import Decimal
+
+    sample = Path(__file__).resolve().parents[1] / "tokenomy" / "data" / "sample_logs"
+    args = ["report", "daily", str(sample), "--home", str(tmp_path), "-z", "UTC", "--json"]
+    plain = json.loads(CliRunner().invoke(app, args).stdout)
+    split = json.loads(CliRunner().invoke(app, [*args, "--breakdown"]).stdout)
+    assert [r["daily"] for r in split["rows"]] == [r["daily"] for r in plain["rows"]]
+    for row in split["rows"]:
+        models = row["models"]
+        assert len(models) >= 2 and models == sorted(models, key=lambda m: -m["cost_usd"])
+        for key in ("calls", "total_tokens", "cache_read"):
+            assert sum(m[key] for m in models) == row[key]
+        assert sum(Decimal(str(m["cost_usd"])) for m in models) == Decimal(str(row["cost_usd"]))
+    desc = json.loads(CliRunner().invoke(app, [*args, "--order", "desc"]).stdout)
+    assert desc["rows"] == plain["rows"][::-1] and desc["totals"] == plain["totals"]
+    table = CliRunner().invoke(app, [*args[:-1], "--breakdown"]).stdout
+    assert "  claude-haiku-4-5-20251001" in table  # a model's row beneath its day

@@ -434,3 +434,13 @@ def test_reports_by_user_and_team(url: str, licensed_logs: Path, tmp_path: Path)
     assert unknown.exit_code == 2 and "unknown team 'ops'" in unknown.output
     local = runner.invoke(app, ["report", "user", str(licensed_logs), "--home", str(tmp_path)])
     assert local.exit_code != 0 and "one person's calls" in str(local.exception)
+
+
+def test_breakdown_by_model_equals_duckdb(url: str, licensed_logs: Path, tmp_path: Path) -> None:
+    runner = CliRunner()
+    args = ["report", "weekly", str(licensed_logs), "--breakdown", "--json", "-z", "UTC"]
+    local = runner.invoke(app, [*args, "--home", str(tmp_path)])
+    shared = runner.invoke(app, [*args, "--ledger", url])
+    assert local.exit_code == shared.exit_code == 0, shared.output
+    rows = json.loads(shared.stdout)["rows"]
+    assert rows == json.loads(local.stdout)["rows"] and all(r["models"] for r in rows)

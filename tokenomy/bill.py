@@ -7,7 +7,7 @@ only a lower bound (a log that never wrote the final count) are counted in ``low
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
@@ -41,8 +41,11 @@ _INT_COLUMNS = (
 )  # fmt: skip
 
 
-def bill(ledger: Store, grouping: str, filters: Filters | None = None) -> Bill:
-    """Sum the ledger's calls by ``grouping`` (one of ``GROUPINGS``)."""
+def bill(
+    ledger: Store, grouping: str, filters: Filters | None = None, breakdown: bool = False
+) -> Bill:
+    """Sum the ledger's calls by ``grouping`` (one of ``GROUPINGS``); with ``breakdown``, each
+    row also lists its sums per model (``rows[].models``, costliest first)."""
     if grouping not in (*GROUPINGS, *SHARED_GROUPINGS):
         raise ValueError(f"unknown grouping {grouping!r}; choose one of {', '.join(GROUPINGS)}")
     filters = filters or Filters()
@@ -50,7 +53,23 @@ def bill(ledger: Store, grouping: str, filters: Filters | None = None) -> Bill:
     for row in ledger.sums(grouping, filters):
         data = _clean(row)
         rows.append({grouping: data.pop("key"), **data})
+    if breakdown:
+        per_model = _per_model(ledger, grouping, filters)
+        for row in rows:
+            row["models"] = per_model.get(row[grouping], [])
     return Bill(grouping, rows, _clean(ledger.sums(None, filters)[0]))
+
+
+def _per_model(ledger: Store, grouping: str, filters: Filters) -> dict[Any, list[dict[str, Any]]]:
+    """Each group's sums per model (exact names), costliest first."""
+    out: dict[Any, list[dict[str, Any]]] = {}
+    for model in ledger.distinct("model"):
+        for row in ledger.sums(grouping, replace(filters, model_names=(model,))):
+            data = _clean(row)
+            out.setdefault(data.pop("key"), []).append({"model": model, **data})
+    for models in out.values():
+        models.sort(key=lambda m: (-m["cost_usd"], m["model"]))
+    return out
 
 
 def _clean(row: dict[str, Any]) -> dict[str, Any]:

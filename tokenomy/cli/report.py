@@ -8,6 +8,7 @@ from datetime import date, timedelta
 from typing import TYPE_CHECKING, Annotated, Any
 from zoneinfo import ZoneInfo
 
+import click
 import typer
 
 from tokenomy.cli import common as c
@@ -53,7 +54,14 @@ def print_bill(result: Bill, fmt: Format, title: str) -> None:
         columns += ["reported_cost_usd", "reported_minus_computed_usd"]
     if fmt is Format.table and result.grouping == "session":
         columns = [k for k in columns if k not in ("cache_write_5m", "cache_write_1h", "reasoning")]
-    emit(result.rows, fmt, title=title, totals=result.totals, columns=columns)
+    rows = result.rows
+    if fmt is not Format.json and any("models" in r for r in rows):
+        # Each row, then its models beneath it (JSON keeps them nested: rows[].models).
+        rows = []
+        for row in result.rows:
+            rows.append({k: v for k, v in row.items() if k != "models"})
+            rows += [{**m, key: f"  {m['model']}"} for m in row.get("models", [])]
+    emit(rows, fmt, title=title, totals=result.totals, columns=columns)
     if fmt is Format.table:
         _footnotes(result)
 
@@ -72,24 +80,36 @@ def _footnotes(result: Bill) -> None:
         )
 
 
+Breakdown = Annotated[
+    bool, typer.Option("--breakdown", help="Each row split by model, beneath it.")
+]
+Order = Annotated[
+    str,
+    typer.Option(
+        "--order", help="asc or desc: the rows' order (periods oldest first with asc).",
+        click_type=click.Choice(["asc", "desc"]),
+    ),
+]  # fmt: skip
+
+
 def _report(grouping: str, title: str) -> Callable[..., None]:
     @c.ledger_options()
-    def command(options: c.LedgerOptions) -> None:
-        from tokenomy.bill import Bill, bill, blocks
+    def command(
+        options: c.LedgerOptions, breakdown: Breakdown = False, order: Order = "asc"
+    ) -> None:
+        from tokenomy.bill import Bill, bill
 
-        args = (grouping, options.filters)
+        args = (grouping, options.filters, breakdown)
         cached = c.cached_report(options, args)
         if cached is not None:
             result = Bill(**cached)
         else:
             ledger, _ = options.open()
             with ledger:
-                if grouping == "blocks":
-                    result = blocks(ledger, options.filters)
-                else:
-                    result = bill(ledger, grouping, options.filters)
-            if grouping != "blocks":  # an active block changes with the clock
-                c.store_report(options, args, result.to_dict())
+                result = bill(ledger, grouping, options.filters, breakdown)
+            c.store_report(options, args, result.to_dict())
+        if order == "desc":
+            result = Bill(result.grouping, result.rows[::-1], result.totals)
         print_bill(result, options.fmt, title)
 
     command.__doc__ = title

@@ -44,6 +44,7 @@ class Filters:
     sources: tuple[str, ...] = ()
     sessions: tuple[str, ...] = ()
     users: tuple[str, ...] = ()
+    model_names: tuple[str, ...] = ()  # exact model names (a breakdown), beside the prefixes
     timezone: str = "UTC"
 
     def __post_init__(self) -> None:

@@ -240,6 +240,9 @@ def _where(filters: Filters) -> tuple[str, dict[str, Any]]:
             ors.append(f"session = %(session{i})s OR parent_session = %(session{i})s")
             params[f"session{i}"] = value
         clauses.append(f"({' OR '.join(ors)})")
+    if filters.model_names:
+        clauses.append("model = ANY(%(model_names)s)")
+        params["model_names"] = list(filters.model_names)
     if filters.users:
         clauses.append("user_name = ANY(%(users)s)")
         params["users"] = list(filters.users)

@@ -178,6 +178,9 @@ def _where(filters: Filters) -> tuple[str, list[Any]]:
             ors = " OR ".join(f"{column} ILIKE ?" for _ in values)
             clauses.append(f"({ors})")
             params += [f"{v}%" for v in values]
+    if filters.model_names:
+        clauses.append(f"model IN ({', '.join('?' for _ in filters.model_names)})")
+        params += list(filters.model_names)
     if filters.sessions:
         ors = " OR ".join("session = ? OR parent_session = ?" for _ in filters.sessions)
         clauses.append(f"({ors})")
