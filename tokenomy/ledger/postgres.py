@@ -88,7 +88,6 @@ def _column_defs(not_null: bool) -> str:
     )
 
 
-
 _COLS = ", ".join(f'"{c}"' for c in STORED_FIELDS)
 # The types of a batch's columns in a binary COPY (and its arrival order).
 _COPY_TYPES = [_column_type(c).split("(")[0].lower() for c in STORED_FIELDS] + ["bigint"]
