@@ -9,6 +9,7 @@ import shutil
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
+from datetime import date
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -23,7 +24,7 @@ from tokenomy.ledger import Filters, Ledger
 from tokenomy.render import charts, render_page
 from tokenomy.render.dashboard import Dashboard, filters_from_query
 from tokenomy.render.html_report import SECTIONS
-from tokenomy.report import collect
+from tokenomy.report import collect, trend_periods
 
 runner = CliRunner()
 MAX_BYTES = 2 * 1024 * 1024
@@ -160,6 +161,7 @@ def test_dashboard_serves_page_view_and_json(ledger: Ledger, licensed_logs: Path
         data = json.loads(get("api/report?project=spotter-a0y"))
         assert data["bills"]["daily"]["totals"]["calls"] == 178
         assert "<section" in get("view") and "<html" not in get("view")
+        assert '<section id="trend"' in get("view") and data["trend"]["periods"]
         with pytest.raises(urllib.error.HTTPError) as bad:
             get("?since=yesterday")
         assert bad.value.code == 400
@@ -239,3 +241,75 @@ def test_cost_by_kind_totals_equal_the_anatomy(ledger: Ledger, report: str) -> N
     by_kind = {k["kind"]: k["cost_usd"] for k in embedded(report)["anatomy"]["by_kind"]}
     for kind, values in split.usd.items():
         assert float(sum(values)) == pytest.approx(by_kind[kind], abs=1e-9)
+
+
+def test_trend_periods_are_months_weeks_or_days_by_span() -> None:
+    grouping, periods = trend_periods(date(2026, 1, 30), date(2026, 4, 2))
+    assert grouping == "monthly"
+    assert [p[0] for p in periods] == ["2026-01", "2026-02", "2026-03", "2026-04"]
+    assert periods[1][1:] == (date(2026, 2, 1), date(2026, 2, 28))
+    grouping, periods = trend_periods(date(2026, 2, 4), date(2026, 2, 20))  # a Wednesday
+    assert grouping == "weekly"
+    assert periods[0][1:] == (date(2026, 2, 2), date(2026, 2, 8))  # Monday to Sunday
+    assert periods[-1][1:] == (date(2026, 2, 16), date(2026, 2, 22))
+    grouping, periods = trend_periods(date(2026, 2, 4), date(2026, 2, 6))
+    assert grouping == "daily" and [p[0] for p in periods] == [
+        "2026-02-04", "2026-02-05", "2026-02-06"
+    ]  # fmt: skip
+
+
+def test_trend_view_equals_report_trend_json_and_adds_up(
+    report: str, logs: Path, tmp_path: Path
+) -> None:
+    data = embedded(report)["trend"]
+    # these logs span 2025-05 to 2026-05: months, the ones with calls
+    assert data["grouping"] == "monthly"
+    assert [p["label"] for p in data["periods"]] == ["2025-05", "2026-01", "2026-02", "2026-05"]
+    assert len(data["changes"]) == len(data["periods"]) - 1
+    for i, change in enumerate(data["changes"]):
+        before, after = data["periods"][i], data["periods"][i + 1]
+        cli = cli_json(tmp_path, "report", "trend", str(logs),
+                       "--base", f"{before['since']}..{before['until']}",
+                       "--current", f"{after['since']}..{after['until']}")  # fmt: skip
+        assert change["base"] == cli["base"] == [before["since"], before["until"]]
+        assert change["current"] == cli["current"]
+        assert change["rows"] == cli["rows"]
+        assert change["totals"] == cli["totals"]
+        for row in [*change["rows"], change["totals"]]:
+            volume, price = (
+                Decimal(str(row["volume_effect_usd"])),
+                Decimal(str(row["price_effect_usd"])),
+            )
+            assert volume + price == Decimal(str(row["change_usd"])), row  # to the cent
+    # Jan to Feb 2026: the bill grew by $35.84, all of it volume (new models)
+    jan_feb = data["changes"][1]["totals"]
+    assert jan_feb["change_usd"] == 35.84 and jan_feb["volume_effect_usd"] == 35.84
+    # the changes chain from the first period's bill to the last one's
+    first, last = data["changes"][0]["totals"], data["changes"][-1]["totals"]
+    chained = sum(Decimal(str(c["totals"]["change_usd"])) for c in data["changes"])
+    assert chained == Decimal(str(last["current_cost_usd"])) - Decimal(str(first["base_cost_usd"]))
+    # the page draws them: the chart, the overall and per-model tables, tokens per task
+    body = report.split('<section id="trend"')[1].split("</section>")[0]
+    assert body.count('<svg class="chart"') == 2 and 'class="legend"' in body
+    for name in ("trend", "trend_model", "trend_tokens_per_task"):
+        assert f'data-table="{name}"' in body
+    cells = re.findall(r'<td class="num" data-col="change_usd" data-v="([-0-9.E]+)"', body)
+    assert cells[: len(data["changes"])] == [
+        str(Decimal(str(c["totals"]["change_usd"])).normalize()) for c in data["changes"]
+    ]
+
+
+def test_trend_tokens_per_task_add_up_to_each_periods_tokens(ledger: Ledger) -> None:
+    views = collect(ledger)
+    assert views.trend is not None
+    per_task = views.trend.per_task
+    for label, since, until in views.trend.periods:
+        rows = [r for r in per_task if r["period"] == label]
+        bill_rows = bill(ledger, "model", Filters(since=since, until=until)).rows
+        assert {r["model"]: r["tokens"] for r in rows} == {
+            r["model"]: r["total_tokens"] for r in bill_rows
+        }
+        for r in rows:
+            assert r["tasks"] >= 1 and r["tokens_per_task"] == round(r["tokens"] / r["tasks"])
+    opus = [r for r in per_task if r["model"] == "claude-opus-4-6"]
+    assert opus and opus[0]["tasks"] == 6  # February 2026: six sessions used it

@@ -19,6 +19,7 @@ __all__ = [
     "PALETTE",
     "Series",
     "Unit",
+    "diverging_bars",
     "fmt",
     "hbars",
     "legend",
@@ -190,6 +191,90 @@ def stacked_bars(
     return _frame("".join(parts), title)
 
 
+def diverging_bars(
+    labels: Sequence[str],
+    series: Sequence[Series],
+    *,
+    unit: Unit,
+    y_label: str,
+    x_label: str,
+    title: str,
+    net: Series | None = None,
+) -> str:
+    """Vertical bars, one per label, stacked up from zero for positive values and down for
+    negative ones (e.g. a bill's change split into a volume and a price effect); ``net``: a
+    marker per label at the sum (the change itself)."""
+    ups = [sum(max(s.values[i], 0) for s in series) for i in range(len(labels))]
+    downs = [sum(min(s.values[i], 0) for s in series) for i in range(len(labels))]
+    hi, lo = max(ups, default=0), -min(downs, default=0)
+    _, step = _nice_max(max(hi, lo) or 1)
+    top = step * math.ceil(hi / step - 1e-9) if hi > 0 else 0.0
+    bottom = step * math.ceil(lo / step - 1e-9) if lo > 0 else 0.0
+    if top == bottom == 0:
+        top = step
+    plot_w = _W - _LEFT - _RIGHT
+    plot_h = _H - _TOP - _BOTTOM
+
+    def y_at(v: float) -> float:
+        return _TOP + plot_h * (top - v) / (top + bottom)
+
+    parts = []
+    for k in range(-round(bottom / step), round(top / step) + 1):
+        v = k * step
+        y = y_at(v)
+        parts.append(
+            f'<line class="grid" x1="{_LEFT}" x2="{_W - _RIGHT}" y1="{y:.1f}" y2="{y:.1f}"/>'
+            f'<text class="tick" x="{_LEFT - 6}" y="{y + 4:.1f}" text-anchor="end">'
+            f"{escape(_tick(v, unit))}</text>"
+        )
+    zero = y_at(0)
+    parts.append(
+        f'<line x1="{_LEFT}" x2="{_W - _RIGHT}" y1="{zero:.1f}" y2="{zero:.1f}" '
+        'stroke="#1b1f24" stroke-width="1"/>'
+        f'<text class="axis" transform="translate(14 {_TOP + plot_h / 2:.0f}) rotate(-90)" '
+        f'text-anchor="middle">{escape(y_label)}</text>'
+    )
+    slot = plot_w / max(len(labels), 1)
+    bar = max(min(slot * 0.6, 80), 2.0)
+    every = max(1, math.ceil(len(labels) / 8))  # labels such as "2026-01 → 2026-02" are wide
+    for i, label in enumerate(labels):
+        x = _LEFT + slot * i + (slot - bar) / 2
+        up, down = 0.0, 0.0
+        for j, s in enumerate(series):
+            v = s.values[i]
+            if v == 0:
+                continue
+            if v > 0:
+                y, h = y_at(up + v), y_at(up) - y_at(up + v)
+                up += v
+            else:
+                y, h = y_at(down), y_at(down + v) - y_at(down)
+                down += v
+            parts.append(
+                f'<rect x="{x:.1f}" y="{y:.1f}" width="{bar:.1f}" height="{max(h, 0.5):.1f}" '
+                f'fill="{_colour(s, j)}"><title>{escape(label)} · {escape(s.name)}: '
+                f"{escape(fmt(v, unit, short=False))}</title></rect>"
+            )
+        if net is not None:
+            y = y_at(net.values[i])
+            parts.append(
+                f'<line x1="{x - 6:.1f}" x2="{x + bar + 6:.1f}" y1="{y:.1f}" y2="{y:.1f}" '
+                f'stroke="{net.colour or PALETTE[7]}" stroke-width="3">'
+                f"<title>{escape(label)} · {escape(net.name)}: "
+                f"{escape(fmt(net.values[i], unit, short=False))}</title></line>"
+            )
+        if i % every == 0:
+            parts.append(
+                f'<text class="tick" x="{x + bar / 2:.1f}" y="{_TOP + plot_h + 16}" '
+                f'text-anchor="middle">{escape(label)}</text>'
+            )
+    parts.append(
+        f'<text class="axis" x="{_LEFT + plot_w / 2:.0f}" y="{_H - 10}" '
+        f'text-anchor="middle">{escape(x_label)}</text>'
+    )
+    return _frame("".join(parts), title)
+
+
 def _as_dates(labels: Sequence[str]) -> list[date]:
     """The labels as dates, in order, or ``[]`` when any is not an ISO date."""
     try:
@@ -269,11 +354,13 @@ def lines(
     title: str,
     log_x: bool = False,
     marker: tuple[float, str] | None = None,
+    x_labels: Sequence[str] | None = None,
 ) -> str:
     """Lines over a numeric x axis (e.g. prompt size by call index, cost by volume).
 
     ``log_x``: a logarithmic x axis (ticks at powers of ten; every x must be positive).
     ``marker``: a labelled vertical line at an x value ("you are here").
+    ``x_labels``: a category axis instead (periods): ``xs`` are the labels' indexes.
     """
     values = [v for s in series for v in s.values if not math.isnan(v)]
     top, step = _nice_max(max(values, default=0))
@@ -289,6 +376,20 @@ def lines(
             return _LEFT + plot_w * (math.log10(max(xv, 10.0**lo)) - lo) / (hi - lo)
 
         ticks = [10.0**k for k in range(lo, hi + 1)]
+    elif x_labels is not None:
+        slot = plot_w / max(len(x_labels), 1)
+
+        def x_at(xv: float) -> float:
+            return _LEFT + slot * (xv + 0.5)
+
+        ticks = []
+        every = max(1, math.ceil(len(x_labels) / 10))
+        for i, name in enumerate(x_labels):
+            if i % every == 0:
+                parts.append(
+                    f'<text class="tick" x="{x_at(i):.1f}" y="{_TOP + plot_h + 16}" '
+                    f'text-anchor="middle">{escape(name)}</text>'
+                )
     else:
         x_top, x_step = _nice_max(max(xs, default=0))
 
@@ -319,6 +420,16 @@ def lines(
             f'<polyline fill="none" stroke="{_colour(s, j)}" stroke-width="2.5"{dash} '
             f'points="{" ".join(pts)}"><title>{escape(s.name)}</title></polyline>'
         )
+        if x_labels is not None:  # a dot per period: a lone period still shows
+            for x, y in zip(xs, s.values, strict=True):
+                if math.isnan(y):
+                    continue
+                cx, cy = point(x, y).split(",")
+                parts.append(
+                    f'<circle cx="{cx}" cy="{cy}" r="4" fill="{_colour(s, j)}"><title>'
+                    f"{escape(x_labels[round(x)])} · {escape(s.name)}: "
+                    f"{escape(fmt(y, y_unit, short=False))}</title></circle>"
+                )
     if marker is not None:
         at, label = marker
         x = x_at(at)

@@ -5,6 +5,7 @@ nothing that loads from the network."""
 from __future__ import annotations
 
 import json
+import math
 from collections.abc import Callable, Sequence
 from decimal import Decimal
 from html import escape
@@ -15,7 +16,7 @@ from tokenomy.cost_by_kind import KIND_LABELS
 from tokenomy.render import charts
 from tokenomy.render.charts import Series, fmt
 from tokenomy.render.tables import Column, table
-from tokenomy.report import Views
+from tokenomy.report import TREND_MONTHS_AFTER_DAYS, TREND_WEEKS_AFTER_DAYS, Views
 
 __all__ = ["SECTIONS", "FilterChoices", "render_page", "render_views", "script_json"]
 
@@ -26,6 +27,7 @@ SECTIONS: tuple[tuple[str, str], ...] = (
     ("glance", "The bill at a glance"),
     ("cost", "Cost over time"),
     ("tasks", "Tokens per task"),
+    ("trend", "Why the bill changed: volume and price"),
     ("context", "Context tax"),
     ("cache", "Cache efficiency"),
     ("whatif", "What-if: levers ranked"),
@@ -234,6 +236,107 @@ def _tasks(v: Views) -> str:
     return _section("tasks", body, intro)
 
 
+_PERIOD_NAMES = {"monthly": "month", "weekly": "week", "daily": "day"}
+
+
+def _trend(v: Views) -> str:
+    """The Jevons view (``tokenomy.trend``): each period's change of the bill split into a
+    volume and a price effect, and each model's tokens per task over time."""
+    if v.trend is None:
+        return _missing("trend", "no calls match these filters")
+    t = v.trend
+    period = _PERIOD_NAMES[t.grouping]
+    labels = [p[0] for p in t.periods]
+    steps = [c.to_dict() for c in t.changes]
+    step_labels = [f"{labels[i]} → {labels[i + 1]}" for i in range(len(steps))]
+    body = ""
+    if steps:
+        series = [
+            Series("volume effect (more or fewer tokens)",
+                   [float(s["totals"]["volume_effect_usd"]) for s in steps], charts.PALETTE[0]),
+            Series("price effect (dearer or cheaper per token)",
+                   [float(s["totals"]["price_effect_usd"]) for s in steps], charts.PALETTE[1]),
+        ]  # fmt: skip
+        net = Series("change of the bill", [float(s["totals"]["change_usd"]) for s in steps],
+                     charts.PALETTE[7])  # fmt: skip
+        chart = charts.diverging_bars(
+            step_labels, series, unit="usd", y_label="change of the bill ($)",
+            x_label=f"from one {period} to the next, {v.filters.timezone}",
+            title="The bill's change per period: volume and price effects", net=net,
+        )  # fmt: skip
+        money = [
+            Column("change_usd", "change ($)", "usd"),
+            Column("volume_effect_usd", "volume effect ($)", "usd"),
+            Column("price_effect_usd", "price effect ($)", "usd"),
+            Column("base_cost_usd", "before ($)", "usd"),
+            Column("current_cost_usd", "after ($)", "usd"),
+        ]
+        rest = [
+            Column("base_tokens", "tokens before", "tokens"),
+            Column("current_tokens", "tokens after", "tokens"),
+            Column("base_usd_per_mtok", "$/Mtok before", "usd"),
+            Column("current_usd_per_mtok", "$/Mtok after", "usd"),
+        ]
+        overall = [
+            {"step": label, **s["totals"]} for label, s in zip(step_labels, steps, strict=True)
+        ]
+        totals = {
+            k: sum((r[k] for r in overall), Decimal(0))
+            for k in ("change_usd", "volume_effect_usd", "price_effect_usd")
+        }
+        per_model = [
+            {"step": label, **row}
+            for label, s in zip(step_labels, steps, strict=True)
+            for row in s["rows"]
+        ]
+        body += (
+            charts.legend([*series, net])
+            + chart
+            + table([Column("step", "from → to"), *money, *rest], overall, name="trend",
+                    totals=totals, caption="All models: the change, period to period")
+            + table([Column("model", "model"), *money, Column("step", "from → to"), *rest],
+                    per_model, name="trend_model",
+                    caption="Per model: the change, period to period")
+        )  # fmt: skip
+    else:
+        body += (
+            f'<p class="note">One {escape(period)} of calls only ({escape(labels[0])}): '
+            "nothing to compare it with yet.</p>"
+        )
+    models = sorted({r["model"] for r in t.per_task})
+    index = {p: i for i, p in enumerate(labels)}
+    lines = []
+    for i, model in enumerate(models):
+        values = [math.nan] * len(labels)
+        for r in t.per_task:
+            if r["model"] == model and r["tokens_per_task"] is not None:
+                values[index[r["period"]]] = float(r["tokens_per_task"])
+        lines.append(Series(model, values, charts.PALETTE[i % len(charts.PALETTE)]))
+    per_task_chart = charts.lines(
+        [float(i) for i in range(len(labels))], lines, x_unit="count", y_unit="tokens",
+        x_label=f"{period}, {v.filters.timezone}", y_label="tokens per task",
+        title="Tokens per task, per model, over time", x_labels=labels,
+    )  # fmt: skip
+    per_task_table = table(
+        [Column("model", "model"), Column("period", period), Column("tasks", "tasks", "count"),
+         Column("tokens", "tokens", "tokens"),
+         Column("tokens_per_task", "tokens per task", "tokens")],
+        t.per_task, name="trend_tokens_per_task", caption="Tokens per task, per model",
+    )  # fmt: skip
+    body += charts.legend(lines) + per_task_chart + per_task_table
+    intro = (
+        f"From each {period} to the next (months when the calls span "
+        f"{TREND_MONTHS_AFTER_DAYS} days or more, weeks from Monday from "
+        f"{TREND_WEEKS_AFTER_DAYS} days, else days; a period with no calls is left out): how "
+        "much the bill changed because more or fewer tokens were used (volume) and because each "
+        "token cost more or less (price: list prices and cache hits), per model and overall; "
+        "volume + price = the change, to the "
+        "cent. Cheaper tokens that made the bill grow show as a negative price effect under a "
+        "larger volume effect. Then each model's tokens per task (session) over time."
+    )
+    return _section("trend", body, intro)
+
+
 def script_json(value: Any) -> str:
     """``value`` as JSON that is inert inside a ``<script>`` element: ``<``, ``>`` and ``&``
     become ``\\u`` escapes (``JSON.parse`` reads them back), so no name can close the block
@@ -248,6 +351,7 @@ def render_views(v: Views) -> str:
         ("glance", _glance),
         ("cost", _cost),
         ("tasks", _tasks),
+        ("trend", _trend),
     )
     parts = [build(v) for _, build in builders]
     for anchor, reason in _optional_sections(v):
