@@ -336,11 +336,12 @@ def main() -> None:
             print(f"{k} = {getattr(cal, k)}")
         return
     results = validate(points)
-    rows, genz_errors = [], []
+    rows, genz_errors, genz_by_id = [], [], {}
     for v in results:
         genz, why = (None, "not run") if args.no_genz else genz_predict(v.point)
         if genz is not None:
             genz_errors.append(abs(genz - v.point.measured) / v.point.measured)
+            genz_by_id[v.point.id] = genz_errors[-1]
         rows.append(_row(v, genz, why))
     head = ["point", "metric", "measured", "tokenomy", "error", "GenZ", "GenZ error"]
     if args.markdown:
@@ -352,23 +353,29 @@ def main() -> None:
         widths = [max(len(str(x)) for x in col) for col in zip(head, *rows, strict=True)]
         for r in [head, *rows]:
             print("  ".join(str(x).ljust(w) for x, w in zip(r, widths, strict=True)))
-    ours_t = [abs(v.error) for v in results if v.point.metric != "spec_speedup"]
-    ours_common = [
-        abs(v.error)
-        for v, r in zip(results, rows, strict=True)
-        if r[5] and v.point.metric != "spec_speedup"
-    ]
     spec = [abs(v.error) for v in results if v.point.metric == "spec_speedup"]
-    print(
-        f"\ntokenomy median |error|: {statistics.median(ours_t):.1%} over {len(ours_t)} "
-        f"throughput/latency points; {statistics.median(spec):.1%} over {len(spec)} "
-        f"speculative-decoding points"
-    )
-    if genz_errors:
+    print(f"\n{statistics.median(spec):.1%} over {len(spec)} speculative-decoding points")
+    for label, held in (("fitted (in-sample)", False), ("held-out (never fitted)", True)):
+        ours = [
+            (abs(v.error), v.point.id)
+            for v in results
+            if v.point.metric != "spec_speedup" and v.point.held_out == held
+        ]
+        if not ours:
+            continue
         print(
-            f"on the {len(genz_errors)} points GenZ could run: tokenomy "
-            f"{statistics.median(ours_common):.1%}, GenZ {statistics.median(genz_errors):.1%}"
+            f"tokenomy median |error| on the {len(ours)} {label} throughput/latency points: "
+            f"{statistics.median(e for e, _ in ours):.1%}"
         )
+        common = [(e, pid) for e, pid in ours if pid in genz_by_id]
+        if common:
+            g = [genz_by_id[pid] for _, pid in common]
+            print(
+                f"  on the {len(common)} of them GenZ could run: tokenomy "
+                f"{statistics.median(e for e, _ in common):.1%}, GenZ {statistics.median(g):.1%}"
+            )
+    if genz_errors and not any(v.point.held_out for v in results):
+        print(f"GenZ median |error|: {statistics.median(genz_errors):.1%}")
 
 
 if __name__ == "__main__":
