@@ -3,6 +3,11 @@
 Each point names a set-up (model, GPUs, precision, lengths, concurrency, phase), a metric and
 the measured value. ``validate()`` predicts the same metric and reports the signed error;
 ``median_abs_error`` is the figure quoted in the docs next to every estimate.
+
+Points marked ``held_out = true`` in the data file were added after the calibration was fitted
+and are never part of it: ``validate()`` with no points scores the fitted set only, and
+``held_out_points()`` gives the rest (scored by bench/validate_selfhost.py and by
+leave-one-source-out cross-validation over all points).
 """
 
 from __future__ import annotations
@@ -23,6 +28,8 @@ __all__ = [
     "PublishedPoint",
     "Validated",
     "family",
+    "fitted_points",
+    "held_out_points",
     "leave_one_source_out",
     "load_points",
     "median_abs_error",
@@ -52,6 +59,8 @@ class PublishedPoint:
     date: date
     speculation: Speculation | None = None
     attention_parallel: str = "tp"
+    requests: int = 0  # > 0: a finite benchmark (N requests sent at once, run to completion)
+    held_out: bool = False  # True: never in the calibration's fitted set
 
 
 @dataclass(frozen=True, slots=True)
@@ -85,6 +94,9 @@ def load_points() -> tuple[PublishedPoint, ...]:
             )
         elif metric == "spec_speedup":
             raise row.fail("a spec_speedup point needs acceptance, draft_len and draft_cost")
+        held_out = row.data.get("held_out", False)
+        if not isinstance(held_out, bool):
+            raise row.fail("'held_out' must be true or false")
         point = PublishedPoint(
             id=row.text("id"),
             model=row.text("model"),
@@ -102,6 +114,8 @@ def load_points() -> tuple[PublishedPoint, ...]:
             date=day,
             speculation=spec,
             attention_parallel=row.text("attention_parallel", "tp"),
+            requests=row.integer("requests", 0, minimum=0),
+            held_out=held_out,
         )
         try:
             get_model(point.model)
@@ -112,6 +126,16 @@ def load_points() -> tuple[PublishedPoint, ...]:
     if len({p.id for p in points}) != len(points):
         raise DataFileError("tokenomy/data/published_points.toml: duplicate point ids")
     return tuple(points)
+
+
+def fitted_points() -> tuple[PublishedPoint, ...]:
+    """The points the calibration was fitted on (every point not marked held out)."""
+    return tuple(p for p in load_points() if not p.held_out)
+
+
+def held_out_points() -> tuple[PublishedPoint, ...]:
+    """Points added after the fit, never used for it: the model's out-of-sample test."""
+    return tuple(p for p in load_points() if p.held_out)
 
 
 def predict(point: PublishedPoint, calibration: Calibration | None = None) -> float:
@@ -141,7 +165,8 @@ def predict(point: PublishedPoint, calibration: Calibration | None = None) -> fl
 def validate(
     points: Iterable[PublishedPoint] | None = None, calibration: Calibration | None = None
 ) -> list[Validated]:
-    return [Validated(p, predict(p, calibration)) for p in (points or load_points())]
+    """Each point beside its prediction; with no points, the fitted set (``fitted_points()``)."""
+    return [Validated(p, predict(p, calibration)) for p in (points or fitted_points())]
 
 
 def median_abs_error(results: Iterable[Validated], *, speculative: bool | None = None) -> float:
@@ -164,14 +189,16 @@ def percentile_abs_error(results: Iterable[Validated], q: float) -> float:
 
 def family(point: PublishedPoint) -> str:
     """The family a point is scored in: latency (a time per token at a concurrency), prefill,
-    AMD (any AMD GPU), MoE or dense. A finite-benchmark family needs points that run N requests
-    to completion; the data file has none yet."""
+    finite benchmark (N requests sent at once and run to completion, ``requests`` > 0), AMD
+    (any AMD GPU), MoE or dense."""
     from tokenomy.selfhost.architectures import get_model
 
     if point.metric == "tpot_ms":
         return "latency"
     if point.metric == "input_tps_per_gpu":
         return "prefill"
+    if point.requests:
+        return "finite benchmark"
     if point.gpu.startswith("mi"):
         return "AMD"
     return "MoE" if get_model(point.model).is_moe else "dense"
