@@ -236,7 +236,7 @@ def test_breakdown_by_model_adds_up_and_order_reverses(tmp_path: Path) -> None:
     split = json.loads(CliRunner().invoke(app, [*args, "--breakdown"]).stdout)
     assert [r["daily"] for r in split["rows"]] == [r["daily"] for r in plain["rows"]]
     for row in split["rows"]:
-        models = row["models"]
+        models = row["by_model"]
         assert len(models) >= 2 and models == sorted(models, key=lambda m: -m["cost_usd"])
         for key in ("calls", "total_tokens", "cache_read"):
             assert sum(m[key] for m in models) == row[key]

@@ -443,4 +443,4 @@ def test_breakdown_by_model_equals_duckdb(url: str, licensed_logs: Path, tmp_pat
     shared = runner.invoke(app, [*args, "--ledger", url])
     assert local.exit_code == shared.exit_code == 0, shared.output
     rows = json.loads(shared.stdout)["rows"]
-    assert rows == json.loads(local.stdout)["rows"] and all(r["models"] for r in rows)
+    assert rows == json.loads(local.stdout)["rows"] and all(r["by_model"] for r in rows)

@@ -45,7 +45,7 @@ def bill(
     ledger: Store, grouping: str, filters: Filters | None = None, breakdown: bool = False
 ) -> Bill:
     """Sum the ledger's calls by ``grouping`` (one of ``GROUPINGS``); with ``breakdown``, each
-    row also lists its sums per model (``rows[].models``, costliest first)."""
+    row also lists its sums per model (``rows[].by_model``, costliest first)."""
     if grouping not in (*GROUPINGS, *SHARED_GROUPINGS):
         raise ValueError(f"unknown grouping {grouping!r}; choose one of {', '.join(GROUPINGS)}")
     filters = filters or Filters()
@@ -56,7 +56,7 @@ def bill(
     if breakdown:
         per_model = _per_model(ledger, grouping, filters)
         for row in rows:
-            row["models"] = per_model.get(row[grouping], [])
+            row["by_model"] = per_model.get(row[grouping], [])
     return Bill(grouping, rows, _clean(ledger.sums(None, filters)[0]))
 
 

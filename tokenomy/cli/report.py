@@ -55,12 +55,12 @@ def print_bill(result: Bill, fmt: Format, title: str) -> None:
     if fmt is Format.table and result.grouping == "session":
         columns = [k for k in columns if k not in ("cache_write_5m", "cache_write_1h", "reasoning")]
     rows = result.rows
-    if fmt is not Format.json and any("models" in r for r in rows):
-        # Each row, then its models beneath it (JSON keeps them nested: rows[].models).
+    if fmt is not Format.json and any("by_model" in r for r in rows):
+        # Each row, then its models beneath it (JSON keeps them nested: rows[].by_model).
         rows = []
         for row in result.rows:
-            rows.append({k: v for k, v in row.items() if k != "models"})
-            rows += [{**m, key: f"  {m['model']}"} for m in row.get("models", [])]
+            rows.append({k: v for k, v in row.items() if k != "by_model"})
+            rows += [{**m, key: f"  {m['model']}"} for m in row.get("by_model", [])]
     emit(rows, fmt, title=title, totals=result.totals, columns=columns)
     if fmt is Format.table:
         _footnotes(result)
