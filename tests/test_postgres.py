@@ -21,6 +21,7 @@ from typing import Any
 import pg
 import pytest
 from conftest import PAYLOAD_MTIME, shipped_logs
+from test_golden import COMMANDS
 from typer.testing import CliRunner
 
 from tokenomy.calls import Call
@@ -34,23 +35,10 @@ pytestmark = pytest.mark.skipif(REASON is not None, reason=f"no PostgreSQL serve
 DATA = Path(__file__).parent / "data"
 GOLDEN = Path(__file__).parent / "golden"
 FIXTURES = ("logs", "api", "gemini_cli", "otel", "llm")
-# Every golden command that reads the ledger (see test_golden.COMMANDS).
+# Every golden command that reads the ledger (count, tax and selfhost read none).
 LEDGER_COMMANDS: dict[str, list[str]] = {
-    **{
-        f"report_{g}": ["report", g, "{data}"]
-        for g in ("daily", "weekly", "monthly", "session", "model", "project", "source", "blocks")
-    },
-    "report_daily_filtered": [
-        "report", "daily", "{data}", "--model", "claude-opus", "--timezone", "Asia/Tokyo",
-        "--since", "2026-01-01",
-    ],
-    "import": ["import", "{data}"],
-    "anatomy": ["anatomy", "{data}"],
-    "whatif": ["whatif", "{data}"],
-    "whatif_levers": [
-        "whatif", "{data}", "--lever", "cap:2000", "--lever", "compact:100000,keep=4,summary=2000",
-        "--lever", "batch:all", "--lever", "cache:anthropic-1h",
-    ],
+    name: args for name, args in COMMANDS.items() if name.startswith(("report_", "import",
+                                                                      "anatomy", "whatif"))
 }  # fmt: skip
 CLI = [sys.executable, "-c", "from tokenomy.cli import main; main()"]
 
