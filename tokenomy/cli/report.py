@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
+import enum
 import time
 from collections.abc import Callable
 from datetime import date, timedelta
 from typing import TYPE_CHECKING, Annotated, Any
 from zoneinfo import ZoneInfo
 
-import click
 import typer
 
 from tokenomy.cli import common as c
@@ -83,19 +83,22 @@ def _footnotes(result: Bill) -> None:
 Breakdown = Annotated[
     bool, typer.Option("--breakdown", help="Each row split by model, beneath it.")
 ]
+
+
+class Ordering(enum.StrEnum):
+    asc = "asc"
+    desc = "desc"
+
+
 Order = Annotated[
-    str,
-    typer.Option(
-        "--order", help="asc or desc: the rows' order (periods oldest first with asc).",
-        click_type=click.Choice(["asc", "desc"]),
-    ),
-]  # fmt: skip
+    Ordering, typer.Option("--order", help="The rows' order (periods oldest first with asc).")
+]
 
 
 def _report(grouping: str, title: str) -> Callable[..., None]:
     @c.ledger_options()
     def command(
-        options: c.LedgerOptions, breakdown: Breakdown = False, order: Order = "asc"
+        options: c.LedgerOptions, breakdown: Breakdown = False, order: Order = Ordering.asc
     ) -> None:
         from tokenomy.bill import Bill, bill
 
@@ -108,7 +111,7 @@ def _report(grouping: str, title: str) -> Callable[..., None]:
             with ledger:
                 result = bill(ledger, grouping, options.filters, breakdown)
             c.store_report(options, args, result.to_dict())
-        if order == "desc":
+        if order is Ordering.desc:
             result = Bill(result.grouping, result.rows[::-1], result.totals)
         print_bill(result, options.fmt, title)
 
