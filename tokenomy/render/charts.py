@@ -112,6 +112,24 @@ def _frame(body: str, label: str, height: int = _H) -> str:
     )
 
 
+def _x_tick(x: float, label: str) -> str:
+    """A label under the plot's x axis, centred on ``x``."""
+    plot_h = _H - _TOP - _BOTTOM
+    return (
+        f'<text class="tick" x="{x:.1f}" y="{_TOP + plot_h + 16}" '
+        f'text-anchor="middle">{escape(label)}</text>'
+    )
+
+
+def _x_title(text: str) -> str:
+    """The x axis's title, under its labels."""
+    plot_w = _W - _LEFT - _RIGHT
+    return (
+        f'<text class="axis" x="{_LEFT + plot_w / 2:.0f}" y="{_H - 10}" '
+        f'text-anchor="middle">{escape(text)}</text>'
+    )
+
+
 def _y_axis(top: float, step: float, unit: Unit, height: int, axis_label: str) -> str:
     plot_h = height - _TOP - _BOTTOM
     out = []
@@ -180,14 +198,8 @@ def stacked_bars(
         # Labels at least 58 units apart (a date's width), wherever the bars fall.
         if (days and x - last_label_x >= 58) or (not days and i % every == 0):
             last_label_x = x
-            parts.append(
-                f'<text class="tick" x="{x + bar / 2:.1f}" y="{_TOP + plot_h + 16}" '
-                f'text-anchor="middle">{escape(label)}</text>'
-            )
-    parts.append(
-        f'<text class="axis" x="{_LEFT + plot_w / 2:.0f}" y="{_H - 10}" '
-        f'text-anchor="middle">{escape(x_label)}</text>'
-    )
+            parts.append(_x_tick(x + bar / 2, label))
+    parts.append(_x_title(x_label))
     return _frame("".join(parts), title)
 
 
@@ -264,14 +276,8 @@ def diverging_bars(
                 f"{escape(fmt(net.values[i], unit, short=False))}</title></line>"
             )
         if i % every == 0:
-            parts.append(
-                f'<text class="tick" x="{x + bar / 2:.1f}" y="{_TOP + plot_h + 16}" '
-                f'text-anchor="middle">{escape(label)}</text>'
-            )
-    parts.append(
-        f'<text class="axis" x="{_LEFT + plot_w / 2:.0f}" y="{_H - 10}" '
-        f'text-anchor="middle">{escape(x_label)}</text>'
-    )
+            parts.append(_x_tick(x + bar / 2, label))
+    parts.append(_x_title(x_label))
     return _frame("".join(parts), title)
 
 
@@ -386,10 +392,7 @@ def lines(
         every = max(1, math.ceil(len(x_labels) / 10))
         for i, name in enumerate(x_labels):
             if i % every == 0:
-                parts.append(
-                    f'<text class="tick" x="{x_at(i):.1f}" y="{_TOP + plot_h + 16}" '
-                    f'text-anchor="middle">{escape(name)}</text>'
-                )
+                parts.append(_x_tick(x_at(i), name))
     else:
         x_top, x_step = _nice_max(max(xs, default=0))
 
@@ -398,10 +401,7 @@ def lines(
 
         ticks = [k * x_step for k in range(round(x_top / x_step) + 1)]
     for tick in ticks:
-        parts.append(
-            f'<text class="tick" x="{x_at(tick):.1f}" y="{_TOP + plot_h + 16}" '
-            f'text-anchor="middle">{escape(_tick(tick, x_unit))}</text>'
-        )
+        parts.append(_x_tick(x_at(tick), _tick(tick, x_unit)))
 
     def point(xv: float, yv: float) -> str:
         return f"{x_at(xv):.1f},{_TOP + plot_h - plot_h * yv / top:.1f}"
@@ -441,8 +441,5 @@ def lines(
             f'<text class="axis" x="{x + nudge:.1f}" y="{_TOP + 14}" '
             f'text-anchor="{anchor}">{escape(label)}</text>'
         )
-    parts.append(
-        f'<text class="axis" x="{_LEFT + plot_w / 2:.0f}" y="{_H - 10}" '
-        f'text-anchor="middle">{escape(x_label)}</text>'
-    )
+    parts.append(_x_title(x_label))
     return _frame("".join(parts), title)
