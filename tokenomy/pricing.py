@@ -29,7 +29,7 @@ import os
 import re
 import tomllib
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from decimal import Decimal
 from functools import cache, cached_property
 from pathlib import Path
@@ -226,6 +226,7 @@ class Pricer:
         self._memo: _Memo | None = None
         self._models: dict[tuple[str, str], Any] = {}  # (model, provider) -> (provider, model)
         self._rates: dict[tuple[str, str, str, Any], Rates | None] = {}
+        self._by_day: dict[tuple[str, str, str, date], Rates | None] = {}  # (name, ..., day)
         self._by_minute: dict[str, bool] = {}  # model id -> priced by time of day
 
     @cached_property
@@ -248,25 +249,32 @@ class Pricer:
         if ref.lower() in self.overrides.models:
             return self.overrides.models[ref.lower()]
         when = time or datetime.now(UTC)
+        # A hot path (a report prices call by call): rates known for this name and day are a
+        # tuple-keyed lookup; the memo file and genai-prices are asked once per name and day.
+        fast = (ref, provider, service_tier, when.date())
+        if fast in self._by_day:
+            return self._by_day[fast]
         memo = self._recall()
-        day = "\x1f".join((ref, provider, service_tier, when.date().isoformat()))
+        day = "\x1f".join((ref, provider, service_tier, fast[3].isoformat()))
         if memo.by_minute.get(f"{ref}\x1f{provider}") is False and day in memo.rates:
+            self._by_day[fast] = memo.rates[day]
             return memo.rates[day]
         found = self._lookup(ref, provider)
         if found is None:
             memo.remember(ref, provider, False, day, None)
+            self._by_day[fast] = None
             return None
         found_provider, found_model = found
-        # Prices change by date; a few (off-peak discounts) by time of day. A hot path (a
-        # report prices call by call): the step is a truncated datetime, not a formatted one.
+        # Prices change by date; a few (off-peak discounts) by time of day.
         by_minute = self._priced_by_minute(found_model)
         step = when.replace(second=0, microsecond=0) if by_minute else when.date()
         key = (found_provider.id, found_model.id, service_tier, step)
         if key not in self._rates:
             price = found_model.get_prices(when, price_context_for(service_tier))
             self._rates[key] = _rates_from_model_price(found_model.id, found_provider.id, price)
-        if not by_minute:
+        if not by_minute:  # the day's rates hold all day: remembered here and on disk
             memo.remember(ref, provider, False, day, self._rates[key])
+            self._by_day[fast] = self._rates[key]
         return self._rates[key]
 
     def save(self) -> None:
