@@ -112,6 +112,14 @@ def raw_blocks(
     return out
 
 
+def block_at(ledger: Store, timezone: str, now: datetime) -> dict[str, Any] | None:
+    """The last 5-hour block begun by ``now`` (a ``raw_blocks`` row; a later block exists only
+    for a past ``now``), or ``None``."""
+    found = [b for b in raw_blocks(ledger.timeline(Filters(timezone=timezone)))
+             if b["_start"] <= now]  # fmt: skip
+    return found[-1] if found else None
+
+
 def block_rates(
     start: datetime, end: datetime, first: datetime, last: datetime, cost: Decimal, now: datetime
 ) -> dict[str, Any]:

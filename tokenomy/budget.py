@@ -10,7 +10,7 @@ from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
-from tokenomy.bill import block_rates, raw_blocks
+from tokenomy.bill import block_at, block_rates
 from tokenomy.ledger.filters import Filters
 
 if TYPE_CHECKING:
@@ -78,11 +78,9 @@ def check(
 
 def _block(ledger: Store, timezone: str, now: datetime) -> tuple[Decimal, Decimal]:
     """The active block's spend and projection (0 when no block is active at ``now``)."""
-    found = [b for b in raw_blocks(ledger.timeline(Filters(timezone=timezone)))
-             if b["_start"] <= now]  # fmt: skip
-    if not found:
+    b = block_at(ledger, timezone, now)
+    if b is None:
         return Decimal(0), Decimal(0)
-    b = found[-1]
     rates = block_rates(b["_start"], b["_end"], b["_first"], b["_last"], b["cost_usd"], now)
     if not rates["active"]:
         return Decimal(0), Decimal(0)

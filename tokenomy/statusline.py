@@ -27,7 +27,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
-from tokenomy.bill import block_rates, raw_blocks
+from tokenomy.bill import block_at, block_rates
 from tokenomy.ledger.filters import Filters
 
 if TYPE_CHECKING:
@@ -241,12 +241,9 @@ def compute(ledger: Store, hook: Hook, timezone: str, now: datetime) -> Status:
     session = ledger.sums(None, Filters(sessions=(hook.session_id,), timezone=timezone))[0]
     daily = ledger.sums(None, Filters(since=day, until=day, timezone=timezone))[0]
     month = ledger.sums(None, Filters(since=day.replace(day=1), until=day, timezone=timezone))[0]
-    # the block at ``now``: the last one begun by then (a later one exists only for a past ``now``)
-    found = [b for b in raw_blocks(ledger.timeline(Filters(timezone=timezone)))
-             if b["_start"] <= now]  # fmt: skip
     block = None
-    if found:
-        b = found[-1]
+    b = block_at(ledger, timezone, now)
+    if b is not None:
         block = {
             "start": b["_start"].isoformat(),
             "end": b["_end"].isoformat(),
