@@ -25,7 +25,7 @@ from typer.testing import CliRunner
 
 from tokenomy.cli import app
 from tokenomy.gateway import policies
-from tokenomy.gateway.providers import redact
+from tokenomy.gateway.providers import estimated_tokens, redact
 from tokenomy.gateway.recorder import drain
 from tokenomy.gateway.stub import StubUpstream
 from tokenomy.ledger import Ledger
@@ -247,7 +247,7 @@ def test_cache_breakpoints_policy_is_the_cache_auto_plan() -> None:
     }
     blocks, stable = policies._cacheable_blocks(json.loads(json.dumps(body)))
     plan = anthropic_plan(
-        [policies._estimated_tokens(b) for b in blocks], "claude-opus-4-6",
+        [estimated_tokens(b) for b in blocks], "claude-opus-4-6",
         stable_blocks=stable,
     )  # fmt: skip
     set_ = policies.anthropic_cache_breakpoints(body, "1h")

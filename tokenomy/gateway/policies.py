@@ -11,8 +11,9 @@ cannot drift.
 from __future__ import annotations
 
 import hashlib
-import json
 from typing import Any
+
+from tokenomy.gateway.providers import estimated_tokens
 
 __all__ = [
     "anthropic_cache_breakpoints",
@@ -116,12 +117,6 @@ def _cacheable_blocks(body: dict[str, Any]) -> tuple[list[dict[str, Any]], int]:
     return blocks, stable
 
 
-def _estimated_tokens(block: dict[str, Any]) -> int:
-    """About how many tokens a block holds (its JSON text over 4 characters a token): only
-    the model's minimum cacheable length depends on it."""
-    return len(json.dumps(block, ensure_ascii=False)) // 4 + 1
-
-
 def anthropic_cache_breakpoints(
     body: dict[str, Any], ttl: str = "5m", route: str = "anthropic"
 ) -> int:
@@ -138,7 +133,7 @@ def anthropic_cache_breakpoints(
         return 0
     marks = [i for i, b in enumerate(blocks) if "cache_control" in b]
     plan = anthropic_plan(
-        [_estimated_tokens(b) for b in blocks], str(body.get("model", "")),
+        [estimated_tokens(b) for b in blocks], str(body.get("model", "")),
         client_marks=marks, stable_blocks=stable, route=route,
     )  # fmt: skip
     marker: dict[str, str] = {"type": "ephemeral"}

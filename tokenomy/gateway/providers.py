@@ -196,12 +196,22 @@ def prompt_blocks(provider: str, body: dict[str, Any]) -> list[Any]:
     return out
 
 
+def _canonical(block: Any) -> bytes:
+    return orjson.dumps(block, option=orjson.OPT_SORT_KEYS)
+
+
+def estimated_tokens(block: Any) -> int:
+    """About how many tokens a block holds: its canonical JSON over 4 bytes a token (an
+    estimate; what needs it is the model's minimum cacheable length and the digest's sizes)."""
+    return len(_canonical(block)) // 4 + 1
+
+
 def block_digest(provider: str, body: dict[str, Any]) -> str:
     """The prompt's blocks as ``[[hash, tokens], ...]`` (JSON): a 128-bit BLAKE2b of each block's
-    canonical JSON, and its size in tokens estimated at 4 characters a token. Enough to tell
-    which prefix a later request shares (its trace, content known) without keeping any text."""
+    canonical JSON, and its ``estimated_tokens``. Enough to tell which prefix a later request
+    shares (its trace, content known) without keeping any text."""
     digest = []
     for block in prompt_blocks(provider, body):
-        data = orjson.dumps(block, option=orjson.OPT_SORT_KEYS)
+        data = _canonical(block)
         digest.append([hashlib.blake2b(data, digest_size=16).hexdigest(), len(data) // 4 + 1])
     return orjson.dumps(digest).decode()
