@@ -78,3 +78,21 @@ def logs(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def home(tmp_path: Path) -> Path:
     """A fresh ledger directory."""
     return tmp_path / "home"
+
+
+GOLDEN_FIXTURES = ("logs", "api", "gemini_cli", "otel", "llm")
+
+
+@pytest.fixture(scope="session")
+def golden_data(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The golden suite's fixtures (tests/golden), every file dated ``PAYLOAD_MTIME``: payloads
+    that carry no time of their own are dated by their file. Read only."""
+    root = tmp_path_factory.mktemp("golden") / "data"
+    shipped_logs(root / "logs")
+    for name in GOLDEN_FIXTURES[1:]:
+        shutil.copytree(REPO / "tests" / "data" / name, root / name,
+                        ignore=shutil.ignore_patterns("__pycache__"))  # fmt: skip
+    for path in root.rglob("*"):
+        if path.is_file():
+            os.utime(path, (PAYLOAD_MTIME, PAYLOAD_MTIME))
+    return root

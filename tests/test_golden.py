@@ -7,18 +7,14 @@ regenerate with ``TOKENOMY_REGEN_GOLDEN=1 pytest tests/test_golden.py`` and revi
 from __future__ import annotations
 
 import os
-import shutil
 from pathlib import Path
 
 import pytest
-from conftest import PAYLOAD_MTIME, shipped_logs
 from typer.testing import CliRunner
 
 from tokenomy.cli import app
 
-DATA = Path(__file__).parent / "data"
 GOLDEN = Path(__file__).parent / "golden"
-FIXTURES = ("logs", "api", "gemini_cli", "otel", "llm")
 REGEN = os.environ.get("TOKENOMY_REGEN_GOLDEN") == "1"
 
 COMMANDS: dict[str, list[str]] = {
@@ -45,22 +41,9 @@ COMMANDS: dict[str, list[str]] = {
 }  # fmt: skip
 
 
-@pytest.fixture(scope="module")
-def data(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A copy of the fixtures with every file dated ``PAYLOAD_MTIME`` (payloads that carry no
-    time of their own are dated by their file)."""
-    root = tmp_path_factory.mktemp("golden") / "data"
-    shipped_logs(root / "logs")
-    for name in FIXTURES[1:]:
-        shutil.copytree(DATA / name, root / name, ignore=shutil.ignore_patterns("__pycache__"))
-    for path in root.rglob("*"):
-        if path.is_file():
-            os.utime(path, (PAYLOAD_MTIME, PAYLOAD_MTIME))
-    return root
-
-
 @pytest.mark.parametrize("name", sorted(COMMANDS))
-def test_json_output_is_unchanged(name: str, data: Path, tmp_path: Path) -> None:
+def test_json_output_is_unchanged(name: str, golden_data: Path, tmp_path: Path) -> None:
+    data = golden_data
     args = [a.replace("{data}", str(data)) for a in COMMANDS[name]]
     uses_ledger = args[0] in ("report", "import", "anatomy", "whatif")
     extra = ["--home", str(tmp_path / "home")] if uses_ledger else []

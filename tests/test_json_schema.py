@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from test_golden import COMMANDS, data  # noqa: F401  (the golden suite's fixture)
+from test_golden import COMMANDS
 from test_statusline import SESSION, copy_session, hook
 from typer.testing import CliRunner
 
@@ -62,7 +62,8 @@ def test_every_golden_output_has_a_section() -> None:
 
 
 @pytest.mark.parametrize("name", sorted(COMMANDS))
-def test_json_output_matches_docs(name: str, data: Path, tmp_path: Path) -> None:  # noqa: F811
+def test_json_output_matches_docs(name: str, golden_data: Path, tmp_path: Path) -> None:
+    data = golden_data
     args = [a.replace("{data}", str(data)) for a in COMMANDS[name]]
     uses_ledger = args[0] in ("report", "import", "anatomy", "whatif")
     extra = ["--home", str(tmp_path / "home")] if uses_ledger else []

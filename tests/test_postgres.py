@@ -20,7 +20,7 @@ from typing import Any
 
 import pg
 import pytest
-from conftest import PAYLOAD_MTIME, shipped_logs
+from conftest import shipped_logs
 from test_golden import COMMANDS
 from typer.testing import CliRunner
 
@@ -32,9 +32,7 @@ from tokenomy.ledger.filters import GROUPINGS
 REASON = pg.why_not()
 pytestmark = pytest.mark.skipif(REASON is not None, reason=f"no PostgreSQL server: {REASON}")
 
-DATA = Path(__file__).parent / "data"
 GOLDEN = Path(__file__).parent / "golden"
-FIXTURES = ("logs", "api", "gemini_cli", "otel", "llm")
 # Every golden command that reads the ledger (count, tax and selfhost read none).
 LEDGER_COMMANDS: dict[str, list[str]] = {
     name: args for name, args in COMMANDS.items() if name.startswith(("report_", "import",
@@ -56,19 +54,6 @@ def url(server: pg.Server) -> str:
     return server.database()
 
 
-@pytest.fixture(scope="module")
-def data(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The golden fixtures, every file dated ``PAYLOAD_MTIME`` (as test_golden lays them out)."""
-    root = tmp_path_factory.mktemp("golden_pg") / "data"
-    shipped_logs(root / "logs")
-    for name in FIXTURES[1:]:
-        shutil.copytree(DATA / name, root / name, ignore=shutil.ignore_patterns("__pycache__"))
-    for path in root.rglob("*"):
-        if path.is_file():
-            os.utime(path, (PAYLOAD_MTIME, PAYLOAD_MTIME))
-    return root
-
-
 def _bill(url_or_home: str | Path, data: Path | None = None) -> dict[str, Any]:
     """Every grouping's sums (the whole bill) of a ledger, as comparable JSON."""
     from tokenomy.ledger import open_store
@@ -88,8 +73,9 @@ def _bill(url_or_home: str | Path, data: Path | None = None) -> dict[str, Any]:
 
 
 @pytest.mark.parametrize("name", sorted(LEDGER_COMMANDS))
-def test_golden_output_on_postgres(name: str, data: Path, url: str, tmp_path: Path) -> None:
+def test_golden_output_on_postgres(name: str, golden_data: Path, url: str, tmp_path: Path) -> None:
     """Every report, anatomy and what-if prints exactly the DuckDB golden JSON."""
+    data = golden_data
     args = [a.replace("{data}", str(data)) for a in LEDGER_COMMANDS[name]]
     extra = ["--home", str(tmp_path / "home"), "--ledger", url, "--json"]
     result = CliRunner().invoke(app, [*args, *extra])
@@ -99,8 +85,9 @@ def test_golden_output_on_postgres(name: str, data: Path, url: str, tmp_path: Pa
     assert pg.PASSWORD not in result.output
 
 
-def test_every_method_agrees_with_duckdb(data: Path, url: str, tmp_path: Path) -> None:
+def test_every_method_agrees_with_duckdb(golden_data: Path, url: str, tmp_path: Path) -> None:
     """Sums of every grouping, in zones, filtered; calls, timeline, priced tokens, tasks."""
+    data = golden_data
     from tokenomy.ledger.postgres import PostgresLedger
 
     duck = Ledger(tmp_path / "duck")
