@@ -118,11 +118,8 @@ def _parse(data: dict[str, Any], path: Path) -> Config:
     for key, value in budgets_raw.items():
         if key not in BUDGET_KEYS:
             raise ConfigError(f"{path}: budgets.{key}: unknown; known: {', '.join(BUDGET_KEYS)}")
-        try:
-            amount = Decimal(str(value)) if isinstance(value, int | float | str) else None
-        except InvalidOperation:
-            amount = None
-        if amount is None or isinstance(value, bool) or not amount.is_finite() or amount <= 0:
+        amount = usd_amount(value)
+        if amount is None:
             raise ConfigError(f"{path}: budgets.{key}: expected a positive amount, got {value!r}")
         budgets[key] = amount
     teams_raw = data.get("teams", {})
@@ -140,6 +137,17 @@ def _parse(data: dict[str, Any], path: Path) -> Config:
         teams={str(k): list(v) for k, v in teams_raw.items()},
         file=path,
     )
+
+
+def usd_amount(value: object) -> Decimal | None:
+    """``value`` as a positive, finite amount of dollars (a number or its text), else ``None``."""
+    if isinstance(value, bool) or not isinstance(value, int | float | str):
+        return None
+    try:
+        amount = Decimal(str(value))
+    except InvalidOperation:
+        return None
+    return amount if amount.is_finite() and amount > 0 else None
 
 
 def _valid_zone(name: str) -> bool:

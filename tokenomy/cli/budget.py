@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import shlex
 import subprocess
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Annotated
 
 import typer
@@ -13,6 +13,7 @@ import typer
 from tokenomy.cli import common as c
 from tokenomy.cli.app import app, config
 from tokenomy.cli.output import Format, emit, err
+from tokenomy.config import usd_amount
 
 OVER, WARNED = 1, 3  # exit statuses (2 is a usage error)
 
@@ -20,14 +21,10 @@ OVER, WARNED = 1, 3  # exit statuses (2 is a usage error)
 def _usd(value: str | None, name: str) -> Decimal | None:
     if value is None:
         return None
-    try:
-        amount = Decimal(value)
-    except InvalidOperation as exc:
-        raise typer.BadParameter(
-            f"expected an amount in USD, got {value!r}", param_hint=name
-        ) from exc
-    if not amount.is_finite() or amount <= 0:
-        raise typer.BadParameter("expected a positive amount in USD", param_hint=name)
+    amount = usd_amount(value)
+    if amount is None:
+        message = f"expected a positive amount in USD, got {value!r}"
+        raise typer.BadParameter(message, param_hint=name)
     return amount
 
 

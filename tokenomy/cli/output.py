@@ -182,7 +182,7 @@ def emit(
     shown = _fit(cols, rows, totals, out.width)
     table = Table(title=title or None, show_footer=totals is not None)
     for c in shown:
-        numeric = any(isinstance(r.get(c), int | float | Decimal) for r in rows)
+        numeric = _numeric(rows, c)
         footer = _text(totals.get(c), c) if totals and c in totals else ""
         table.add_column(
             Text(label(c)),
@@ -203,6 +203,11 @@ def emit(
         )
 
 
+def _numeric(rows: Sequence[Mapping[str, Any]], column: str) -> bool:
+    """Whether a column holds numbers (right-aligned, never folded)."""
+    return any(isinstance(r.get(column), int | float | Decimal) for r in rows)
+
+
 def _fit(
     cols: Sequence[str],
     rows: Sequence[Mapping[str, Any]],
@@ -216,7 +221,7 @@ def _fit(
         if totals and c in totals:
             cells.append(_cell(totals[c], c))
         widest = max((len(x) for x in [label(c), *cells]), default=0)
-        numeric = any(isinstance(r.get(c), int | float | Decimal) for r in rows)
+        numeric = _numeric(rows, c)
         # Text folds onto more lines, so a long name need not push numbers out.
         return (widest if numeric else min(widest, FOLD_AT)) + 3  # padding, border
 
