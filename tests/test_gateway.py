@@ -292,7 +292,8 @@ def test_literature_example_cache_lever(tmp_path: Path) -> None:
 
 def test_budgets_hard_soft_and_restart(tmp_path: Path) -> None:
     budgets = [
-        {"scope": "project", "name": "acme", "period": "day", "usd": 0.000001, "hard": True},
+        # above this prompt's least cost (~$0.000002), below what the first call costs
+        {"scope": "project", "name": "acme", "period": "day", "usd": 0.00001, "hard": True},
         {"scope": "user", "name": "*", "period": "month", "usd": 0.000001, "hard": False},
     ]
     with running(tmp_path, budgets=budgets) as env:
@@ -318,6 +319,67 @@ def test_budgets_hard_soft_and_restart(tmp_path: Path) -> None:
         env.stop_gateway()
         env.start_gateway(tmp_path, budgets=budgets)  # a restart: state from the ledger
         assert post(env.url + "/v1/messages", messages(), acme)[0] == 429
+
+
+def test_a_request_that_would_exceed_a_hard_budget_is_refused_before_it_is_sent(
+    tmp_path: Path,
+) -> None:
+    # $0.01 on claude-opus-4-6 ($0.50/MTok cache read, its cheapest rate) is 20,000 tokens: a
+    # prompt of 400,000 bytes of text holds at least 50,000 (8 bytes a token at most).
+    budgets = [{"scope": "all", "period": "day", "usd": 0.01, "hard": True}]
+    with running(tmp_path, budgets=budgets) as env:
+        big = messages()
+        big["messages"][0]["content"] = "lorem ipsum dolor " * 22_222
+        status, _, data = post(env.url + "/v1/messages", big)
+        assert status == 429, data
+        message = json.loads(data)["error"]["message"]
+        assert "would be exceeded" in message and "at least $0.02" in message
+        assert env.stub.requests == []  # refused before it reached the provider
+        # an image's bytes are not text: a 400 KB base64 image does not count as tokens
+        image = {"type": "image", "source": {"type": "base64", "media_type": "image/png",
+                                             "data": "iVBO" * 100_000}}  # fmt: skip
+        pic = messages()
+        pic["messages"][0]["content"] = [image, {"type": "text", "text": "what is this?"}]
+        assert post(env.url + "/v1/messages", pic)[0] == 200
+        assert post(env.url + "/v1/messages", messages())[0] == 200
+
+
+def test_budget_holds_count_requests_in_flight() -> None:
+    from datetime import UTC, datetime
+
+    from tokenomy.gateway.config import Budget
+    from tokenomy.gateway.recorder import BudgetState
+
+    budget = Budget(scope="project", name="acme", period="day", usd=Decimal("1.0"), hard=True)
+    state = BudgetState([budget])
+    acme, now = {"project": "acme", "user": "", "vkey": ""}, datetime.now(UTC)
+    assert state.check(acme, now, Decimal("0.6"))[0] is None
+    state.hold("r1", acme, now, Decimal("0.6"))  # admitted, its cost not yet recorded
+    assert state.check(acme, now, Decimal("0.5"))[0] is budget  # 0.6 in flight + 0.5 > 1
+    assert state.check({**acme, "project": "other"}, now, Decimal("0.5"))[0] is None
+    state.add(acme, now, Decimal("0.3"), "r1")  # recorded: the hold gives way to the cost
+    assert state.held(budget, "acme", now) == 0 and state.spent(budget, "acme", now) == Decimal(
+        "0.3"
+    )
+    assert state.check(acme, now, Decimal("0.5"))[0] is None
+    state.hold("r2", acme, now, Decimal("0.5"))
+    state.release("r2")  # never sent
+    assert state.held(budget, "acme", now) == 0
+    state.hold("r3", acme, now, Decimal("0.5"))
+    state.HOLD_S = -1.0  # a hold whose cost never came expires
+    assert state.held(budget, "acme", now) == 0
+    state.add(acme, now, Decimal("0.7"))
+    assert state.check(acme, now)[0] is budget  # spent in full
+
+
+def test_gemini_prompt_blocks_are_hashed(tmp_path: Path) -> None:
+    with running(tmp_path) as env:
+        assert post(env.url + "/v1beta/models/gemini-2.5-flash:generateContent", GEMINI)[0] == 200
+        env.flush()
+    with Ledger(tmp_path) as ledger:
+        (blocks,) = ledger.sql("SELECT blocks FROM gateway_requests")[0]
+    digest = json.loads(blocks)
+    assert len(digest) == 1 and len(digest[0][0]) == 32 and digest[0][1] > 1
 
 
 # -- hostile input -----------------------------------------------------------------------------

@@ -93,6 +93,14 @@ class Rates:
         )
         return micro / MTOK + self.per_request
 
+    def least_cost(self, prompt: int) -> Decimal:
+        """The least a prompt of ``prompt`` tokens can cost, whatever of it is cached and
+        however short the answer: every token at the cheaper of the input and cache-read
+        rates of the first band (a larger prompt's band is dearer, never cheaper)."""
+        b = self.bands[0]
+        rate = min(b.input, b.cache_read) if b.cache_read > 0 else b.input
+        return prompt * rate / MTOK + self.per_request
+
 
 def price_context_for(service_tier: str) -> dict[str, str] | None:
     """The genai-prices price context for a call's service tier."""

@@ -8,7 +8,8 @@ line on its stdin; each answer is one JSON line on its stdout:
 - ``start``: drain, then the month's recorded spend (the budget state survives a restart);
 - ``drain``: drain; the spend of what was moved (for the budgets).
 
-An answer is ``{"ok": true, "moved": n, "rows": [[project, user, vkey, time, cost], ...]}``,
+An answer is ``{"ok": true, "moved": n, "rows": [[project, user, vkey, time, cost,
+request_id], ...]}`` (no request id in the answer to ``start``),
 or ``{"ok": false, "error": "..."}`` when the ledger could not be written (the spool files
 stay for the next command).
 """
@@ -35,7 +36,7 @@ def _answer(obj: dict[str, Any]) -> None:
 def _row(r: dict[str, Any]) -> list[Any]:
     cost = r["cost"]
     return [r["project"], r["user"], r["vkey"], r["time"].isoformat(),
-            None if cost is None else str(cost)]  # fmt: skip
+            None if cost is None else str(cost), r["request_id"]]  # fmt: skip
 
 
 def main() -> None:

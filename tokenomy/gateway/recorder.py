@@ -125,38 +125,77 @@ def _who(scope: str, row: dict[str, Any]) -> str:
 
 
 class BudgetState:
-    """Dollars spent per (scope, who, period key); thread-safe."""
+    """Dollars spent per (scope, who, period key), and held for requests in flight;
+    thread-safe.
+
+    A request is admitted with a hold of the least it can cost; the hold is let go when its
+    recorded cost arrives from the writer (or after ``HOLD_S``, for a journal line the writer
+    could not read). So a burst cannot slip past a hard budget while the spend of its first
+    requests is still on the way to the ledger."""
+
+    HOLD_S = 600.0
 
     def __init__(self, budgets: Sequence[Budget]) -> None:
         self.budgets = tuple(budgets)
         self._spent: dict[tuple[str, str, str], Decimal] = {}
+        self._held: dict[str, tuple[list[tuple[str, str, str]], Decimal, float]] = {}
         self._lock = threading.Lock()
 
-    def add(self, row: dict[str, Any], when: datetime, cost: Decimal | None) -> None:
-        if not cost or not self.budgets:
-            return
-        keys = _period_keys(when)
+    def _keys(self, row: dict[str, Any], when: datetime) -> list[tuple[str, str, str]]:
+        periods = _period_keys(when).values()
+        return [(s, _who(s, row), p) for s in {b.scope for b in self.budgets} for p in periods]
+
+    def add(
+        self, row: dict[str, Any], when: datetime, cost: Decimal | None, request_id: str = ""
+    ) -> None:
+        """A recorded call's cost; lets go of the request's hold."""
         with self._lock:
-            for scope in {b.scope for b in self.budgets}:
-                for period in keys.values():
-                    key = (scope, _who(scope, row), period)
-                    self._spent[key] = self._spent.get(key, Decimal(0)) + cost
+            self._held.pop(request_id, None)
+            if not cost or not self.budgets:
+                return
+            for key in self._keys(row, when):
+                self._spent[key] = self._spent.get(key, Decimal(0)) + cost
+
+    def hold(self, request_id: str, row: dict[str, Any], when: datetime, least: Decimal) -> None:
+        if self.budgets:
+            with self._lock:
+                self._held[request_id] = (self._keys(row, when), least, _time.monotonic())
+
+    def release(self, request_id: str) -> None:
+        """Lets go of a hold for a request that was never sent (no cost will come)."""
+        with self._lock:
+            self._held.pop(request_id, None)
 
     def spent(self, budget: Budget, who: str, now: datetime) -> Decimal:
         key = (budget.scope, who, _period_keys(now)[budget.period])
         with self._lock:
             return self._spent.get(key, Decimal(0))
 
-    def check(self, row: dict[str, Any], now: datetime) -> tuple[Budget | None, list[Budget]]:
-        """(the first hard budget already spent, the soft budgets already passed)."""
+    def held(self, budget: Budget, who: str, now: datetime) -> Decimal:
+        key = (budget.scope, who, _period_keys(now)[budget.period])
+        stale = _time.monotonic() - self.HOLD_S
+        with self._lock:
+            for request_id in [r for r, (_, _, t) in self._held.items() if t < stale]:
+                del self._held[request_id]
+            return sum((a for keys, a, _ in self._held.values() if key in keys), Decimal(0))
+
+    def check(
+        self, row: dict[str, Any], now: datetime, least: Decimal = Decimal(0)
+    ) -> tuple[Budget | None, list[Budget]]:
+        """(the first hard budget that is spent, or that the spend so far, the holds of the
+        requests in flight and ``least``, this request's least cost, would exceed; the soft
+        budgets already passed)."""
         soft: list[Budget] = []
         for budget in self.budgets:
             who = _who(budget.scope, row)
             if budget.scope != "all" and budget.name != "*" and who != budget.name:
                 continue
-            if self.spent(budget, who, now) >= budget.usd:
-                if budget.hard:
+            spent = self.spent(budget, who, now)
+            if budget.hard:
+                committed = spent + self.held(budget, who, now)
+                if committed >= budget.usd or committed + least > budget.usd:
                     return budget, soft
+            elif spent >= budget.usd:
                 soft.append(budget)
         return None, soft
 
@@ -302,10 +341,13 @@ class Recorder:
             self.failed_writes += 1
             log.warning("ledger not writable (%s): calls stay in the spool", answer["error"])
             return False
-        for project, user, vkey, when, cost in answer["rows"]:
+        for project, user, vkey, when, cost, *request_id in answer["rows"]:
             row = {"project": project, "user": user, "vkey": vkey}
             self.budgets.add(
-                row, datetime.fromisoformat(when), None if cost is None else Decimal(cost)
+                row,
+                datetime.fromisoformat(when),
+                None if cost is None else Decimal(cost),
+                *request_id,
             )
         self.recorded += answer["moved"]
         return True

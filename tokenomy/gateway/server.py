@@ -25,6 +25,7 @@ import time
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -34,7 +35,12 @@ from aiohttp import web
 
 from tokenomy.gateway import policies
 from tokenomy.gateway.config import GatewayConfig
-from tokenomy.gateway.providers import block_digest, error_body, provider_for_path
+from tokenomy.gateway.providers import (
+    block_digest,
+    error_body,
+    least_prompt_tokens,
+    provider_for_path,
+)
 from tokenomy.gateway.recorder import BudgetState, Exchange, Recorder
 
 __all__ = ["Gateway", "create_app"]
@@ -66,6 +72,7 @@ class Gateway:
         self.home = home
         self.budgets = BudgetState(config.budgets)
         self.recorder = Recorder(home, self.budgets)
+        self._pricer: Any = None  # for the budgets' least cost; loaded on first use
         self.salt = config.salt or _home_salt(home)
         self.session: aiohttp.ClientSession | None = None
         # Request ids: unique across processes and restarts without a urandom call a request.
@@ -102,6 +109,8 @@ class Gateway:
         )
         if self.config.record:
             await asyncio.get_running_loop().run_in_executor(None, self.recorder.start)
+        if self.config.budgets:  # prices loaded before the first request, not during it
+            await asyncio.get_running_loop().run_in_executor(None, self._load_pricer)
 
     async def _cleanup(self, app: web.Application) -> None:
         if self.session is not None:
@@ -169,22 +178,6 @@ class Gateway:
         )  # fmt: skip
         extra_headers = {"x-tokenomy-request-id": ex.request_id}
 
-        # Budgets: a spent hard budget refuses; a passed soft one warns.
-        if self.budgets.budgets and route.record:
-            attribution = {"project": ex.project, "user": ex.user, "vkey": ex.vkey}
-            hard, soft = self.budgets.check(attribution, when)
-            if hard is not None:
-                who = "" if hard.scope == "all" else _who_of(hard.scope, attribution)
-                spent = self.budgets.spent(hard, who, when)
-                message = (f"tokenomy gateway: {hard.label} is spent (${spent:.6f} this "
-                           f"{hard.period}); request refused")  # fmt: skip
-                log.warning("%s [%s]", message, ex.request_id)
-                return _error(provider, 429, message, "budget_exceeded", extra_headers)
-            if soft:
-                text = "; ".join(f"{b.label} passed" for b in soft)
-                log.warning("tokenomy gateway: %s [%s]", text, ex.request_id)
-                extra_headers["x-tokenomy-budget-warning"] = text
-
         # Levers: each off unless configured; the body is re-encoded only when one acted.
         streamed = bool(body.get("stream")) or route.name == "streamGenerateContent"
         applied = self._levers(body, route, ex, streamed) if route.record else []
@@ -194,6 +187,28 @@ class Gateway:
             extra_headers["x-tokenomy-levers"] = ex.levers
         if route.record:  # which prefix the next request shares: hashes, never the text
             ex.blocks = block_digest(provider, body)
+
+        # Budgets (after the levers: a routed request is priced as the model it goes to): a
+        # hard budget that the spend, the requests in flight and the least this one can cost
+        # would exceed refuses; a passed soft one warns.
+        if self.budgets.budgets and route.record and self.config.record:
+            attribution = {"project": ex.project, "user": ex.user, "vkey": ex.vkey}
+            least = self._least_cost(provider, body, ex.model_sent, when)
+            hard, soft = self.budgets.check(attribution, when, least)
+            if hard is not None:
+                who = "" if hard.scope == "all" else _who_of(hard.scope, attribution)
+                spent = self.budgets.spent(hard, who, when)
+                held = self.budgets.held(hard, who, when)
+                message = (f"tokenomy gateway: {hard.label} would be exceeded (${spent:.6f} "
+                           f"spent this {hard.period}, ${held:.6f} in flight, this request "
+                           f"at least ${least:.6f}); request refused")  # fmt: skip
+                log.warning("%s [%s]", message, ex.request_id)
+                return _error(provider, 429, message, "budget_exceeded", extra_headers)
+            self.budgets.hold(ex.request_id, attribution, when, least)
+            if soft:
+                text = "; ".join(f"{b.label} passed" for b in soft)
+                log.warning("tokenomy gateway: %s [%s]", text, ex.request_id)
+                extra_headers["x-tokenomy-budget-warning"] = text
 
         url = self.config.upstreams[provider] + request.path
         if path_model is not None and ex.model_sent != model:
@@ -298,6 +313,25 @@ class Gateway:
                 body["stream_options"] = {**(options or {}), "include_usage": True}
                 applied.append("stream_usage")
         return applied
+
+    def _load_pricer(self) -> None:
+        from tokenomy.pricing import Pricer
+
+        pricer = Pricer()
+        pricer.load()
+        self._pricer = pricer
+
+    def _least_cost(
+        self, provider: str, body: dict[str, Any], model: str, when: datetime
+    ) -> Decimal:
+        """The least this request can cost (its prompt's least tokens at the cheapest input
+        rate); zero for a model without a price."""
+        if self._pricer is None:
+            self._load_pricer()
+        rates = self._pricer.rates(model, "", when)
+        return (
+            Decimal(0) if rates is None else rates.least_cost(least_prompt_tokens(provider, body))
+        )
 
     def _failed(
         self, ex: Exchange, route: Route, started: float, status: int, message: str,
