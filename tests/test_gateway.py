@@ -290,6 +290,39 @@ def test_literature_example_cache_lever(tmp_path: Path) -> None:
     assert Decimal(str(auto["cost_usd"])).quantize(Decimal("0.0001")) == Decimal("0.1075")
 
 
+def test_whatif_reads_the_gateways_block_hashes(tmp_path: Path) -> None:
+    """Ten *different* 10,000-token prompts: the usage numbers alone cannot tell them from ten
+    repeats of one (the prefix assumption would predict $0.1075); the block hashes the gateway
+    recorded can, and `whatif`'s cache:auto then predicts the bill the live lever gets: ten
+    cache writes, dearer than not caching."""
+    bodies = [
+        {"model": "claude-opus-4-6", "max_tokens": 1,
+         "messages": [{"role": "user", "content": " ".join(f"p{j}w{i}" for i in range(10_000))}]}
+        for j in range(10)
+    ]  # fmt: skip
+    live = {}
+    for lever in (True, False):
+        home = tmp_path / str(lever)
+        with running(home, StubUpstream({}, anthropic_cache=True),
+                     levers={"anthropic_cache": lever}) as env:  # fmt: skip
+            for body in bodies:
+                assert post(env.url + "/v1/messages", body)[0] == 200
+            env.flush()
+        live[lever] = sum(row[-1] for row in bill(home, "gateway").values())
+    assert live[True] > live[False]  # ten writes, no read
+    (tmp_path / "none").mkdir()
+    result = CliRunner().invoke(
+        app, ["whatif", str(tmp_path / "none"), "--home", str(tmp_path / "False"), "--json",
+              "--lever", "cache:auto"]
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.stdout)
+    auto = next(s for s in data["scenarios"] if s["scenario"] == "cache:auto")
+    assert Decimal(str(data["baseline_cost_usd"])) == live[False]
+    assert Decimal(str(auto["cost_usd"])).quantize(Decimal("0.000001")) == live[True]
+    assert any("known from content" in note for note in auto["assumptions"])
+
+
 def test_budgets_hard_soft_and_restart(tmp_path: Path) -> None:
     budgets = [
         # above this prompt's least cost (~$0.000002), below what the first call costs

@@ -155,3 +155,32 @@ def test_third_party_lever_registers_and_composes(trace: Trace) -> None:
     out = replay(trace, [make_lever("halve"), make_lever("no-cache")], Pricer())
     assert out.tokens["output"] == int((trace.output // 2).sum())
     assert "half the output" in out.assumptions
+
+
+def test_a_trace_from_block_digests_finds_each_prompts_own_prefix() -> None:
+    """Two conversations interleaved in one thread (a gateway without a session header): with
+    the prompts' block hashes each call's parent is the request that sent its longest prefix,
+    not the call before it; a rewritten history shares only the blocks it kept."""
+    from datetime import UTC, datetime, timedelta
+
+    from tokenomy.calls import Call
+    from tokenomy.replay.trace import from_calls
+
+    t0 = datetime(2026, 11, 1, tzinfo=UTC)
+    a1, a2, b1, b2, a3 = ("sys", "a1"), ("sys", "a1", "a2"), ("sys", "b1"), ("sys", "b1", "b2"), (
+        "sys", "x", "a2")  # fmt: skip
+    prompts = [a1, b1, a2, b2, a3]
+    calls = [
+        Call("gateway", f"c{k}", t0 + timedelta(seconds=10 * k), "claude-opus-4-6",
+             provider="anthropic", input=1000 * len(p), output=10)
+        for k, p in enumerate(prompts)
+    ]  # fmt: skip
+    digests = {c.id: [(h, 1000) for h in p] for c, p in zip(calls, prompts, strict=True)}
+    trace = from_calls(calls, digests=digests)
+    assert trace.known.all()
+    # b1 shares "sys" with a1; a3 rewrote a2 and keeps only "sys", last sent by b2
+    assert trace.parent.tolist() == [-1, 0, 0, 1, 3]
+    assert trace.shared.tolist() == [0, 1000, 2000, 2000, 1000]
+    assert trace.blocks.tolist() == [2, 1, 1, 1, 2]
+    # Without digests the numbers alone make each call continue the one before it.
+    assert from_calls(calls).parent.tolist() == [-1, 0, 1, 2, 3]

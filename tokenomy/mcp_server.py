@@ -202,10 +202,11 @@ def whatif_payload(
     ledger, _ = settings.open(paths)
     with ledger:
         calls = ledger.calls(filters or settings.filters())
+        digests = ledger.prompt_digests()
         pricer = ledger.pricer
     if not calls:
         raise NoCalls("no calls found")
-    trace = from_calls(calls)
+    trace = from_calls(calls, digests=digests)
     result = whatif(trace, made, pricer)
     extra = result.to_dict()
     if check:

@@ -109,7 +109,11 @@ def collect(ledger: Store, filters: Filters | None = None) -> Views:
     )
     if active:
         views.trend = trend_view(ledger, filters, [date.fromisoformat(d) for d in active])
-    selected = Selection(ledger.calls(filters) if bills["daily"].totals["calls"] else [])
+    selected = (
+        Selection(ledger.calls(filters), ledger.prompt_digests())
+        if bills["daily"].totals["calls"]
+        else Selection([])
+    )
     for name, load in OPTIONAL_VIEWS.items():
         if selected.calls:
             views.optional[name] = load(ledger, selected)
@@ -208,14 +212,17 @@ class Selection:
     """The calls a report shows, and their traces (rebuilt once, for every view that needs
     them)."""
 
-    def __init__(self, calls: list[Call]) -> None:
+    def __init__(
+        self, calls: list[Call], digests: dict[str, list[tuple[str, int]]] | None = None
+    ) -> None:
         self.calls = calls
+        self.digests = digests or {}  # the gateway's prompt blocks, by call id
 
     @cached_property
     def trace(self) -> Trace:
         from tokenomy.replay.trace import from_calls
 
-        return from_calls(self.calls)
+        return from_calls(self.calls, digests=self.digests)
 
 
 def _anatomy(ledger: Store, selected: Selection) -> Any:

@@ -85,11 +85,12 @@ def whatif_command(
     ledger, _ = options.open(quiet=fmt is not Format.table)
     with ledger:
         calls = ledger.calls(options.filters)
+        digests = ledger.prompt_digests()
         pricer = ledger.pricer
     if not calls:
         err.print("no calls found")
         raise typer.Exit(1)
-    trace = from_calls(calls)
+    trace = from_calls(calls, digests=digests)
     c.note_compile(len(trace))
     with c.busy(f"replaying {len(trace):,} calls under each lever", fmt is Format.table):
         result = whatif(trace, levers, pricer)

@@ -858,6 +858,11 @@ class PostgresLedger:
         rows = self.sql(f'SELECT DISTINCT {column} COLLATE "C" FROM calls ORDER BY 1')
         return [str(r[0]) for r in rows]
 
+    def prompt_digests(self) -> dict[str, list[tuple[str, int]]]:
+        """None here: the gateway records into a local (DuckDB) ledger, whose ``push`` sends
+        calls, not prompt blocks."""
+        return {}
+
     def unpriced_models(self) -> Counter[str]:
         rows = self.sql("SELECT model, count(*) FROM calls WHERE cost IS NULL GROUP BY model")
         return Counter({str(m): int(n) for m, n in rows})

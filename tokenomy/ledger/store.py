@@ -16,6 +16,7 @@ shared server database) answers the same methods in its own dialect.
 
 from __future__ import annotations
 
+import json
 import re
 import time
 from collections import Counter
@@ -72,6 +73,8 @@ class Store(Protocol):
     def task_tokens(self, filters: Filters) -> list[tuple[str, int, int]]: ...
 
     def distinct(self, column: str) -> list[str]: ...
+
+    def prompt_digests(self) -> dict[str, list[tuple[str, int]]]: ...
 
     def price(self, everything: bool = False) -> int: ...
 
@@ -621,6 +624,23 @@ class Ledger:
             raise ValueError(f"no distinct values of {column!r}")
         return [str(r[0]) for r in self.sql(f"SELECT DISTINCT {column} FROM calls ORDER BY 1")]
 
+    def prompt_digests(self) -> dict[str, list[tuple[str, int]]]:
+        """The gateway's recorded prompt blocks (hashes and estimated tokens, no text) of each
+        call it recorded, by call id: what makes a gateway call's trace exact."""
+        tables = self.sql(
+            "SELECT 1 FROM information_schema.tables WHERE table_name = 'gateway_requests'"
+        )
+        if not tables:
+            return {}
+        out: dict[str, list[tuple[str, int]]] = {}
+        for call_id, blocks in self.sql(
+            "SELECT call_id, blocks FROM gateway_requests WHERE call_id <> '' AND blocks <> ''"
+        ):
+            digest = _digest(blocks)
+            if digest:
+                out[str(call_id)] = digest
+        return out
+
     def unpriced_models(self) -> Counter[str]:
         """Models of calls without a price, with how many calls each."""
         rows = self.sql("SELECT model, count(*) FROM calls WHERE cost IS NULL GROUP BY model")
@@ -645,3 +665,13 @@ def open_store(
 
         return PostgresLedger(str(chosen), pricer, user=user, host=host, home=home)
     return Ledger(chosen or home, pricer)
+
+
+def _digest(blocks: str) -> list[tuple[str, int]]:
+    """A ``gateway_requests.blocks`` value as ``[(hash, tokens), ...]``; ``[]`` if it is not one
+    (it is written by the gateway, but a ledger file is data: never trusted to be well formed)."""
+    try:
+        value = json.loads(blocks)
+        return [(str(h), int(n)) for h, n in value]
+    except (TypeError, ValueError):  # JSONDecodeError is a ValueError
+        return []

@@ -187,8 +187,9 @@ class CacheAuto:
         p = np.maximum(parent, 0)
         p_bp = prompt[p] - tail[p]
         # The prefix assumption: a call at least as long as its predecessor (and not shown by
-        # the log to have rewritten it) repeats all of the predecessor's prompt.
-        grows = explicit & has_parent & (shared >= p_bp) & (prompt >= prompt[p])
+        # the log to have rewritten it) repeats all of the predecessor's prompt. Where the
+        # content is known (the gateway's block hashes) the shared prefix is a fact instead.
+        grows = explicit & has_parent & (shared >= p_bp) & (prompt >= prompt[p]) & ~t.known
         new_shared = np.where(grows, prompt[p], shared)
         # The plan for each (model, thread's stable points): the last block is marked when the
         # prompt reaches the minimum; a bridge breakpoint (where the previous call ended) is
@@ -214,13 +215,19 @@ class CacheAuto:
 
             rules = chosen
         moved = int((marked & (tail > 0)).sum())
+        known = int((explicit & t.known).sum())
+        assumed = int(explicit.sum()) - known
         note = (
             f"{int(marked.sum()):,} Anthropic call(s) sent with a breakpoint on the "
             f"last block (top-level cache_control; explicit on Bedrock), {moved:,} of them "
             "moved from where the client put it; the client's own markers kept; prompts below "
             "the model's minimum left uncached; other providers cache automatically and are "
-            f"left as replayed; {PREFIX_ASSUMPTION}"
+            "left as replayed"
         )
+        if known:
+            note += f"; {known:,} call(s) with their prefixes known from content (block hashes)"
+        if assumed or not known:
+            note += f"; {PREFIX_ASSUMPTION}"
         return s.evolve(trace, note, rules=rules)
 
 

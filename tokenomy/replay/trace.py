@@ -30,7 +30,7 @@ replay in seconds.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from functools import cached_property
@@ -109,6 +109,9 @@ class Trace:
     # Tokens a request outside the log had cached before the call (a thread's first call that
     # read a prefix nothing in the log wrote): billed as a read (``observed.with_given``).
     given: I64 = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
+    # Whether ``shared`` comes from the prompt's content (block hashes), not from usage
+    # numbers: a lever need not assume the prompt grew as a prefix.
+    known: B = field(default_factory=lambda: np.zeros(0, dtype=np.bool_))
     threads: list[str] = field(default_factory=list)
     # Shared prefixes across threads, by (model, length): lineage ids (see rule 3).
     evidence_calls: int = 0  # calls whose ``shared`` was taken from the provider's reported read
@@ -119,6 +122,8 @@ class Trace:
             self.route = np.full(n, "direct", dtype=object)
         if self.given.shape[0] != n:
             self.given = np.zeros(n, dtype=np.int64)
+        if self.known.shape[0] != n:
+            self.known = np.zeros(n, dtype=np.bool_)
 
     def __len__(self) -> int:
         return int(self.prompt.shape[0])
@@ -188,7 +193,7 @@ _DERIVED = {
 CALL_ARRAYS = (
     "time", "thread", "key", "prompt", "tail", "output", "reasoning", "shared", "parent",
     "lineage", "blocks", "ttl", "subagent", "compaction", "output_exact", "synthetic", "session",
-    "input", "cache_read", "cache_write_5m", "cache_write_1h", "route", "given",
+    "input", "cache_read", "cache_write_5m", "cache_write_1h", "route", "given", "known",
 )  # fmt: skip
 
 
@@ -304,13 +309,20 @@ class _Builder:
             stable=self.stable,
             route=route,
             given=ints("given"),
+            known=bools("known"),
             threads=self.threads,
             evidence_calls=self.evidence,
         )
 
 
-def from_calls(calls: Iterable[Call], blocks_per_call: int = BLOCKS_PER_CALL) -> Trace:
-    """Reconstruct each thread's prefix structure from usage numbers alone (see module doc)."""
+def from_calls(
+    calls: Iterable[Call],
+    blocks_per_call: int = BLOCKS_PER_CALL,
+    digests: Mapping[str, Sequence[tuple[str, int]]] | None = None,
+) -> Trace:
+    """Reconstruct each thread's prefix structure from usage numbers (see module doc), or,
+    for a call whose prompt's block digest is known (``digests``: call id -> ``[(hash,
+    estimated tokens), ...]``, as the gateway records them), from its content."""
     by_thread: dict[tuple[str, str], list[Call]] = {}
     for call in sorted(calls, key=lambda c: (c.time, c.id)):
         by_thread.setdefault(thread_key(call), []).append(call)
@@ -323,7 +335,7 @@ def from_calls(calls: Iterable[Call], blocks_per_call: int = BLOCKS_PER_CALL) ->
         t = len(b.threads)
         b.threads.append(f"{session}/{agent}" if agent else session)
         b.stable.append(_stable_points(thread_calls))
-        _thread_rows(b, t, thread_calls, blocks_per_call)
+        _thread_rows(b, t, thread_calls, blocks_per_call, digests or {})
     return b.build()
 
 
@@ -385,9 +397,53 @@ def _stable_points(calls: Sequence[Call]) -> tuple[int, ...]:
     return tuple(sorted(points))
 
 
-def _thread_rows(b: _Builder, t: int, calls: Sequence[Call], blocks_per_call: int) -> None:
+class _Prefixes:
+    """A thread's prompts by content: each prefix of block hashes (as a chained digest) ->
+    the latest row that sent it, and each row's blocks' cumulative estimated sizes."""
+
+    def __init__(self) -> None:
+        self.latest: dict[bytes, tuple[int, int]] = {}  # chained digest -> (row, blocks)
+        self.sizes: dict[int, list[int]] = {}  # row -> cumulative estimated tokens
+
+    def match(self, row: int, digest: Sequence[tuple[str, int]]) -> tuple[int, int]:
+        """(the latest row that sent the longest prefix of this prompt, or -1; how many
+        blocks long), and remembers this prompt as row ``row``."""
+        chain, found, same, total = b"", -1, 0, 0
+        chains, cumulative = [], []
+        for k, (block, size) in enumerate(digest, 1):
+            chain = hashlib.blake2b(chain + block.encode(), digest_size=16).digest()
+            chains.append(chain)
+            total += int(size)
+            cumulative.append(total)
+            hit = self.latest.get(chain)
+            if hit is not None:  # prefixes of a remembered prompt are all remembered
+                found, same = hit[0], k
+        for k, chain in enumerate(chains, 1):
+            self.latest[chain] = (row, k)
+        self.sizes[row] = cumulative
+        return found, same
+
+
+def _known_shared(b: _Builder, parent: int, same: int, sizes: list[int]) -> int:
+    """Tokens of the parent's prompt that this prompt repeats (its first ``same`` blocks):
+    all of it when every block is repeated (the same text, the same count), else the
+    parent's count in the share of its estimated size those blocks hold."""
+    prompt = int(b.rows["prompt"][parent])
+    if same == len(sizes) or not sizes[-1]:
+        return prompt
+    return round(prompt * sizes[same - 1] / sizes[-1]) if same else 0
+
+
+def _thread_rows(
+    b: _Builder,
+    t: int,
+    calls: Sequence[Call],
+    blocks_per_call: int,
+    digests: Mapping[str, Sequence[tuple[str, int]]],
+) -> None:
     last_main = -1  # row index of the thread's last main (non-compaction) call
     lineage_of_row: dict[int, int] = {}
+    prefixes = _Prefixes()
     ttl = TTL_5M
     for call in calls:
         row = len(b.rows["time"])
@@ -397,7 +453,23 @@ def _thread_rows(b: _Builder, t: int, calls: Sequence[Call], blocks_per_call: in
         ttl = _ttl(call, ttl)
         route = route_of(call.id, call.model, call.provider, call.source)
         parent = last_main
-        if parent < 0:
+        digest = digests.get(call.id)
+        blocks = blocks_per_call if parent >= 0 else 1
+        if digest:
+            # The content is known: the parent is the request that sent the longest prefix
+            # of this prompt (any earlier request of the thread), and that prefix is shared.
+            parent, same = prefixes.match(row, digest)
+            blocks = len(digest) - same
+        if digest and parent >= 0:
+            p_sizes = prefixes.sizes[parent]
+            shared = min(_known_shared(b, parent, same, p_sizes), call.prompt)
+            p_lineage = lineage_of_row[parent]
+            if same == len(p_sizes):
+                lineage = b.extend(p_lineage, shared, call.prompt)
+            else:
+                lineage = b.new_lineage(p_lineage, shared)
+                b.frontier[lineage] = call.prompt
+        elif parent < 0:
             # Rule 3: the first call shares the prefix its provider read with other threads.
             shared = call.cache_read
             if shared:
@@ -436,7 +508,7 @@ def _thread_rows(b: _Builder, t: int, calls: Sequence[Call], blocks_per_call: in
             shared=shared,
             parent=parent,
             lineage=lineage,
-            blocks=blocks_per_call if parent >= 0 else 1,
+            blocks=blocks,
             ttl=ttl,
             subagent=call.is_subagent and not call.is_compaction,
             compaction=call.is_compaction,
@@ -449,6 +521,7 @@ def _thread_rows(b: _Builder, t: int, calls: Sequence[Call], blocks_per_call: in
             cache_write_1h=call.cache_write_1h,
             route=route,
             given=call.cache_read if parent < 0 else 0,
+            known=bool(digest),
         )
         if not call.is_compaction:
             last_main = row
@@ -548,6 +621,7 @@ def from_messages(
             cache_write_1h=0,
             route="direct",
             given=0,
+            known=True,
         )
     return b.build()
 
