@@ -75,15 +75,16 @@ def test_finite_run_has_a_ramp_and_a_drain_tail() -> None:
     batches, so the finite run's throughput is well under the steady-state maximum."""
     ins, outs = _spread(1000)
     r = simulate(LLAMA8, ins, outs)
-    est = serving_estimate("llama-3.1-8b", "h100", precision="fp8",
-                           input_len=round(np.mean(ins)), output_len=round(np.mean(outs)))  # fmt: skip
+    mean_in, mean_out = round(np.mean(ins)), round(np.mean(outs))
+    est = serving_estimate("llama-3.1-8b", "h100", precision="fp8", input_len=mean_in,
+                           output_len=mean_out)  # fmt: skip
     assert r.output_tps < 0.8 * est.output_tps
     assert r.max_batch > 900 and r.mean_batch < 0.6 * r.max_batch  # the tail drags the mean
     # The longest answer sets the duration: it ran its last steps nearly alone.
     alone = max(outs) * LLAMA8.decode_step_time(1, 512)
     assert r.duration_s > alone
     # Fixed lengths drain all at once: much closer to the steady state.
-    fixed = simulate(LLAMA8, *fixed_lengths(1000, round(np.mean(ins)), round(np.mean(outs))))
+    fixed = simulate(LLAMA8, *fixed_lengths(1000, mean_in, mean_out))
     assert fixed.output_tps > 1.5 * r.output_tps
 
 

@@ -192,8 +192,8 @@ def simulate(
     if rate is None or math.isinf(rate):
         arrivals = [0.0] * n
     else:
-        gaps = np.random.default_rng(seed).exponential(1.0 / rate, n)
-        arrivals = np.cumsum(gaps).tolist()
+        spacing = np.random.default_rng(seed).exponential(1.0 / rate, n)
+        arrivals = np.cumsum(spacing).tolist()
     in_list, out_list = ins.tolist(), outs.tolist()
 
     decode_step = dep.decode_step_time
@@ -429,9 +429,7 @@ def simulate_serving(
         calibration or load_calibration(),
         attention_parallel,
     )
-    return simulate(
-        dep, input_lens, output_lens, rate=rate, concurrency=concurrency, seed=seed
-    )
+    return simulate(dep, input_lens, output_lens, rate=rate, concurrency=concurrency, seed=seed)
 
 
 # -- request lengths -------------------------------------------------------------------------
