@@ -204,15 +204,43 @@ def selfhost(
             "not prefilled.",
         ),
     ] = True,
+    requests: Annotated[
+        int | None,
+        typer.Option(
+            "--requests",
+            help="Simulate N requests through the engine (discrete-event: ramp-up, chunked "
+            "prefill, queueing, the drain tail; TTFT/TPOT/ITL/E2E percentiles).",
+        ),
+    ] = None,
+    rate: Annotated[
+        float | None,
+        typer.Option(
+            "--rate", help="With --requests: Poisson arrivals per second (default: all at once)."
+        ),
+    ] = None,
+    lengths: Annotated[
+        str,
+        typer.Option(
+            "--lengths",
+            help="With --requests: fixed (--input-len/--output-len), sharegpt (ShareGPT "
+            "conversations, the chat extra) or ledger (your imported calls, capped at "
+            "--input-len/--output-len).",
+        ),
+    ] = "fixed",
+    seed: Annotated[
+        int, typer.Option("--seed", help="With --requests: seed for lengths and arrivals.")
+    ] = 0,
     home: c.Home = None,
     as_json: c.FormatJson = False,
     as_csv: c.FormatCsv = False,
 ) -> None:
     """Throughput and $ per million tokens for a model on your own GPUs (a calibrated
-    model; see docs/selfhost.md for its measured error), or the break-even against APIs."""
+    model; see docs/selfhost.md for its measured error), or the break-even against APIs;
+    with --requests, a simulated benchmark run as well."""
     from tokenomy.selfhost import DataFileError, DoesNotFitError, median_abs_error, validate
 
     fmt = c.output_format(as_json, as_csv)
+    drawn: tuple[list[int], list[int]] | None = None
     opts: dict[str, Any] = {
         "engine": engine,
         "kv_precision": kv_dtype.lower(),
@@ -220,6 +248,18 @@ def selfhost(
     }
     try:
         spec = _speculation(spec_acceptance, spec_draft_len, spec_draft_cost, spec_adaptive)
+        if requests is not None:
+            if sweep or from_ledger or tokens_per_day is not None:
+                raise ValueError(
+                    "--requests simulates one set-up: not with --sweep, --from-ledger or "
+                    "--tokens-per-day"
+                )
+            drawn = _draw_lengths(requests, lengths, input_len, output_len, seed, home)
+            if lengths != "fixed":  # the steady-state estimate at the drawn means
+                input_len = max(round(sum(drawn[0]) / requests), 0)
+                output_len = max(round(sum(drawn[1]) / requests), 1)
+        elif rate is not None or lengths != "fixed":
+            raise ValueError("--rate and --lengths go with --requests N")
         if from_ledger or tokens_per_day is not None:
             _break_even(
                 model,
@@ -264,6 +304,22 @@ def selfhost(
                 opts,
             )
             rows = [est.as_dict()]
+        sim = None
+        if drawn is not None:
+            from tokenomy.selfhost.simulate import simulate_serving
+
+            sim = simulate_serving(
+                model,
+                gpu,
+                gpus,
+                input_lens=drawn[0],
+                output_lens=drawn[1],
+                precision=precision,
+                rate=rate,
+                concurrency=concurrency,
+                seed=seed,
+                **opts,
+            )
     except (DataFileError, DoesNotFitError, ValueError) as exc:
         raise _fail(exc) from None
     results = validate()
@@ -271,14 +327,103 @@ def selfhost(
     if est is not None and fmt is Format.table:
         count = sum(r.point.metric != "spec_speedup" for r in results)
         _print_record(*_estimate_record(est, error, count))
+        if sim is not None:
+            sys.stdout.write("\n")
+            _print_record(*_simulation_record(sim, est, lengths, rate, concurrency, seed))
         return
+    extra: dict[str, Any] = {"model_median_abs_error": round(error, 4)}
+    if sim is not None:
+        extra["simulation"] = {
+            "lengths": lengths,
+            "rate": rate,
+            "max_concurrency": concurrency,
+            "seed": seed,
+            "mean_input_len": round(sim.input_tokens / sim.requests, 1),
+            "mean_output_len": round(sim.output_tokens / sim.requests, 1),
+            **sim.as_dict(),
+            "steady_state_share": round(sim.output_tps / est.output_tps, 4) if est else None,
+        }
     emit(
         rows,
         fmt,
         title=f"{model} on {gpus}x {gpu} (estimate; median error "
         f"{error:.0%} on published measurements)",
-        extra={"model_median_abs_error": round(error, 4)},
+        extra=extra,
     )
+
+
+def _draw_lengths(
+    n: int, source: str, input_len: int, output_len: int, seed: int, home: Path | None
+) -> tuple[list[int], list[int]]:
+    """(input, output) token lengths of ``n`` simulated requests."""
+    from tokenomy.selfhost.simulate import (
+        LENGTH_SOURCES,
+        fixed_lengths,
+        ledger_lengths,
+        sharegpt_lengths,
+    )
+
+    if n < 1:
+        raise ValueError(f"--requests must be >= 1, got {n}")
+    if source not in LENGTH_SOURCES:
+        raise ValueError(f"--lengths must be one of {', '.join(LENGTH_SOURCES)}, got {source!r}")
+    if source == "sharegpt":
+        return sharegpt_lengths(n, seed)
+    if source == "ledger":
+        from tokenomy.ledger import Ledger
+
+        with Ledger(home) as ledger:
+            sizes = [
+                (min(call.prompt, input_len), min(call.output, output_len))
+                for call in ledger.calls()
+            ]
+        return ledger_lengths(sizes, n, seed)
+    return fixed_lengths(n, input_len, output_len)
+
+
+def _pcts(values: tuple[float, float, float]) -> str:
+    return " / ".join(f"{v:,.0f}" if v >= 100 else f"{v:,.1f}" for v in values) + " ms"
+
+
+def _simulation_record(
+    sim: Any, est: Any, lengths: str, rate: float | None, concurrency: int | None, seed: int
+) -> tuple[str, list[tuple[str, str]], list[str]]:
+    n = sim.requests
+    arrivals = f"Poisson at {rate:g} req/s (seed {seed})" if rate else "all at once"
+    if concurrency:
+        arrivals += f", at most {concurrency:,} in flight"
+    source = {"fixed": "fixed", "sharegpt": "ShareGPT", "ledger": "your ledger's"}[lengths]
+    share = sim.output_tps / est.output_tps if est.output_tps else 0.0
+    items = [
+        ("requests", f"{n:,}, {arrivals}"),
+        (
+            "lengths",
+            f"{source}: mean {sim.input_tokens / n:,.0f} in, {sim.output_tokens / n:,.0f} out",
+        ),
+        ("duration", f"{sim.duration_s:,.1f} s ({sim.steps:,} engine steps)"),
+        ("request throughput", f"{sim.request_throughput:,.2f} req/s"),
+        (
+            "output tok/s",
+            f"{sim.output_tps:,.0f} ({sim.output_tps_per_gpu:,.0f} per GPU; {share:.0%} of the "
+            f"steady state above)",
+        ),
+        (
+            "running batch",
+            f"mean {sim.mean_batch:,.1f}, max {sim.max_batch:,} (max-num-seqs {sim.max_seqs:,})",
+        ),
+        ("KV pool", f"{sim.kv_pool_tokens:,} tokens; {sim.preemptions:,} preemptions"),
+        ("TTFT p50/p90/p99", _pcts(sim.ttft_ms)),
+        ("TPOT p50/p90/p99", _pcts(sim.tpot_ms)),
+        ("ITL p50/p90/p99", _pcts(sim.itl_ms)),
+        ("E2E p50/p90/p99", _pcts(sim.e2e_ms)),
+    ]
+    notes = [
+        "A discrete-event simulation of the engine's scheduler on the model's step costs: "
+        "ramp-up, chunked prefill, queueing beyond the KV cache (with preemption) and the "
+        "drain tail are in it; speculative decoding and prefix caching are not."
+    ]
+    title = f"Simulated benchmark run: {n:,} requests (as vllm bench serve runs them)"
+    return title, items, notes
 
 
 def _estimate(

@@ -60,6 +60,7 @@ class PublishedPoint:
     speculation: Speculation | None = None
     attention_parallel: str = "tp"
     requests: int = 0  # > 0: a finite benchmark (N requests sent at once, run to completion)
+    lengths: str = "fixed"  # a finite benchmark's lengths: "fixed" or "sharegpt" (spread)
     held_out: bool = False  # True: never in the calibration's fitted set
 
 
@@ -115,8 +116,13 @@ def load_points() -> tuple[PublishedPoint, ...]:
             speculation=spec,
             attention_parallel=row.text("attention_parallel", "tp"),
             requests=row.integer("requests", 0, minimum=0),
+            lengths=row.text("lengths", "fixed"),
             held_out=held_out,
         )
+        if point.lengths not in ("fixed", "sharegpt"):
+            raise row.fail(f"'lengths' must be fixed or sharegpt, got {point.lengths!r}")
+        if point.lengths != "fixed" and not point.requests:
+            raise row.fail("'lengths' is for finite benchmarks (requests = N)")
         try:
             get_model(point.model)
             get_gpu(point.gpu)
@@ -138,8 +144,45 @@ def held_out_points() -> tuple[PublishedPoint, ...]:
     return tuple(p for p in load_points() if p.held_out)
 
 
+@cache
+def _finite_lengths(point: PublishedPoint) -> tuple[tuple[int, ...], tuple[int, ...]]:
+    from tokenomy.selfhost.simulate import fixed_lengths, scaled_lengths, sharegpt_lengths
+
+    if point.lengths == "sharegpt":
+        ins, outs = scaled_lengths(
+            sharegpt_lengths(point.requests), point.input_len, point.output_len
+        )
+    else:
+        ins, outs = fixed_lengths(point.requests, point.input_len, point.output_len)
+    return tuple(ins), tuple(outs)
+
+
+@cache
+def _simulated(point: PublishedPoint, calibration: Calibration | None) -> float:
+    """A finite benchmark's output tokens/s per GPU from the engine simulator (cached: the
+    leave-one-source-out grid search asks for the same point and calibration once per fold)."""
+    from tokenomy.selfhost.simulate import simulate_serving
+
+    ins, outs = _finite_lengths(point)
+    result = simulate_serving(
+        point.model,
+        point.gpu,
+        point.gpus,
+        input_lens=ins,
+        output_lens=outs,
+        precision=point.precision,
+        calibration=calibration,
+        attention_parallel=point.attention_parallel,
+        concurrency=point.concurrency or None,
+    )
+    return result.output_tps_per_gpu
+
+
 def predict(point: PublishedPoint, calibration: Calibration | None = None) -> float:
-    """The model's value of ``point.metric`` for the point's set-up."""
+    """The model's value of ``point.metric`` for the point's set-up: the steady-state model's,
+    or for a finite benchmark (``requests`` > 0) the engine simulator's."""
+    if point.requests and point.metric == "output_tps_per_gpu":
+        return _simulated(point, calibration)
     est = serving_estimate(
         point.model,
         point.gpu,
