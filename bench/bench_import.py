@@ -4,8 +4,10 @@
     (cd bench/peers && npm install ccusage@20.0.24 @ccusage/ccusage-linux-x64@20.0.24)
     python bench/bench_import.py --runs 5
 
-Cold: a fresh ledger each run (tokenomy) / ccusage's only mode (it re-reads everything).
-Warm: the same command again with nothing new. Both tools read the same files from the page
+First run: a fresh ledger and an empty user cache, as on a machine that never ran tokenomy.
+Cold: a fresh ledger each run (tokenomy), the user cache kept (the day rates resolved from the
+installed prices, shared by every ledger on a machine) / ccusage's only mode (it re-reads
+everything). Warm: the same command again with nothing new. Both tools read the same files from the page
 cache, in the same command, alternately, so machine noise hits both alike. Peak memory is the
 largest resident set of the process and its workers (``wait4``'s ``ru_maxrss``).
 """
@@ -51,34 +53,39 @@ def main() -> None:
     env = {**os.environ, "CLAUDE_CONFIG_DIR": str(corpus)}
     cc = [str(CCUSAGE), "daily", "--offline", "--json"]
     tk = [str(TOKENOMY), "report", "daily", str(corpus), "--json"]
-    results: dict[str, list[tuple[float, int]]] = {k: [] for k in ("cc", "tk_cold", "tk_warm")}
+    keys = ("cc", "tk_first", "tk_cold", "tk_warm")
+    results: dict[str, list[tuple[float, int]]] = {k: [] for k in keys}
     totals: dict[str, float] = {}
     for _ in range(args.runs):
         wall, rss, out = run(cc, env)
         results["cc"].append((wall, rss))
         totals["ccusage"] = json.loads(out)["totals"]["totalCost"]
-        home = Path(tempfile.mkdtemp(prefix="tokenomy-bench-"))
+        scratch = Path(tempfile.mkdtemp(prefix="tokenomy-bench-"))
         try:
-            tk_env = {**env, "TOKENOMY_HOME": str(home)}
-            wall, rss, out = run(tk, tk_env)
-            results["tk_cold"].append((wall, rss))
-            totals["tokenomy"] = json.loads(out)["totals"]["cost_usd"]
+            tk_env = {**env, "TOKENOMY_CACHE": str(scratch / "cache")}
+            for key in ("tk_first", "tk_cold"):  # the first run fills the cache, the cold reuses it
+                tk_env["TOKENOMY_HOME"] = str(scratch / key)
+                wall, rss, out = run(tk, tk_env)
+                results[key].append((wall, rss))
+                totals["tokenomy"] = json.loads(out)["totals"]["cost_usd"]
             wall, rss, _ = run(tk, tk_env)
             results["tk_warm"].append((wall, rss))
         finally:
-            shutil.rmtree(home)
+            shutil.rmtree(scratch)
 
     def med(key: str) -> tuple[float, int]:
         walls, rsss = zip(*results[key], strict=True)
         return statistics.median(walls), max(rsss)
 
     cc_wall, cc_rss = med("cc")
+    first_wall, first_rss = med("tk_first")
     cold_wall, cold_rss = med("tk_cold")
     warm_wall, warm_rss = med("tk_warm")
     print(f"corpus: {files} files, {size / 1024**3:.2f} GiB, {args.runs} runs, medians")
     print(f"{'':28} {'wall s':>8} {'peak MiB':>9} {'vs ccusage':>10}")
     for label, (wall, rss) in [
         ("ccusage daily (offline)", (cc_wall, cc_rss)),
+        ("tokenomy first run", (first_wall, first_rss)),
         ("tokenomy cold import+daily", (cold_wall, cold_rss)),
         ("tokenomy warm re-run", (warm_wall, warm_rss)),
     ]:

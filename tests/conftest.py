@@ -16,9 +16,10 @@ from pathlib import Path
 
 import pytest
 
-# The user's config file and the machine's time zone must not reach the tests: no config
-# (an empty config folder), and UTC as the machine's zone.
+# The user's config file, cache and the machine's time zone must not reach the tests: no
+# config (an empty config folder), an empty cache, and UTC as the machine's zone.
 os.environ["XDG_CONFIG_HOME"] = tempfile.mkdtemp(prefix="tokenomy-test-config-")
+os.environ["TOKENOMY_CACHE"] = tempfile.mkdtemp(prefix="tokenomy-test-cache-")
 os.environ.pop("TOKENOMY_CONFIG", None)
 os.environ["TZ"] = "UTC"
 

@@ -185,3 +185,37 @@ def test_a_call_comes_back_as_it_was_stored(home: Path) -> None:
         assert ledger.add_calls([call]) == 1
         (back,) = ledger.calls()
     assert [getattr(back, f) for f in STORED_FIELDS] == [getattr(call, f) for f in STORED_FIELDS]
+
+
+LEDGER_RUN = """
+import sys
+from tokenomy.ledger import Ledger
+with Ledger(sys.argv[1]) as ledger:
+    report = ledger.import_paths([sys.argv[2]])
+    cost = ledger.sql("SELECT sum(cost) FROM calls")[0][0]
+print(report.new_calls, cost, "genai_prices" in sys.modules)
+"""
+
+
+def test_a_new_ledger_reuses_the_day_rates_an_earlier_one_resolved(
+    licensed_logs: Path, tmp_path: Path
+) -> None:
+    """The day rates live in the user cache, shared by every ledger: a second ledger's first
+    import bills the same without loading genai-prices (about 0.15 s of a cold run)."""
+    import os
+    import subprocess
+    import sys
+
+    env = {**os.environ, "TOKENOMY_CACHE": str(tmp_path / "cache")}
+
+    def run(home: str) -> list[str]:
+        out = subprocess.run(
+            [sys.executable, "-c", LEDGER_RUN, str(tmp_path / home), str(licensed_logs)],
+            capture_output=True, text=True, check=True, env=env,
+        )  # fmt: skip
+        return out.stdout.split()
+
+    first, second = run("one"), run("two")
+    assert first[:2] == second[:2] and int(first[0]) > 0
+    assert first[2] == "True" and second[2] == "False"
+    assert len(list((tmp_path / "cache").glob("rates-*.json"))) == 1

@@ -200,6 +200,7 @@ class _Memo:
         }
         tmp = path.with_name(f".{path.name}.{os.getpid()}")
         with contextlib.suppress(OSError):  # a read-only home: the next run resolves again
+            path.parent.mkdir(parents=True, exist_ok=True)
             tmp.write_text(json.dumps(data), encoding="utf-8")
             os.replace(tmp, path)
             self.dirty = False
@@ -229,7 +230,9 @@ class Pricer:
     def __init__(self, overrides: Overrides | None = None, memo: Path | None = None) -> None:
         self.overrides = overrides or Overrides()
         # A JSON file of the day rates resolved on earlier runs (for these prices): a run that
-        # only meets known models and days never loads genai-prices' data (~0.3 s).
+        # only meets known models and days never imports genai-prices (~0.15 s). The ledgers
+        # keep it in the user cache directory, shared by all of them: a new ledger's first
+        # import reuses what any earlier one resolved.
         self.memo = memo
         self._memo: _Memo | None = None
         self._models: dict[tuple[str, str], Any] = {}  # (model, provider) -> (provider, model)
@@ -248,6 +251,12 @@ class Pricer:
             f"genai-prices {version('genai-prices')}; overrides {overrides}; "
             f"names {names.hexdigest()[:8]}"
         )
+
+    def memo_in(self, directory: Path) -> Path:
+        """The memo file for these prices in ``directory``: one per fingerprint, so ledgers
+        with other overrides never overwrite each other's."""
+        digest = hashlib.sha256(self.fingerprint.encode()).hexdigest()[:12]
+        return directory / f"rates-{digest}.json"
 
     def rates(
         self, model: str, provider: str = "", time: datetime | None = None, service_tier: str = ""

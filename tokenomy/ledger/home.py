@@ -5,7 +5,17 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-__all__ = ["default_home", "is_postgres_url", "ledger_target"]
+__all__ = ["cache_home", "default_home", "is_postgres_url", "ledger_target"]
+
+
+def cache_home() -> Path:
+    """``$TOKENOMY_CACHE``, else the platform's user cache directory: what any ledger may reuse
+    and anyone may delete (the day rates resolved from the installed prices)."""
+    env = os.environ.get("TOKENOMY_CACHE")
+    if env:
+        return Path(env)
+    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(base) / "tokenomy"
 
 
 def default_home() -> Path:

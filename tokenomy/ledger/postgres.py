@@ -38,7 +38,7 @@ from urllib.parse import urlsplit, urlunsplit
 from tokenomy.calls import STORED_FIELDS, Call, prompt_sql
 from tokenomy.ledger import importing, repricing
 from tokenomy.ledger.filters import GROUPINGS, SHARED_GROUPINGS, Filters
-from tokenomy.ledger.home import default_home, is_postgres_url
+from tokenomy.ledger.home import cache_home, default_home, is_postgres_url
 from tokenomy.ledger.importing import INT_FIELDS, ImportReport, Job
 from tokenomy.pricing import Pricer
 from tokenomy.sources import FileReport, registry, walk_files
@@ -367,6 +367,8 @@ class PostgresLedger:
     def pricer(self) -> Pricer:
         if self._pricer is None:
             self._pricer = Pricer()
+        if self._pricer.memo is None:  # the day rates resolved so far, for the next run
+            self._pricer.memo = self._pricer.memo_in(cache_home())
         return self._pricer
 
     @pricer.setter

@@ -30,7 +30,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 from tokenomy.calls import STORED_FIELDS, Call, prompt_sql
 from tokenomy.ledger import freshness, importing, repricing
 from tokenomy.ledger.filters import GROUPINGS, ONE_PERSON, SHARED_GROUPINGS, Filters
-from tokenomy.ledger.home import default_home, is_postgres_url, ledger_target
+from tokenomy.ledger.home import cache_home, default_home, is_postgres_url, ledger_target
 from tokenomy.ledger.importing import INT_FIELDS, ImportReport, Job
 from tokenomy.pricing import Pricer
 from tokenomy.sources import FileReport, registry, walk_files
@@ -262,7 +262,7 @@ class Ledger:
         self.wait = wait
         self._db: duckdb.DuckDBPyConnection | None = None
         self._pricer = pricer
-        self.sql(_SCHEMA)
+        self.sql(f"BEGIN TRANSACTION; {_SCHEMA} COMMIT")  # one commit, not one per table
 
     @property
     def db(self) -> duckdb.DuckDBPyConnection:
@@ -287,8 +287,8 @@ class Ledger:
     def pricer(self) -> Pricer:
         if self._pricer is None:
             self._pricer = Pricer()
-        if self._pricer.memo is None:  # the day rates this ledger resolved, for its next run
-            self._pricer.memo = self.home / "rates.json"
+        if self._pricer.memo is None:  # the day rates resolved so far, for the next run
+            self._pricer.memo = self._pricer.memo_in(cache_home())
         return self._pricer
 
     @pricer.setter
