@@ -59,7 +59,7 @@ def console() -> Console:
 LABELS = {
     "cost_usd": "cost ($)",
     "saved_usd": "saved ($)",
-    "saved_share": "saved",
+    "saved_share": "saved %",
     "token_error": "token count error",
     "duration_s": "duration (s)",
     "total_tokens": "total tokens",
@@ -70,7 +70,7 @@ LABELS = {
     "cost_share": "cost share",
     "budget_usd": "budget ($)",
     "spent_usd": "spent ($)",
-    "spent_share": "spent",
+    "spent_share": "spent %",
     "projected_usd": "projected ($)",
 }
 # Below the width a table needs, these go first (then any other column, right to left);
