@@ -7,9 +7,9 @@
 First run: a fresh ledger and an empty user cache, as on a machine that never ran tokenomy.
 Cold: a fresh ledger each run (tokenomy), the user cache kept (the day rates resolved from the
 installed prices, shared by every ledger on a machine) / ccusage's only mode (it re-reads
-everything). Warm: the same command again with nothing new. Both tools read the same files from the page
-cache, in the same command, alternately, so machine noise hits both alike. Peak memory is the
-largest resident set of the process and its workers (``wait4``'s ``ru_maxrss``).
+everything). Warm: the same command again with nothing new. Both tools read the same files
+from the page cache, in the same command, alternately, so machine noise hits both alike. Peak
+memory is the largest resident set of the process and its workers (``wait4``'s ``ru_maxrss``).
 """
 
 from __future__ import annotations
