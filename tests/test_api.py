@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
 import sys
@@ -52,9 +53,11 @@ def test_a_warm_rerun_answered_from_the_cache_loads_no_database(tmp_path: Path) 
         "try:\n    main()\nexcept SystemExit:\n    pass\n"
         "print(sorted(m for m in ('duckdb', 'numpy', 'genai_prices') if m in sys.modules))"
     )
-    first = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    # An empty user cache: the first run resolves its day rates from genai-prices.
+    env = {**os.environ, "TOKENOMY_CACHE": str(tmp_path / "cache")}
+    first = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env)
     assert first.stdout.strip().endswith("['duckdb', 'genai_prices', 'numpy']"), first.stderr
-    again = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    again = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env)
     assert again.stdout.strip().endswith("[]"), again.stderr
     assert again.stdout.replace("[]", "") == first.stdout.replace(
         "['duckdb', 'genai_prices', 'numpy']", ""

@@ -26,20 +26,19 @@ import logging
 import re
 import socket
 import time as _time
-from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
-from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 from urllib.parse import urlsplit, urlunsplit
 
 from tokenomy.calls import STORED_FIELDS, Call, prompt_sql
-from tokenomy.ledger import importing, repricing
-from tokenomy.ledger.filters import GROUPINGS, SHARED_GROUPINGS, Filters
+from tokenomy.ledger import importing, queries, repricing
+from tokenomy.ledger.filters import Filters
 from tokenomy.ledger.home import cache_home, default_home, is_postgres_url
 from tokenomy.ledger.importing import INT_FIELDS, ImportReport, Job
+from tokenomy.ledger.queries import SUMS, SQLReads
 from tokenomy.pricing import Pricer
 from tokenomy.sources import FileReport, registry, walk_files
 from tokenomy.sources.base import CONFLICT
@@ -92,20 +91,7 @@ _COLS = ", ".join(f'"{c}"' for c in STORED_FIELDS)
 # The types of a batch's columns in a binary COPY (and its arrival order).
 _COPY_TYPES = [_column_type(c).split("(")[0].lower() for c in STORED_FIELDS] + ["bigint"]
 _PROMPT = prompt_sql()
-_SUMS = f"""
-    count(*) AS calls,
-    sum(input) AS input,
-    sum(cache_read) AS cache_read,
-    sum(cache_write_5m) AS cache_write_5m,
-    sum(cache_write_1h) AS cache_write_1h,
-    sum(output) AS output,
-    sum(reasoning) AS reasoning,
-    sum({_PROMPT} + output) AS total_tokens,
-    coalesce(sum(cost), 0) AS cost_usd,
-    count(*) FILTER (WHERE cost IS NULL) AS unpriced_calls,
-    count(*) FILTER (WHERE NOT output_exact) AS lower_bound_calls,
-    sum(reported_cost) AS reported_cost_usd
-"""
+_SUMS = SUMS  # the bill's sums, the same text as every backend's
 
 _BUCKET = "date_bin('15 minutes', time, TIMESTAMP '2000-01-01')"
 # Versioned migrations: (version, what it does, statements). Append, never edit.
@@ -204,74 +190,43 @@ _INT_RESULTS = frozenset(
     {"calls", "input", "cache_read", "cache_write_5m", "cache_write_1h", "output", "reasoning",
      "total_tokens", "unpriced_calls", "lower_bound_calls", "subagent_calls", "subagents"}
 )  # fmt: skip
-# Text keys sort byte-wise, as DuckDB sorts them, whatever the database's collation.
-TASK_KEY = (
-    "(CASE WHEN parent_session <> '' THEN parent_session WHEN session <> '' THEN session "
-    "ELSE source || ':' || id END) COLLATE \"C\""
-)
+
+
+class PostgresDialect:
+    """PostgreSQL's spelling of the shared queries (``queries.Dialect``)."""
+
+    users = True  # a shared ledger records who stored each call
+
+    def param(self, name: str) -> str:
+        return f"%({name})s"
+
+    def params(self, filters: Filters) -> dict[str, Any]:
+        return {"zone": filters.timezone}
+
+    def local(self, filters: Filters) -> str:
+        return _LOCAL
+
+    def day(self, expr: str) -> str:
+        return f"to_char({expr}, 'YYYY-MM-DD')"
+
+    def month(self, expr: str) -> str:
+        return f"to_char({expr}, 'YYYY-MM')"
+
+    def seconds(self, expr: str) -> str:
+        return f"extract(epoch FROM {expr})"
+
+    def text(self, expr: str) -> str:
+        # Text keys sort byte-wise, as DuckDB sorts them, whatever the database's collation.
+        return f'({expr}) COLLATE "C"'
+
+
 # The local wall-clock time of a stored UTC time; the zone is a parameter.
 _LOCAL = "timezone(%(zone)s::text, time AT TIME ZONE 'UTC')"
-DISTINCT_COLUMNS = ("model", "project", "source", "provider")
+DIALECT = PostgresDialect()
 
 
 def _where(filters: Filters) -> tuple[str, dict[str, Any]]:
-    clauses: list[str] = []
-    params: dict[str, Any] = {"zone": filters.timezone}
-    if filters.since:
-        clauses.append(f"CAST({_LOCAL} AS DATE) >= %(since)s")
-        params["since"] = filters.since
-    if filters.until:
-        clauses.append(f"CAST({_LOCAL} AS DATE) <= %(until)s")
-        params["until"] = filters.until
-    for column, values in (
-        ("model", filters.models),
-        ("project", filters.projects),
-        ("source", filters.sources),
-    ):
-        if values:
-            ors = []
-            for i, value in enumerate(values):
-                ors.append(f"{column} ILIKE %({column}{i})s ESCAPE ''")
-                params[f"{column}{i}"] = f"{value}%"
-            clauses.append(f"({' OR '.join(ors)})")
-    if filters.sessions:
-        ors = []
-        for i, value in enumerate(filters.sessions):
-            ors.append(f"session = %(session{i})s OR parent_session = %(session{i})s")
-            params[f"session{i}"] = value
-        clauses.append(f"({' OR '.join(ors)})")
-    if filters.model_names:
-        clauses.append("model = ANY(%(model_names)s)")
-        params["model_names"] = list(filters.model_names)
-    if filters.users:
-        clauses.append("user_name = ANY(%(users)s)")
-        params["users"] = list(filters.users)
-    return (" AND ".join(clauses) or "TRUE"), params
-
-
-def _group(grouping: str) -> tuple[str, str, str]:
-    """(key expression, extra columns, order) of a grouping."""
-    order = "cost_usd DESC, key" if grouping in ("model", "project", "source", "user") else "key"
-    if grouping == "session":
-        extra = (
-            f", min(project) AS project, min({_LOCAL}) AS start, "
-            "extract(epoch FROM max(time) - min(time)) AS duration_s, "
-            "count(*) FILTER (WHERE agent <> '') AS subagent_calls, "
-            "count(DISTINCT session) - 1 AS subagents, "
-            'string_agg(DISTINCT model COLLATE "C", \', \' ORDER BY model COLLATE "C") '
-            "AS models"
-        )
-        return TASK_KEY, extra, "start, key"
-    key = {
-        "daily": f"to_char({_LOCAL}, 'YYYY-MM-DD')",
-        "weekly": f"to_char(date_trunc('week', {_LOCAL}), 'YYYY-MM-DD')",
-        "monthly": f"to_char({_LOCAL}, 'YYYY-MM')",
-        "model": 'model COLLATE "C"',
-        "project": 'project COLLATE "C"',
-        "source": 'source COLLATE "C"',
-        "user": 'user_name COLLATE "C"',
-    }[grouping]
-    return key, "", order
+    return queries.where(DIALECT, filters)
 
 
 def _typed(row: dict[str, Any]) -> dict[str, Any]:
@@ -316,10 +271,12 @@ def _merge_updates() -> str:
 _MERGE = _merge_updates()
 
 
-class PostgresLedger:
+class PostgresLedger(SQLReads):
     """The calls of a team in one PostgreSQL database (a ``Store``). ``user`` and ``host``
     attribute what this process imports; ``home`` is only where local files (an HTML report)
     go by default."""
+
+    dialect = DIALECT
 
     def __init__(
         self,
@@ -737,20 +694,6 @@ class PostgresLedger:
 
     # -- reading --------------------------------------------------------------------------
 
-    def count(self, filters: Filters | None = None) -> int:
-        where, params = _where(filters or Filters())
-        return int(self.sql(f"SELECT count(*) FROM calls WHERE {where}", params)[0][0])
-
-    def calls(self, filters: Filters | None = None) -> list[Call]:
-        """Calls as records, in time order."""
-        where, params = _where(filters or Filters())
-        out = []
-        for row in self.sql(f"SELECT {_COLS} FROM calls WHERE {where} ORDER BY time", params):
-            call = Call(*row)
-            call.time = call.time.replace(tzinfo=UTC)
-            out.append(call)
-        return out
-
     def sums(self, grouping: str | None, filters: Filters) -> list[dict[str, Any]]:
         if (
             not filters.sessions
@@ -759,26 +702,18 @@ class PostgresLedger:
             and self._run(_rollup_on, "a query")
         ):
             return self._rolled_up(grouping, filters)
+        if grouping not in _BY_TIME:
+            return self._sums(grouping, filters)
+        # Sums per 15 minutes of UTC first (cheap integer bucketing, no zone conversion per
+        # call), then those few buckets regrouped into local days: exact, since every zone
+        # offset and transition in use falls on a quarter hour.
         where, params = _where(filters)
-        if grouping is None:
-            return self._dicts(f"SELECT {_SUMS} FROM calls WHERE {where}", params)
-        if grouping not in (*GROUPINGS, *SHARED_GROUPINGS):
-            raise ValueError(f"unknown grouping {grouping!r}")
-        key, extra, order = _group(grouping)
-        if grouping in _BY_TIME:
-            # Sums per 15 minutes of UTC first (cheap integer bucketing, no zone conversion
-            # per call), then those few buckets regrouped into local days: exact, since every
-            # zone offset and transition in use falls on a quarter hour.
-            outer = key.replace("time AT TIME ZONE", "bucket AT TIME ZONE")
-            return self._dicts(
-                f"SELECT {outer} AS key, {_RESUMS} FROM (SELECT date_bin('15 minutes', time, "
-                f"TIMESTAMP '2000-01-01') AS bucket, {_SUMS} FROM calls WHERE {where} "
-                f"GROUP BY 1) b GROUP BY 1 ORDER BY {order}",
-                params,
-            )
+        key, _, order = queries.group(DIALECT, grouping, filters)
+        outer = key.replace("time AT TIME ZONE", "bucket AT TIME ZONE")
         return self._dicts(
-            f"SELECT {key} AS key, {_SUMS} {extra} FROM calls WHERE {where} "
-            f"GROUP BY 1 ORDER BY {order}",
+            f"SELECT {outer} AS key, {_RESUMS} FROM (SELECT date_bin('15 minutes', time, "
+            f"TIMESTAMP '2000-01-01') AS bucket, {_SUMS} FROM calls WHERE {where} "
+            f"GROUP BY 1) b GROUP BY 1 ORDER BY {order}",
             params,
         )
 
@@ -805,7 +740,7 @@ class PostgresLedger:
                 sums = sums.replace(f"sum({name}) AS", f"coalesce(sum({name}), 0) AS")
             sums = sums.replace("sum(cost_usd) AS", "coalesce(sum(cost_usd), 0) AS")
             return self._dicts(f"SELECT {sums} FROM calls_rollup WHERE {where}", params)
-        key, _, order = _group(grouping)
+        key, _, order = queries.group(DIALECT, grouping, filters)
         key = key.replace("time AT TIME ZONE", "bucket AT TIME ZONE")
         return self._dicts(
             f"SELECT {key} AS key, {_RESUMS} FROM calls_rollup WHERE {where} "
@@ -813,61 +748,10 @@ class PostgresLedger:
             params,
         )
 
-    def timeline(self, filters: Filters) -> list[tuple[datetime, int, Decimal, bool]]:
-        where, params = _where(filters)
-        rows = self.sql(
-            f"SELECT time, {_PROMPT} + output, coalesce(cost, 0), cost IS NULL FROM calls "
-            f"WHERE {where} ORDER BY time",
-            params,
-        )
-        return [(t.replace(tzinfo=UTC), int(n), Decimal(c), bool(u)) for t, n, c, u in rows]
-
-    def priced_tokens(
-        self, filters: Filters, weekly: bool = False
-    ) -> tuple[list[tuple[Any, ...]], dict[str, Decimal]]:
-        local = f"date_trunc('week', {_LOCAL})" if weekly else _LOCAL
-        where, params = _where(filters)
-        period = f"to_char({local}, 'YYYY-MM-DD')"
-        rows = self.sql(
-            f"SELECT {period} AS period, model, provider, service_tier, time, input, cache_read, "
-            "cache_write_5m, cache_write_1h, output FROM calls "
-            f"WHERE cost IS NOT NULL AND {where} ORDER BY period",
-            params,
-        )
-        billed = self.sql(
-            f"SELECT {period} AS period, sum(cost) FROM calls "
-            f"WHERE cost IS NOT NULL AND {where} GROUP BY period",
-            params,
-        )
-        out = [(p, m, pr, tier, t.replace(tzinfo=UTC), *tok) for p, m, pr, tier, t, *tok in rows]
-        return out, {str(p): Decimal(c) for p, c in billed}
-
-    def task_tokens(self, filters: Filters) -> list[tuple[str, int, int]]:
-        where, params = _where(filters)
-        tokens = f"{_PROMPT} + output"
-        rows = self.sql(
-            f"SELECT {TASK_KEY} AS task, "
-            f"coalesce(sum({tokens}) FILTER (WHERE agent = ''), 0), "
-            f"coalesce(sum({tokens}) FILTER (WHERE agent <> ''), 0) "
-            f"FROM calls WHERE {where} GROUP BY 1 ORDER BY min(time), task",
-            params,
-        )
-        return [(str(s), int(m), int(a)) for s, m, a in rows]
-
-    def distinct(self, column: str) -> list[str]:
-        if column not in DISTINCT_COLUMNS:
-            raise ValueError(f"no distinct values of {column!r}")
-        rows = self.sql(f'SELECT DISTINCT {column} COLLATE "C" FROM calls ORDER BY 1')
-        return [str(r[0]) for r in rows]
-
     def prompt_digests(self) -> dict[str, list[tuple[str, int]]]:
         """None here: the gateway records into a local (DuckDB) ledger, whose ``push`` sends
         calls, not prompt blocks."""
         return {}
-
-    def unpriced_models(self) -> Counter[str]:
-        rows = self.sql("SELECT model, count(*) FROM calls WHERE cost IS NULL GROUP BY model")
-        return Counter({str(m): int(n) for m, n in rows})
 
     def version(self) -> str:
         """Changes whenever any writer stores or reprices calls (the server's row counters:

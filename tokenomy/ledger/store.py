@@ -22,16 +22,17 @@ import time
 from collections import Counter
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
-from datetime import UTC, datetime
+from datetime import datetime
 from decimal import Decimal
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
 from tokenomy.calls import STORED_FIELDS, Call, prompt_sql
 from tokenomy.ledger import freshness, importing, repricing
-from tokenomy.ledger.filters import GROUPINGS, ONE_PERSON, SHARED_GROUPINGS, Filters
+from tokenomy.ledger.filters import GROUPINGS, Filters
 from tokenomy.ledger.home import cache_home, default_home, is_postgres_url, ledger_target
 from tokenomy.ledger.importing import INT_FIELDS, ImportReport, Job
+from tokenomy.ledger.queries import COLUMNS, SQLReads
 from tokenomy.pricing import Pricer
 from tokenomy.sources import FileReport, registry, walk_files
 from tokenomy.sources.base import CONFLICT
@@ -43,8 +44,6 @@ if TYPE_CHECKING:
     from tokenomy.ledger.postgres import PostgresLedger
 
 __all__ = ["GROUPINGS", "Ledger", "Store", "default_home", "open_store"]
-
-DISTINCT_COLUMNS = ("model", "project", "source", "provider")
 
 
 class Store(Protocol):
@@ -126,95 +125,37 @@ CREATE TABLE IF NOT EXISTS imports (
 );
 """
 _FILE_COLUMNS = ("path", "source", "size", "mtime_ns", "head_hash", "offset", "imported_at")
-_COLS = ", ".join(f'"{c}"' for c in STORED_FIELDS)
+_COLS = COLUMNS
 _CASTS = ", ".join(f'CAST("{c}" AS {_column_type(c)}) AS "{c}"' for c in STORED_FIELDS)
 _PROMPT = prompt_sql()
 
-# The sums every bill row carries (a bill adds nothing else up).
-_SUMS = f"""
-    count(*) AS calls,
-    sum(input) AS input,
-    sum(cache_read) AS cache_read,
-    sum(cache_write_5m) AS cache_write_5m,
-    sum(cache_write_1h) AS cache_write_1h,
-    sum(output) AS output,
-    sum(reasoning) AS reasoning,
-    sum({_PROMPT} + output) AS total_tokens,
-    coalesce(sum(cost), 0) AS cost_usd,
-    count(*) FILTER (WHERE cost IS NULL) AS unpriced_calls,
-    count(*) FILTER (WHERE NOT output_exact) AS lower_bound_calls,
-    sum(reported_cost) AS reported_cost_usd
-"""
 
-# The task a call belongs to: a sub-agent counts toward its parent's session, and a call with
-# no session (a lone API payload) is a task of its own, not one catch-all spanning months.
-TASK_KEY = (
-    "CASE WHEN parent_session <> '' THEN parent_session WHEN session <> '' THEN session "
-    "ELSE source || ':' || id END"
-)
+class DuckDBDialect:
+    """DuckDB's spelling of the shared queries (``queries.Dialect``)."""
 
+    users = False  # a ledger of one person
 
-def _local(filters: Filters, column: str = "time") -> str:
-    """SQL for a UTC TIMESTAMP column as wall-clock time in the filters' zone (the zone was
-    validated by ``Filters``; quotes cannot occur in an IANA name)."""
-    return f"timezone('{filters.timezone}', {column}::TIMESTAMPTZ)"
+    def param(self, name: str) -> str:
+        return f"${name}"
 
+    def params(self, filters: Filters) -> dict[str, Any]:
+        return {}
 
-def _where(filters: Filters) -> tuple[str, list[Any]]:
-    if filters.users:
-        raise ValueError(ONE_PERSON)
-    clauses: list[str] = []
-    params: list[Any] = []
-    if filters.since:
-        clauses.append(f"CAST({_local(filters)} AS DATE) >= ?")
-        params.append(filters.since)
-    if filters.until:
-        clauses.append(f"CAST({_local(filters)} AS DATE) <= ?")
-        params.append(filters.until)
-    for column, values in (
-        ("model", filters.models),
-        ("project", filters.projects),
-        ("source", filters.sources),
-    ):
-        if values:
-            # A model filter matches a prefix too: "claude-opus" finds every Opus.
-            ors = " OR ".join(f"{column} ILIKE ?" for _ in values)
-            clauses.append(f"({ors})")
-            params += [f"{v}%" for v in values]
-    if filters.model_names:
-        clauses.append(f"model IN ({', '.join('?' for _ in filters.model_names)})")
-        params += list(filters.model_names)
-    if filters.sessions:
-        ors = " OR ".join("session = ? OR parent_session = ?" for _ in filters.sessions)
-        clauses.append(f"({ors})")
-        for s in filters.sessions:
-            params += [s, s]
-    return (" AND ".join(clauses) or "TRUE"), params
+    def local(self, filters: Filters) -> str:
+        # The zone was validated by ``Filters``: quotes cannot occur in an IANA name.
+        return f"timezone('{filters.timezone}', time::TIMESTAMPTZ)"
 
+    def day(self, expr: str) -> str:
+        return f"strftime({expr}, '%Y-%m-%d')"
 
-def _group(grouping: str, filters: Filters) -> tuple[str, str, str]:
-    """(key expression, extra columns, order) of a grouping."""
-    local = _local(filters)
-    order = "cost_usd DESC, key" if grouping in ("model", "project", "source") else "key"
-    if grouping == "session":
-        extra = (
-            f", any_value(project) AS project, min({local}) AS start, "
-            "epoch(max(time) - min(time)) AS duration_s, "
-            "count(*) FILTER (WHERE agent <> '') AS subagent_calls, "
-            "count(DISTINCT session) - 1 AS subagents, "
-            "string_agg(DISTINCT model, ', ' ORDER BY model) AS models"
-        )
-        # ties (payloads saved at one moment) in a stable order
-        return TASK_KEY, extra, "start, key"
-    key = {
-        "daily": f"strftime({local}, '%Y-%m-%d')",
-        "weekly": f"strftime(date_trunc('week', {local}), '%Y-%m-%d')",
-        "monthly": f"strftime({local}, '%Y-%m')",
-        "model": "model",
-        "project": "project",
-        "source": "source",
-    }[grouping]
-    return key, "", order
+    def month(self, expr: str) -> str:
+        return f"strftime({expr}, '%Y-%m')"
+
+    def seconds(self, expr: str) -> str:
+        return f"epoch({expr})"
+
+    def text(self, expr: str) -> str:
+        return expr  # DuckDB compares text byte-wise already
 
 
 class LedgerBusy(RuntimeError):
@@ -250,8 +191,10 @@ def _connect(path: Path, wait: float) -> duckdb.DuckDBPyConnection:
             time.sleep(0.1)
 
 
-class Ledger:
+class Ledger(SQLReads):
     """The calls imported so far, in ``<home>/ledger.duckdb`` (the default ``Store``)."""
+
+    dialect = DuckDBDialect()
 
     def __init__(
         self, home: Path | str | None = None, pricer: Pricer | None = None, *, wait: float = 15.0
@@ -278,10 +221,12 @@ class Ledger:
             self._db.close()
             self._db = None
 
-    def sql(self, query: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
-        """Run one statement and fetch all it returns (DuckDB wants results consumed). For
-        this backend's own use and tests; the library asks through the typed methods."""
-        return self.db.execute(query, list(params)).fetchall()
+    def sql(self, query: str, params: Sequence[Any] | dict[str, Any] = ()) -> list[tuple[Any, ...]]:
+        """Run one statement (``?`` or ``$name`` parameters) and fetch all it returns (DuckDB
+        wants results consumed). For this backend's own use and tests; the library asks
+        through the typed methods."""
+        args = params if isinstance(params, dict) else list(params)
+        return self.db.execute(query, args).fetchall()
 
     @property
     def pricer(self) -> Pricer:
@@ -533,96 +478,16 @@ class Ledger:
 
     # -- reading --------------------------------------------------------------------------
 
-    def count(self, filters: Filters | None = None) -> int:
-        """How many calls ``filters`` covers (all calls without)."""
-        where, params = _where(filters or Filters())
-        return int(self.sql(f"SELECT count(*) FROM calls WHERE {where}", params)[0][0])
-
-    def calls(self, filters: Filters | None = None) -> list[Call]:
-        """Calls as records, in time order."""
-        where, params = _where(filters or Filters())
-        sql = f"SELECT {_COLS} FROM calls WHERE {where} ORDER BY time"
-        out = []
-        for row in self.db.execute(sql, params).fetchall():
-            call = Call(*row)  # the columns are Call's stored fields, in order
-            call.time = call.time.replace(tzinfo=UTC)
-            out.append(call)
-        return out
-
     def sums(self, grouping: str | None, filters: Filters) -> list[dict[str, Any]]:
         """The bill's sums per group of ``grouping`` (one of ``GROUPINGS``) under ``key``, or
         one row of totals when ``grouping`` is None."""
-        where, params = _where(filters)
-        if grouping is None:
-            sql = f"SELECT {_SUMS} FROM calls WHERE {where}"
-        else:
-            if grouping in SHARED_GROUPINGS:
-                raise ValueError(ONE_PERSON)
-            if grouping not in GROUPINGS:
-                raise ValueError(f"unknown grouping {grouping!r}")
-            key, extra, order = _group(grouping, filters)
-            sql = (
-                f"SELECT {key} AS key, {_SUMS} {extra} FROM calls WHERE {where} "
-                f"GROUP BY key ORDER BY {order}"
-            )
-        cursor = self.db.execute(sql, params)
+        return self._sums(grouping, filters)
+
+    def _dicts(self, query: str, params: dict[str, Any]) -> list[dict[str, Any]]:
+        cursor = self.db.execute(query, params)
         rows = cursor.fetchall()
         names = [d[0] for d in cursor.description or []]
         return [dict(zip(names, row, strict=True)) for row in rows]
-
-    def timeline(self, filters: Filters) -> list[tuple[datetime, int, Decimal, bool]]:
-        """(UTC time, total tokens, cost or 0, unpriced) of every call, in time order."""
-        where, params = _where(filters)
-        rows = self.sql(
-            f"SELECT time, {_PROMPT} + output, coalesce(cost, 0), cost IS NULL FROM calls "
-            f"WHERE {where} ORDER BY time",
-            params,
-        )
-        return [(t.replace(tzinfo=UTC), int(n), Decimal(c), bool(u)) for t, n, c, u in rows]
-
-    def priced_tokens(
-        self, filters: Filters, weekly: bool = False
-    ) -> tuple[list[tuple[Any, ...]], dict[str, Decimal]]:
-        """Priced calls by local day (or week start): rows of (period, model, provider, tier,
-        UTC time, *token kinds), and the stored cost per period."""
-        local = _local(filters)
-        if weekly:
-            local = f"date_trunc('week', {local})"
-        where, params = _where(filters)
-        period = f"strftime({local}, '%Y-%m-%d')"
-        rows = self.sql(
-            f"SELECT {period} AS period, model, provider, service_tier, time, input, cache_read, "
-            "cache_write_5m, cache_write_1h, output FROM calls "
-            f"WHERE cost IS NOT NULL AND {where} ORDER BY period",
-            params,
-        )
-        billed = self.sql(
-            f"SELECT {period} AS period, sum(cost) FROM calls "
-            f"WHERE cost IS NOT NULL AND {where} GROUP BY period",
-            params,
-        )
-        out = [(p, m, pr, tier, t.replace(tzinfo=UTC), *tok) for p, m, pr, tier, t, *tok in rows]
-        return out, {str(p): Decimal(c) for p, c in billed}
-
-    def task_tokens(self, filters: Filters) -> list[tuple[str, int, int]]:
-        """Per task (a session with its sub-agents), in order of its first call: (task, main
-        thread tokens, sub-agent tokens)."""
-        where, params = _where(filters)
-        tokens = f"{_PROMPT} + output"
-        rows = self.sql(
-            f"SELECT {TASK_KEY} AS task, "
-            f"coalesce(sum({tokens}) FILTER (WHERE agent = ''), 0), "
-            f"coalesce(sum({tokens}) FILTER (WHERE agent <> ''), 0) "
-            f"FROM calls WHERE {where} GROUP BY task ORDER BY min(time), task",
-            params,
-        )
-        return [(str(s), int(m), int(a)) for s, m, a in rows]
-
-    def distinct(self, column: str) -> list[str]:
-        """The distinct values of ``column`` (one of ``DISTINCT_COLUMNS``), sorted."""
-        if column not in DISTINCT_COLUMNS:
-            raise ValueError(f"no distinct values of {column!r}")
-        return [str(r[0]) for r in self.sql(f"SELECT DISTINCT {column} FROM calls ORDER BY 1")]
 
     def prompt_digests(self) -> dict[str, list[tuple[str, int]]]:
         """The gateway's recorded prompt blocks (hashes and estimated tokens, no text) of each
@@ -640,11 +505,6 @@ class Ledger:
             if digest:
                 out[str(call_id)] = digest
         return out
-
-    def unpriced_models(self) -> Counter[str]:
-        """Models of calls without a price, with how many calls each."""
-        rows = self.sql("SELECT model, count(*) FROM calls WHERE cost IS NULL GROUP BY model")
-        return Counter({str(m): int(n) for m, n in rows})
 
 
 def open_store(
