@@ -329,7 +329,7 @@ def test_push_attributes_and_resumes(url: str, licensed_logs: Path, tmp_path: Pa
                               "--host", "laptop-2", "--json"])  # fmt: skip
     assert json.loads(bob.stdout)["new_calls"] == 0  # the same calls: counted once
     with PostgresLedger(url) as ledger:
-        by_user = ledger.spend_by("user_name")
+        by_user = ledger.sums("user", Filters())
         assert [r["key"] for r in by_user] == ["alice"]
         assert by_user[0]["calls"] == ledger.count() == pushed["new_calls"]
     no_server = runner.invoke(app, ["push", str(licensed_logs)], env={"TOKENOMY_LEDGER": ""})

@@ -761,17 +761,6 @@ class PostgresLedger(SQLReads):
         )
         return f"pg:{row[0][0]}:{row[0][1]}" if row else ""
 
-    def spend_by(self, column: str, filters: Filters | None = None) -> list[dict[str, Any]]:
-        """The bill's sums per ``user_name`` or ``host`` (who pushed the calls)."""
-        if column not in ("user_name", "host"):
-            raise ValueError(f"no spend by {column!r}")
-        where, params = _where(filters or Filters())
-        return self._dicts(
-            f'SELECT {column} COLLATE "C" AS key, {_SUMS} FROM calls WHERE {where} '
-            "GROUP BY 1 ORDER BY cost_usd DESC, key",
-            params,
-        )
-
     @contextmanager
     def connection(self) -> Iterator[psycopg.Connection[Any]]:
         """A pooled connection (for tests and tools)."""
