@@ -33,6 +33,12 @@ UNLICENSED = ("claude-code/claude-reliability", "codex/localpush")
 # without this the output under test would depend on how the suite was started.
 os.environ.pop("COLUMNS", None)
 
+# Every command on the application the tests drive (a run of `tokenomy` loads only its own);
+# after the environment above, which the command modules read when imported.
+import tokenomy.cli  # noqa: E402
+
+tokenomy.cli.load()
+
 
 # A payload with no timestamp of its own is dated by its file's modification time, and a
 # fresh clone stamps files with the moment of the clone: pin it so that date-grouped reports

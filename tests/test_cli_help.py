@@ -41,3 +41,31 @@ def test_dash_h_is_help_everywhere(path: tuple[str, ...]) -> None:
 def test_shell_completion_is_on() -> None:
     result = runner.invoke(app, ["--help"])
     assert "--install-completion" in result.output and "--show-completion" in result.output
+
+
+def test_a_run_loads_only_its_commands_and_each_runs_so() -> None:
+    """``tokenomy X`` imports only X's module: every top-level command must be mapped to the
+    modules that register it (a command missing from ``cli.COMMANDS`` would be unknown)."""
+    import subprocess
+    import sys
+
+    import tokenomy.cli as cli
+
+    top = sorted({path[0] for path in COMMANDS if path})
+    assert top == sorted(cli.COMMANDS)
+    assert cli.command_of(["--debug", "--config", "x.toml", "report", "daily"]) == "report"
+    assert cli.command_of(["--config=x.toml", "whatif"]) == "whatif"
+    assert cli.command_of(["--help"]) is None and cli.command_of(["nonsense"]) is None
+    code = """
+import sys
+from tokenomy.cli import MODULES, main
+try:
+    main()
+except SystemExit as stop:
+    print(stop.code, *sorted(m for m in MODULES if f"tokenomy.cli.{m}" in sys.modules))
+"""
+    for command in ("report", "whatif", "selfhost"):
+        out = subprocess.run(
+            [sys.executable, "-c", code, command, "--help"], capture_output=True, text=True
+        ).stdout.split("\n")[-2]
+        assert out.split() == ["0", *sorted(set(cli.COMMANDS[command]))], out
