@@ -195,15 +195,15 @@ def selfhost(
             "--api", help="API model to compare (repeatable; default: the ledger's top 3)."
         ),
     ] = None,
-    prefix_cache: Annotated[
+    no_prefix_cache: Annotated[
         bool,
         typer.Option(
-            "--prefix-cache/--no-prefix-cache",
-            help="Break-even: the engine's prefix cache hits "
-            "as often as the API's cache did (vLLM/SGLang default), so cached prompt tokens are "
-            "not prefilled.",
+            "--no-prefix-cache",
+            help="Break-even: the engine keeps no prefix cache, so the prompt tokens the API "
+            "read from its cache are prefilled again (default: its prefix cache hits as often "
+            "as the API's did, as vLLM's and SGLang's do).",
         ),
-    ] = True,
+    ] = False,
     requests: Annotated[
         int | None,
         typer.Option(
@@ -278,7 +278,7 @@ def selfhost(
                 api or [],
                 home,
                 fmt,
-                prefix_cache,
+                not no_prefix_cache,
                 opts,
             )
             return
