@@ -122,7 +122,13 @@ def test_no_logs_found_says_where_it_looked(tmp_path: Path) -> None:
     home = str(tmp_path / "home")
     plain = invoke("report", "model", "--home", home, env=env)
     assert plain.exit_code == 0
-    assert f"No usage data found: no agent logs in {tmp_path}/.claude/projects" in plain.output
+    said = " ".join(plain.output.split())
+    assert f"no agent logs in {tmp_path}/.claude/projects" in said
+    assert "No usage data found: nothing to show" in said
+    sample = Path(__file__).resolve().parents[1] / "tokenomy" / "data" / "sample_logs"
+    assert invoke("import", str(sample), "--home", home, env=env).exit_code == 0
+    again = " ".join(invoke("report", "model", "--home", home, env=env).output.split())
+    assert "no agent logs in" in again and "the ledger's 508 calls imported earlier" in again
     assert invoke("report", "model", "--home", home, "--strict", env=env).exit_code == 1
     assert invoke("import", "--home", home, "--strict", env=env).exit_code == 1
 

@@ -157,8 +157,7 @@ def open_ledger(
         if not path.exists():
             err.print(f"error: no such file or directory: {path}", markup=False)
             raise typer.Exit(2)
-    if not paths:
-        _say_if_no_logs(strict)
+    no_logs = not paths and _no_logs(strict)
     # Either backend (a Store); the DuckDB file is waited for while a gateway or an import
     # holds it.
     ledger: Any = open_store(ledger_url, pricer, home=home)
@@ -171,7 +170,15 @@ def open_ledger(
     targets = list(paths) if paths else default_locations()
     with import_progress(not quiet and err.is_terminal) as progress:
         report = ledger.import_paths(targets, progress) if targets else ImportReport()
-    if not quiet:
+    if not quiet and no_logs:
+        earlier = ledger.count()
+        err.print(
+            f"the ledger's {earlier:,} calls imported earlier are shown"
+            if earlier
+            else "No usage data found: nothing to show",
+            highlight=False,
+        )
+    elif not quiet:
         print_import(report)
     if strict and report.warnings:
         err.print(f"--strict: {len(report.warnings)} warning(s); exiting non-zero")
@@ -331,29 +338,32 @@ def store_report(options: LedgerOptions, args: Any, data: Any) -> None:
     freshness.store_report(options.home or default_home(), targets, options.prices, args, data)
 
 
-def _say_if_no_logs(strict: bool) -> None:
-    """With no paths given and no log in the usual places, say where we looked (a $0.00 table
-    alone reads as "you spent nothing"); under ``--strict`` that is an error."""
+def _no_logs(strict: bool) -> bool:
+    """With no paths given: whether the usual places hold no log. If so, say where we looked
+    (a $0.00 table alone reads as "you spent nothing"); under ``--strict`` that is an error."""
     from tokenomy.sources import candidate_locations, has_logs
 
     if has_logs(default_locations()):
-        return
+        return False
     looked = ", ".join(str(p) for p in candidate_locations())
-    err.print(f"No usage data found: no agent logs in {looked}", markup=False, highlight=False,
-              soft_wrap=True)  # fmt: skip
+    err.print(f"no agent logs in {looked}", markup=False, highlight=False)
     if strict:
         err.print("--strict: no logs found; exiting non-zero", markup=False, highlight=False)
         raise typer.Exit(1)
+    return True
 
 
 def print_import(report: ImportReport) -> None:
     """One line of counts on stderr, then one line per warning."""
-    err.print(
-        f"imported {report.files_read} file(s) ({report.files_unchanged} unchanged), "
-        f"{report.lines:,} lines, {report.calls_found:,} calls found, "
-        f"{report.new_calls:,} new, {report.duplicates:,} duplicates dropped",
-        highlight=False,
-    )
+    if report.files_read == 0:
+        err.print(f"nothing new in {report.files_unchanged:,} log file(s)", highlight=False)
+    else:
+        err.print(
+            f"imported {report.files_read:,} file(s) ({report.files_unchanged:,} unchanged), "
+            f"{report.lines:,} lines, {report.calls_found:,} calls found, "
+            f"{report.new_calls:,} new, {report.duplicates:,} duplicates dropped",
+            highlight=False,
+        )
     for warning in report.warnings:
         err.print(f"warning: {warning}", markup=False, highlight=False)
 
