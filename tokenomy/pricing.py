@@ -338,7 +338,10 @@ class Pricer:
         return Rates(standard.model, standard.provider, bands, standard.per_request, source=source)
 
     def load(self) -> None:
-        """Load genai-prices' data now (it is otherwise loaded on the first lookup)."""
+        """Load genai-prices' data now (it is otherwise loaded on the first lookup), unless
+        the memo holds rates already: then most lookups will not need it at all."""
+        if self._recall().rates:
+            return
         from genai_prices.data_snapshot import get_snapshot
 
         get_snapshot()

@@ -196,7 +196,7 @@ def read(
         batches = [b for b in batches if b]
         results = pool.map(_read_jobs, batches)
         if pricer is not None:
-            pricer.load()  # ~0.4 s of genai-prices data, loaded while the workers read
+            pricer.load()  # genai-prices (~0.15 s) while the workers read, unless memoised
         out, done = [], 0
         for batch, result in zip(batches, results, strict=True):
             out.append(result)
