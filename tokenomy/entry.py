@@ -4,12 +4,16 @@ line that must be computed) goes to ``tokenomy.cli``."""
 
 from __future__ import annotations
 
+import os
 import sys
 
 __all__ = ["main"]
 
 
 def main() -> None:
+    # numpy's work here is elementwise; starting OpenBLAS's thread pool, one thread per core,
+    # costs about 50 ms of every run that imports numpy (a user's own setting stands).
+    os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
     argv = sys.argv[1:]
     if argv[:1] == ["statusline"]:
         from tokenomy.statusline import fast
