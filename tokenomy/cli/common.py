@@ -144,6 +144,7 @@ def open_ledger(
     """Open the ledger (``ledger_url``: a shared PostgreSQL ledger) and import ``paths`` (or
     the usual locations) into it first. The config file's ``home``, ``prices`` and ``paths``
     stand in for those not given."""
+    from tokenomy.gateway.spool import spool_files
     from tokenomy.ledger import ImportReport, Ledger, open_store
     from tokenomy.pricing import Overrides, Pricer
 
@@ -161,7 +162,7 @@ def open_ledger(
     # Either backend (a Store); the DuckDB file is waited for while a gateway or an import
     # holds it.
     ledger: Any = open_store(ledger_url, pricer, home=home)
-    if isinstance(ledger, Ledger):
+    if isinstance(ledger, Ledger) and spool_files(ledger.home):
         from tokenomy.gateway.recorder import drain_into
 
         drain_into(ledger)  # calls a gateway spooled while the ledger was busy

@@ -7,6 +7,7 @@ every call into the ledger, enforces dollar budgets and applies the live levers.
 - ``recorder``: the journal, the writer thread (it drives the ``drainer`` process), the
   spool, the budget state
 - ``drainer``: the writer process: spool files into the ledger
+- ``spool``: where the journal and spool files lie (every ledger command looks there first)
 - ``policies``: the live levers as pure functions of a request body
 - ``stub``: a stub upstream answering recorded payloads (tests, benchmarks)
 """

@@ -46,6 +46,7 @@ import orjson
 from tokenomy.calls import Call
 from tokenomy.gateway.config import Budget
 from tokenomy.gateway.providers import calls_from_payload, redact
+from tokenomy.gateway.spool import JOURNAL_PREFIX, SPOOL_PREFIX, spool_files
 
 __all__ = [
     "BudgetState", "Exchange", "Recorder", "drain", "drain_into", "drain_spool", "entry_of",
@@ -53,8 +54,6 @@ __all__ = [
 
 log = logging.getLogger("tokenomy.gateway")
 
-SPOOL_PREFIX = "gateway-spool-"
-JOURNAL_PREFIX = "gateway-journal-"
 REQUESTS_SCHEMA = """
 CREATE TABLE IF NOT EXISTS gateway_requests (
     request_id VARCHAR PRIMARY KEY,
@@ -230,7 +229,7 @@ class Recorder:
     @property
     def spooled(self) -> int:
         """Requests waiting in spool files (the ledger could not be written yet)."""
-        return sum(1 for f in _spool_files(self.home) for _ in _lines_of(f))
+        return sum(1 for f in spool_files(self.home) for _ in _lines_of(f))
 
     # -- the request path -------------------------------------------------------------------
 
@@ -449,13 +448,6 @@ def _db_value(value: Any) -> Any:
 # -- the spool ------------------------------------------------------------------------------
 
 
-def _spool_files(home: Path) -> list[Path]:
-    """Spool files (journals handed over, and journals of processes that died), oldest first."""
-    return sorted(home.glob(f"{SPOOL_PREFIX}*.jsonl")) + sorted(
-        home.glob(f"{JOURNAL_PREFIX}*.jsonl")
-    )
-
-
 def _lines_of(path: Path) -> Iterator[bytes]:
     try:
         data = path.read_bytes()
@@ -469,7 +461,7 @@ def _lines_of(path: Path) -> Iterator[bytes]:
 def drain_into(ledger: Any) -> int:
     """Move the spool of ``ledger``'s home into it (a ledger command opening the ledger);
     costs one directory listing when there is none."""
-    if not _spool_files(ledger.home):
+    if not spool_files(ledger.home):
         return 0
     return len(drain_spool(ledger, ledger.home, ledger.pricer))
 
@@ -480,7 +472,7 @@ def drain(home: Path) -> int:
     from tokenomy.ledger import Ledger
     from tokenomy.pricing import Pricer
 
-    if not _spool_files(home):
+    if not spool_files(home):
         return 0
     with Ledger(home) as ledger:
         return len(drain_spool(ledger, home, Pricer()))
@@ -494,7 +486,7 @@ def drain_spool(ledger: Any, home: Path, pricer: Any) -> list[dict[str, Any]]:
     is keyed (calls by (source, id), requests by request id), so a drain interrupted between
     storing and removing, and repeated, stores each call once."""
     moved: list[dict[str, Any]] = []
-    for path in _spool_files(home):
+    for path in spool_files(home):
         try:
             fd = os.open(path, os.O_RDONLY)
         except FileNotFoundError:
