@@ -275,3 +275,19 @@ def test_sequence_overhead_is_host_work_per_running_sequence() -> None:
     assert slow.duration_s - fast.duration_s == pytest.approx(b * sum(outs), rel=1e-6)
     lam = points["lambda-llama-3.1-8b-1xh100-sharegpt-320"]
     assert lam.host == "serial" and predict(lam, cal) < predict(lam, plain)
+
+
+def test_a_points_kv_dtype_is_the_one_its_engine_ran() -> None:
+    """An FP8 checkpoint without KV scales keeps a bf16 KV cache under vLLM's default
+    (--kv-cache-dtype auto): half the pool of the model's fp8 rule, so Llama 3.1 70B FP8 on one
+    H100 (a pool of a few thousand tokens) preempts more and runs slower."""
+    from dataclasses import replace
+
+    from tokenomy.selfhost.validation import predict
+
+    points = {p.id: p for p in sh.load_points()}
+    tight = points["lambda-llama-3.1-70b-1xh100-sharegpt-320"]
+    assert tight.precision == "fp8" and tight.kv_precision == "bf16"
+    assert predict(tight) < 0.9 * predict(replace(tight, kv_precision=""))
+    # Points that state FP8 KV (the *-FP8-KV checkpoints, trtllm-bench) keep the default rule.
+    assert points["trtllm-8b-h100-128-128"].kv_precision == ""

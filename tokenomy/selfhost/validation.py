@@ -20,7 +20,12 @@ from datetime import date
 from functools import cache
 
 from tokenomy.selfhost.datafile import DataFileError, read_table
-from tokenomy.selfhost.perf_model import Calibration, load_calibration, serving_estimate
+from tokenomy.selfhost.perf_model import (
+    KV_DTYPES,
+    Calibration,
+    load_calibration,
+    serving_estimate,
+)
 from tokenomy.selfhost.speculative import Speculation
 
 __all__ = [
@@ -67,6 +72,7 @@ class PublishedPoint:
     # ran it: "serial" with the GPU step, "overlapped" with it (an overlap / async scheduler),
     # or "none" (a native executor driven offline: trtllm-bench).
     host: str = "serial"
+    kv_precision: str = ""  # the KV-cache dtype the engine ran ("" = the model's default rule)
 
 
 @dataclass(frozen=True, slots=True)
@@ -124,7 +130,10 @@ def load_points() -> tuple[PublishedPoint, ...]:
             lengths=row.text("lengths", "fixed"),
             held_out=held_out,
             host=row.text("host", "serial"),
+            kv_precision=row.text("kv_precision") if "kv_precision" in row.data else "",
         )
+        if point.kv_precision and point.kv_precision not in KV_DTYPES:
+            raise row.fail(f"'kv_precision' must be one of {', '.join(KV_DTYPES)}")
         if point.host not in HOSTS:
             raise row.fail(f"'host' must be one of {', '.join(HOSTS)}, got {point.host!r}")
         if point.lengths not in ("fixed", "sharegpt"):
@@ -179,6 +188,7 @@ def _simulated(point: PublishedPoint, calibration: Calibration | None) -> float:
         input_lens=ins,
         output_lens=outs,
         precision=point.precision,
+        kv_precision=point.kv_precision,
         calibration=calibration,
         attention_parallel=point.attention_parallel,
         concurrency=point.concurrency or None,
@@ -207,6 +217,7 @@ def predict(point: PublishedPoint, calibration: Calibration | None = None) -> fl
         phase=point.phase,
         calibration=calibration,
         attention_parallel=point.attention_parallel,
+        kv_precision=point.kv_precision,
     )
     if point.metric == "spec_speedup":
         return est.speculative_speedup
