@@ -133,6 +133,7 @@ GRID = (
     (0.7, 0.75, 0.8, 0.85),
     (0.002, 0.004, 0.006),
     (1.0, 1.3, 1.6),
+    (0.0, 0.0001, 0.0002, 0.00025, 0.0003),
 )
 ENGINE_GRID = (  # wider: one engine's kernels may sit further from the shared fit
     (0.45, 0.55, 0.65, 0.75),
@@ -140,6 +141,7 @@ ENGINE_GRID = (  # wider: one engine's kernels may sit further from the shared f
     (0.7, 0.75, 0.8, 0.85, 0.9),
     (0.001, 0.002, 0.004, 0.006),
     (1.0, 1.3, 1.6),
+    (0.0,),  # trtllm-bench's points carry no per-sequence host work
 )
 
 
@@ -152,7 +154,7 @@ def fit(
     base = base or load_calibration()
     grid = itertools.product(*axes)
     best: tuple[float, Calibration] | None = None
-    for pf, df, bw, oh, imb in grid:
+    for pf, df, bw, oh, imb, seq in grid:
         cal = replace(
             base,
             prefill_compute_efficiency=pf,
@@ -160,6 +162,7 @@ def fit(
             bandwidth_efficiency=bw,
             step_overhead_s=oh,
             moe_imbalance=imb,
+            sequence_overhead_s=seq,
         )
         err = statistics.median(abs(v.error) for v in validate(points, cal))
         if best is None or err < best[0]:
@@ -193,7 +196,13 @@ def loso(points: list[PublishedPoint], genz: bool, markdown: bool) -> None:
     """Leave-one-source-out cross-validation, by family, beside the shipped calibration (in
     sample on the fitted rows, out of sample on the held-out rows) and GenZ."""
     t0 = time.perf_counter()
-    held = leave_one_source_out(points, fit)
+    fits: list[Calibration] = []
+
+    def recorded(train: list[PublishedPoint]) -> Calibration:
+        fits.append(fit(train))
+        return fits[-1]
+
+    held = leave_one_source_out(points, recorded)
     inside = {v.point.id: v for v in validate(points)}
     print(f"fitted {len(dict.fromkeys(p.source for p in points))} times in "
           f"{time.perf_counter() - t0:.0f} s", file=sys.stderr)  # fmt: skip
@@ -234,10 +243,17 @@ def loso(points: list[PublishedPoint], genz: bool, markdown: bool) -> None:
         widths = [max(len(x) for x in col) for col in zip(head, *rows, strict=True)]
         for r in [head, *rows]:
             print("  ".join(x.ljust(w) for x, w in zip(r, widths, strict=True)))
-    print("\nper held-out source:")
-    for source in dict.fromkeys(p.source for p in points):
+    print("\nper held-out source (median p90, then the calibration fitted without it: prefill and"
+          " decode compute efficiency, bandwidth efficiency, step overhead ms, MoE imbalance,"
+          " host work per sequence µs):")  # fmt: skip
+    for source, cal in zip(dict.fromkeys(p.source for p in points), fits, strict=True):
         out = [v for v, s in held if s == source]
-        print(f"  {_stats(out)}  n={len(out):<3} {source}")
+        fitted = (
+            f"{cal.prefill_compute_efficiency:g}/{cal.decode_compute_efficiency:g}/"
+            f"{cal.bandwidth_efficiency:g}/{cal.step_overhead_s * 1e3:g}/{cal.moe_imbalance:g}/"
+            f"{cal.sequence_overhead_s * 1e6:g}"
+        )
+        print(f"  {_stats(out)}  n={len(out):<3} {fitted:<28} {source}")
 
 
 def engine_row(point: PublishedPoint) -> str:
@@ -332,6 +348,7 @@ def main() -> None:
             "bandwidth_efficiency",
             "step_overhead_s",
             "moe_imbalance",
+            "sequence_overhead_s",
         ):
             print(f"{k} = {getattr(cal, k)}")
         return

@@ -233,3 +233,61 @@ def test_held_out_points_never_enter_the_fit() -> None:
         assert p.engine and p.source.startswith("https://") and p.date.year >= 2024
     finite = [p for p in held if p.requests]
     assert finite and all(p.metric == "output_tps_per_gpu" for p in finite)
+
+
+def test_sequence_overhead_is_host_work_per_running_sequence() -> None:
+    """Issue 13: per-sequence host work (sampling, detokenisation, streaming) adds b x batch to
+    a serial engine's step, max(GPU, host) to an overlapped one's, per data-parallel rank; a
+    point measured on trtllm-bench (host = "none") never carries it."""
+    from dataclasses import replace
+
+    from tokenomy.selfhost.perf_model import Deployment
+    from tokenomy.selfhost.validation import predict
+
+    b = 2e-4
+    plain = replace(sh.load_calibration(), sequence_overhead_s=0.0, host_overlap=False)
+    cal = replace(plain, sequence_overhead_s=b)
+    gpu_only = Deployment.of("llama-3.1-8b", "h100", precision="fp8", calibration=plain)
+    serial = replace(gpu_only, calibration=cal)
+    overlapped = replace(gpu_only, calibration=replace(cal, host_overlap=True))
+    for batch in (1, 64, 1024):
+        gpu = gpu_only.decode_step_time(batch, 1000)
+        assert serial.decode_step_time(batch, 1000) == pytest.approx(gpu + b * batch)
+        assert overlapped.decode_step_time(batch, 1000) == pytest.approx(max(gpu, b * batch))
+    # Host-bound at a large batch (the host work outgrows the GPU step), GPU-bound at batch 1.
+    assert overlapped.decode_step_time(1024, 1000) == pytest.approx(b * 1024)
+    assert overlapped.decode_step_time(1, 1000) == pytest.approx(gpu_only.decode_step_time(1, 1000))
+    # Data-parallel attention: each of the 16 ranks schedules its own 100 sequences.
+    dp = Deployment.of("deepseek-v3", "h100", 16, attention_parallel="dp", calibration=cal)
+    dp0 = replace(dp, calibration=plain)
+    extra = dp.decode_step_time(1600, 2000) - dp0.decode_step_time(1600, 2000)
+    assert extra == pytest.approx(b * 100)
+    points = {p.id: p for p in sh.load_points()}
+    trt = points["trtllm-8b-h100-128-128"]
+    assert trt.host == "none" and predict(trt, cal) == predict(trt, plain)
+    # A finite benchmark on a serial engine, all requests at once (the schedule does not depend
+    # on step times): every token decoded costs b more, so the run lasts b x tokens longer.
+    from tokenomy.selfhost.simulate import sharegpt_lengths, simulate
+
+    ins, outs = sharegpt_lengths(320)
+    fast, slow = (simulate(replace(gpu_only, calibration=c), ins, outs) for c in (plain, cal))
+    assert fast.preemptions == slow.preemptions == 0
+    assert slow.duration_s - fast.duration_s == pytest.approx(b * sum(outs), rel=1e-6)
+    lam = points["lambda-llama-3.1-8b-1xh100-sharegpt-320"]
+    assert lam.host == "serial" and predict(lam, cal) < predict(lam, plain)
+
+
+def test_a_points_kv_dtype_is_the_one_its_engine_ran() -> None:
+    """An FP8 checkpoint without KV scales keeps a bf16 KV cache under vLLM's default
+    (--kv-cache-dtype auto): half the pool of the model's fp8 rule, so Llama 3.1 70B FP8 on one
+    H100 (a pool of a few thousand tokens) preempts more and runs slower."""
+    from dataclasses import replace
+
+    from tokenomy.selfhost.validation import predict
+
+    points = {p.id: p for p in sh.load_points()}
+    tight = points["lambda-llama-3.1-70b-1xh100-sharegpt-320"]
+    assert tight.precision == "fp8" and tight.kv_precision == "bf16"
+    assert predict(tight) < 0.9 * predict(replace(tight, kv_precision=""))
+    # Points that state FP8 KV (the *-FP8-KV checkpoints, trtllm-bench) keep the default rule.
+    assert points["trtllm-8b-h100-128-128"].kv_precision == ""

@@ -5,6 +5,7 @@ A decode step of ``B`` sequences costs, on ``N`` GPUs (tensor / expert parallel)
     T = max(GEMM FLOPs / (N·F·η_F),  weight bytes read / (N·BW·η_B))      # the linear layers
       + max(attention FLOPs / (N·F·η_F),  KV bytes read / (N'·BW·η_B))   # attention
       + collectives (TP all-reduce, EP all-to-all) + fixed and per-layer step overhead
+      + host work per running sequence (sampling, detokenisation, streaming) × B
 
 with MoE weight bytes from the expected number of distinct experts the batch touches. The
 roofline alone under-predicts measured engines by 1.3-3x (sim-to-real validation), so the
@@ -83,6 +84,13 @@ class Calibration:
     memory_policy: str = "total"
     activations_in_budget: bool = True  # the profiled activation peak comes out of the budget
     max_batched_tokens: int = 8192  # tokens per forward pass the engine profiles / chunks
+    # Host (CPU) work per running sequence per engine step, serial with the GPU: sampling,
+    # detokenisation, output processing and streaming in a Python engine / API server. Zero
+    # for a native executor driven offline (trtllm-bench); fitted like the efficiencies.
+    sequence_overhead_s: float = 0.0
+    # The engine runs that host work for the next step while the GPU runs this one (SGLang's
+    # overlap scheduler, vLLM --async-scheduling): a step takes the longer of the two.
+    host_overlap: bool = False
 
 
 _FRACTIONS = (
@@ -101,6 +109,8 @@ def _check(cal: Calibration, where: str) -> Calibration:
         raise DataFileError(f"{where}: memory_policy must be total or free")
     if cal.max_batch < 1 or cal.max_batched_tokens < 1:
         raise DataFileError(f"{where}: max_batch and max_batched_tokens must be >= 1")
+    if cal.sequence_overhead_s < 0:
+        raise DataFileError(f"{where}: sequence_overhead_s must be >= 0")
     return cal
 
 
@@ -450,7 +460,10 @@ class Deployment:
             kv_read / (readers * self.gpu.bandwidth * cal.bandwidth_efficiency),
         )
         overhead = cal.step_overhead_s + cal.layer_overhead_s * m.layers
-        return self._with_communication(linear + attention, tokens) + overhead
+        gpu = self._with_communication(linear + attention, tokens) + overhead
+        # Host work per sequence: each KV pool (each data-parallel rank) has its own scheduler.
+        host = cal.sequence_overhead_s * batch / self.sequence_groups
+        return max(gpu, host) if cal.host_overlap else gpu + host
 
     def prefill_time(self, prompt: float, chunk: int = 8192) -> float:
         """Seconds of GPU time to prefill one prompt when prompts are batched into chunks of

@@ -15,12 +15,17 @@ from __future__ import annotations
 import math
 import statistics
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date
 from functools import cache
 
 from tokenomy.selfhost.datafile import DataFileError, read_table
-from tokenomy.selfhost.perf_model import Calibration, serving_estimate
+from tokenomy.selfhost.perf_model import (
+    KV_DTYPES,
+    Calibration,
+    load_calibration,
+    serving_estimate,
+)
 from tokenomy.selfhost.speculative import Speculation
 
 __all__ = [
@@ -39,6 +44,7 @@ __all__ = [
 ]
 
 METRICS = ("output_tps_per_gpu", "input_tps_per_gpu", "tpot_ms", "spec_speedup")
+HOSTS = ("serial", "overlapped", "none")
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,6 +68,11 @@ class PublishedPoint:
     requests: int = 0  # > 0: a finite benchmark (N requests sent at once, run to completion)
     lengths: str = "fixed"  # a finite benchmark's lengths: "fixed" or "sharegpt" (spread)
     held_out: bool = False  # True: never in the calibration's fitted set
+    # The engine's per-sequence host work (the calibration's sequence_overhead_s) as the source
+    # ran it: "serial" with the GPU step, "overlapped" with it (an overlap / async scheduler),
+    # or "none" (a native executor driven offline: trtllm-bench).
+    host: str = "serial"
+    kv_precision: str = ""  # the KV-cache dtype the engine ran ("" = the model's default rule)
 
 
 @dataclass(frozen=True, slots=True)
@@ -118,7 +129,13 @@ def load_points() -> tuple[PublishedPoint, ...]:
             requests=row.integer("requests", 0, minimum=0),
             lengths=row.text("lengths", "fixed"),
             held_out=held_out,
+            host=row.text("host", "serial"),
+            kv_precision=row.text("kv_precision") if "kv_precision" in row.data else "",
         )
+        if point.kv_precision and point.kv_precision not in KV_DTYPES:
+            raise row.fail(f"'kv_precision' must be one of {', '.join(KV_DTYPES)}")
+        if point.host not in HOSTS:
+            raise row.fail(f"'host' must be one of {', '.join(HOSTS)}, got {point.host!r}")
         if point.lengths not in ("fixed", "sharegpt"):
             raise row.fail(f"'lengths' must be fixed or sharegpt, got {point.lengths!r}")
         if point.lengths != "fixed" and not point.requests:
@@ -171,6 +188,7 @@ def _simulated(point: PublishedPoint, calibration: Calibration | None) -> float:
         input_lens=ins,
         output_lens=outs,
         precision=point.precision,
+        kv_precision=point.kv_precision,
         calibration=calibration,
         attention_parallel=point.attention_parallel,
         concurrency=point.concurrency or None,
@@ -181,6 +199,10 @@ def _simulated(point: PublishedPoint, calibration: Calibration | None) -> float:
 def predict(point: PublishedPoint, calibration: Calibration | None = None) -> float:
     """The model's value of ``point.metric`` for the point's set-up: the steady-state model's,
     or for a finite benchmark (``requests`` > 0) the engine simulator's."""
+    if point.host == "none":
+        calibration = replace(calibration or load_calibration(), sequence_overhead_s=0.0)
+    elif point.host == "overlapped":
+        calibration = replace(calibration or load_calibration(), host_overlap=True)
     if point.requests and point.metric == "output_tps_per_gpu":
         return _simulated(point, calibration)
     est = serving_estimate(
@@ -195,6 +217,7 @@ def predict(point: PublishedPoint, calibration: Calibration | None = None) -> fl
         phase=point.phase,
         calibration=calibration,
         attention_parallel=point.attention_parallel,
+        kv_precision=point.kv_precision,
     )
     if point.metric == "spec_speedup":
         return est.speculative_speedup
