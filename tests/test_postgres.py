@@ -419,3 +419,34 @@ def test_breakdown_by_model_equals_duckdb(url: str, licensed_logs: Path, tmp_pat
     assert local.exit_code == shared.exit_code == 0, shared.output
     rows = json.loads(shared.stdout)["rows"]
     assert rows == json.loads(local.stdout)["rows"] and all(r["by_model"] for r in rows)
+
+
+def test_batches_with_and_without_repeats_store_what_duckdb_stores(
+    url: str, tmp_path: Path
+) -> None:
+    """A batch of distinct calls is COPYed straight in; one that repeats a call is reduced to
+    its fullest record first; later batches merge into stored calls (an earlier time, a
+    fuller record, a conflicting model). Calls and every sum (the rollup) match DuckDB."""
+    from tokenomy.ledger.postgres import PostgresLedger
+
+    def call(i: int, hour: int, output: int, model: str = "gpt-4o", **kw: Any) -> Call:
+        return Call(source="openai", id=f"c{i}", time=datetime(2026, 3, 1 + i % 3, hour,
+                    tzinfo=UTC), model=model, provider="openai", session=f"s{i % 2}",
+                    project=f"p{i % 2}", input=1000 + i, output=output, **kw)  # fmt: skip
+
+    batches = [
+        [call(i, 10, 50) for i in range(12)],  # distinct calls
+        [call(1, 12, 10), call(1, 11, 90), call(1, 9, 90), call(20, 8, 5), call(20, 8, 7)],
+        [call(2, 3, 500), call(3, 23, 1), call(4, 1, 60, model="gpt-4o-mini"), call(21, 5, 5)],
+        [call(5, 6, 80, reported_cost=Decimal("0.25")), call(6, 2, 10)],
+    ]
+    duck = Ledger(tmp_path / "duck")
+    with duck, PostgresLedger(url) as post:
+        for calls in batches:
+            assert post.add_calls(calls) == duck.add_calls(calls)
+        key = lambda c: (c.source, c.id)  # noqa: E731
+        assert sorted(post.calls(), key=key) == sorted(duck.calls(), key=key)
+        for grouping in (None, *GROUPINGS):
+            assert post.sums(grouping, Filters()) == duck.sums(grouping, Filters()), grouping
+        rolled = post.sql("SELECT sum(calls), sum(cost_usd) FROM calls_rollup")[0]
+        assert rolled == post.sql("SELECT count(*), sum(cost) FROM calls")[0]

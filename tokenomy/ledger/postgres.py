@@ -89,8 +89,8 @@ def _column_defs(not_null: bool) -> str:
 
 
 _COLS = ", ".join(f'"{c}"' for c in STORED_FIELDS)
-# The types of a batch's columns in a binary COPY (and its arrival order).
-_COPY_TYPES = [_column_type(c).split("(")[0].lower() for c in STORED_FIELDS] + ["bigint"]
+# The types of a batch's columns in a binary COPY, and of its calls' UTC day (the rate key).
+_COPY_TYPES = [_column_type(c).split("(")[0].lower() for c in STORED_FIELDS] + ["text"]
 _PROMPT = prompt_sql()
 _SUMS = f"""
     count(*) AS calls,
@@ -567,34 +567,43 @@ class PostgresLedger:
         rows = len(columns["id"])
         if not rows:
             return 0, 0, 0
+        # Compiling a batch's statements (JIT) costs ~0.1 s each, more than it saves them.
+        conn.execute("SET LOCAL jit = off")
+        lists = _copy_lists(columns)
+        # Most batches hold each call once (a gateway's, a fresh log's): they are COPYed
+        # straight into ``incoming``. One that repeats a call goes into ``arrived`` first and
+        # is reduced in SQL to the fullest record per call (the earliest arrival on a tie).
+        unique = len(set(zip(lists[0], lists[1], strict=True))) == rows
+        table, extra = ("incoming", "") if unique else ("arrived", ", arrival BIGINT")
         conn.execute(
-            f"CREATE TEMP TABLE arrived ({_column_defs(not_null=False)}, arrival BIGINT) "
+            f"CREATE TEMP TABLE {table} ({_column_defs(not_null=False)}, day TEXT{extra}) "
             "ON COMMIT DROP"
         )
-        lists = []
-        for name in STORED_FIELDS:
-            values = columns[name].tolist()  # datetime64[us] -> datetime, int64 -> int, ...
-            if name == "reported_cost":  # exact decimal text -> Decimal (binary NUMERIC)
-                values = [None if v is None else Decimal(v) for v in values]
-            elif columns[name].dtype == object:
-                values = _clean(values)
-            lists.append(values)
-        lists.append(list(range(rows)))
+        if not unique:
+            lists.append(range(rows))
         with conn.cursor().copy(
-            f"COPY arrived ({_COLS}, arrival) FROM STDIN (FORMAT BINARY)"
+            f"COPY {table} ({_COLS}, day{extra and ', arrival'}) FROM STDIN (FORMAT BINARY)"
         ) as copy:
-            copy.set_types(_COPY_TYPES)
+            copy.set_types(_COPY_TYPES if unique else [*_COPY_TYPES, "bigint"])
             for row in zip(*lists, strict=True):
                 copy.write_row(row)
-        conn.execute(
-            f"CREATE TEMP TABLE incoming ON COMMIT DROP AS SELECT DISTINCT ON (source, id) "
-            f"{_COLS}, to_char(time, 'YYYY-MM-DD') AS day FROM arrived "
-            f"ORDER BY source, id, output DESC, {_PROMPT} DESC, arrival"
-        )
+        if not unique:
+            conn.execute(
+                f"CREATE TEMP TABLE incoming ON COMMIT DROP AS SELECT DISTINCT ON (source, id) "
+                f"{_COLS}, day FROM arrived "
+                f"ORDER BY source, id, output DESC, {_PROMPT} DESC, arrival"
+            )
+        # One look at the stored records of the batch's calls: how many disagree on model or
+        # session (conflicts, not merged), and their days (a merged call may move to an
+        # earlier time: its stored day's rollup changes too).
+        _touch(conn, "SELECT DISTINCT date_trunc('day', time) FROM incoming")
         conflicts = _one(
             conn,
-            "SELECT count(*) FROM incoming i JOIN calls c USING (source, id) "
-            "WHERE i.model <> c.model OR i.session <> c.session",
+            "WITH stored AS (SELECT c.time, i.model <> c.model OR i.session <> c.session AS bad "
+            "FROM incoming i JOIN calls c USING (source, id)), "
+            "days AS (INSERT INTO touched SELECT DISTINCT date_trunc('day', time) FROM stored "
+            "ON CONFLICT DO NOTHING) "
+            "SELECT count(*) FILTER (WHERE bad) FROM stored",
         )
         # Priced as they are inserted (no second write of each row): the batch's rate rows,
         # joined; models priced by the time of day get theirs call by call after.
@@ -610,14 +619,6 @@ class PostgresLedger:
         )
         by_the_minute = _load_rates(conn, self.pricer, keys)
         cols = ", ".join(f'c."{c}"' for c in STORED_FIELDS)
-        # The days whose rollup this batch changes: its calls' days, and the stored days of
-        # the calls it merges into (a merged call may move to an earlier time).
-        _touch(conn, "SELECT DISTINCT date_trunc('day', time) FROM incoming")
-        _touch(
-            conn,
-            "SELECT DISTINCT date_trunc('day', c.time) FROM calls c JOIN incoming i "
-            "USING (source, id)",
-        )
         # Key order: concurrent writers lock the rows they share in the same order.
         new = _one(
             conn,
@@ -981,11 +982,17 @@ def _recompute_rollup(conn: psycopg.Connection[Any]) -> None:
         "DELETE FROM calls_rollup r USING touched t "
         "WHERE r.bucket >= t.day AND r.bucket < t.day + interval '1 day'"
     )
+    # The span of the touched days bounds the scan (the block-range index on time reads only
+    # its blocks; without it the planner scanned every call for each batch: imports slowed as
+    # the ledger grew), then a hash lookup per call keeps those of the touched days.
+    first, last = conn.execute("SELECT min(day), max(day) FROM touched").fetchone() or (None, None)
     conn.execute(
         f"INSERT INTO calls_rollup SELECT {_BUCKET} AS bucket, source, model, provider, "
-        f"project, {_SUMS} FROM calls c JOIN touched t "
-        "ON c.time >= t.day AND c.time < t.day + interval '1 day' "
-        "GROUP BY 1, 2, 3, 4, 5"
+        f"project, {_SUMS} FROM calls "
+        "WHERE time >= %s AND time < %s::timestamp + interval '1 day' "
+        "AND date_trunc('day', time) IN (SELECT day FROM touched) "
+        "GROUP BY 1, 2, 3, 4, 5",
+        [first, last],
     )
     conn.execute("DROP TABLE touched")
 
@@ -1014,8 +1021,30 @@ def _one(
     return int(row[0]) if row and row[0] is not None else 0
 
 
+def _copy_lists(columns: Columns) -> list[Any]:
+    """The batch's columns as Python values for a binary COPY (``_COPY_TYPES``), in
+    ``STORED_FIELDS`` order, then each call's UTC day as text (what its rate is keyed by)."""
+    import numpy as np
+
+    lists = []
+    for name in STORED_FIELDS:
+        values = columns[name].tolist()  # datetime64[us] -> datetime, int64 -> int, ...
+        if name == "reported_cost":  # exact decimal text -> Decimal (binary NUMERIC)
+            values = [None if v is None else Decimal(v) for v in values]
+        elif columns[name].dtype == object:
+            values = _clean(values)
+        lists.append(values)
+    # numpy's day of a datetime64 (in C): the server then need not format one per call
+    lists.append(np.datetime_as_string(columns["time"], unit="D").tolist())
+    return lists
+
+
 def _clean(values: list[Any]) -> list[Any]:
     """Text as PostgreSQL stores it: a NUL character (which TEXT cannot hold) becomes U+FFFD."""
-    if any(isinstance(v, str) and "\x00" in v for v in values):
+    try:  # one search of the joined column (in C), not a Python test per value
+        clean = "\x00" not in "".join(values)
+    except TypeError:  # not all text
+        clean = not any(isinstance(v, str) and "\x00" in v for v in values)
+    if not clean:
         return [v.replace("\x00", "\ufffd") if isinstance(v, str) else v for v in values]
     return values
