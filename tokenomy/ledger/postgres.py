@@ -191,13 +191,17 @@ MIGRATIONS: list[tuple[int, str, list[str]]] = [
         ],
     ),
 ]
-# The sums of partial sums (``_SUMS`` per bucket, added up per group).
-_RESUMS = ", ".join(
-    f"sum({name}) AS {name}"
-    for name in ("calls", "input", "cache_read", "cache_write_5m", "cache_write_1h", "output",
-                 "reasoning", "total_tokens", "cost_usd", "unpriced_calls", "lower_bound_calls",
-                 "reported_cost_usd")
-)  # fmt: skip
+# The sums of ``_SUMS`` (the rollup's columns after its key), and the sums of partial sums
+# (``_SUMS`` per bucket, added up per group).
+_ROLLUP_SUMS = ("calls", "input", "cache_read", "cache_write_5m", "cache_write_1h", "output",
+                "reasoning", "total_tokens", "cost_usd", "unpriced_calls", "lower_bound_calls",
+                "reported_cost_usd")  # fmt: skip
+_RESUMS = ", ".join(f"sum({name}) AS {name}" for name in _ROLLUP_SUMS)
+# What ``_SUMS`` and the rollup key read of a call.
+_ROLLUP_INPUTS = (
+    "time, source, model, provider, project, input, cache_read, cache_write_5m, "
+    "cache_write_1h, output, reasoning, cost, output_exact, reported_cost"
+)
 _BY_TIME = ("daily", "weekly", "monthly")
 # Sums of BIGINT are NUMERIC in PostgreSQL (HUGEINT in DuckDB): both come back as int.
 _INT_RESULTS = frozenset(
@@ -619,14 +623,18 @@ class PostgresLedger:
         )
         by_the_minute = _load_rates(conn, self.pricer, keys)
         cols = ", ".join(f'c."{c}"' for c in STORED_FIELDS)
-        # Key order: concurrent writers lock the rows they share in the same order.
+        # Key order: concurrent writers lock the rows they share in the same order. The sums
+        # of the calls it inserts (not merges) go to ``delta``, by rollup key, as they pass.
+        conn.execute("CREATE TEMP TABLE delta (LIKE calls_rollup) ON COMMIT DROP")
         new = _one(
             conn,
             f"WITH up AS (INSERT INTO calls ({_COLS}, cost, priced_model, price_fp, user_name, "
             f"host) SELECT {cols}, {_COST}, r.priced_model, %(fp)s, %(user)s, %(host)s "
             f"FROM incoming c LEFT JOIN rates r ON {join} ORDER BY c.source, c.id "
             f"ON CONFLICT (source, id) DO UPDATE SET {_MERGE} "
-            "RETURNING (xmax = 0) AS fresh, price_fp IS NULL AS stale) "
+            f"RETURNING {_ROLLUP_INPUTS}, (xmax = 0) AS fresh, price_fp IS NULL AS stale), "
+            f"sums AS (INSERT INTO delta SELECT {_BUCKET}, source, model, provider, project, "
+            f"{_SUMS} FROM up WHERE fresh GROUP BY 1, 2, 3, 4, 5) "
             "SELECT count(*) FILTER (WHERE fresh) * 2 + (count(*) FILTER (WHERE stale) > 0)::int "
             "FROM up",
             {"fp": fp, "user": self.user, "host": self.host},
@@ -636,7 +644,10 @@ class PostgresLedger:
             _price_call_by_call(conn, self.pricer, model, provider)
         if stale:  # a fuller record merged at an earlier time than its own: priced again
             self._price(conn, only_incoming=True)
-        _recompute_rollup(conn)
+        # Every call new and priced as inserted (a gateway's batch, a fresh log): the rollup
+        # rows take the batch's sums (``delta``), with no second read of the calls. Else the
+        # touched days are recomputed from the calls.
+        _recompute_rollup(conn, add=unique and new == rows and not by_the_minute and not stale)
         return new, rows - new - conflicts, conflicts
 
     def _price(
@@ -965,10 +976,13 @@ def _touch(conn: psycopg.Connection[Any], select_days: str, params: Any = ()) ->
     conn.execute(f"INSERT INTO touched {select_days} ON CONFLICT DO NOTHING", params)
 
 
-def _recompute_rollup(conn: psycopg.Connection[Any]) -> None:
+def _recompute_rollup(conn: psycopg.Connection[Any], add: bool = False) -> None:
     """Recompute the rollup rows of the touched days from the calls, under one advisory lock
     per day taken in day order (writers touching one day take turns; the recompute's snapshot
-    is taken after the previous holder committed, so it sees its calls: exact)."""
+    is taken after the previous holder committed, so it sees its calls: exact). ``add``: the
+    transaction only inserted calls, whose sums are in ``delta``: those are added instead
+    (under the same locks, so exact too: the rows hold every committed call of their days,
+    plus this transaction's)."""
     if conn.execute("SELECT to_regclass('pg_temp.touched')").fetchone() in (None, (None,)):
         return
     if not _rollup_on(conn):
@@ -978,6 +992,18 @@ def _recompute_rollup(conn: psycopg.Connection[Any]) -> None:
         "SELECT pg_advisory_xact_lock(hashtext('tokenomy.rollup'), "
         "(extract(epoch FROM day) / 86400)::int) FROM (SELECT day FROM touched ORDER BY day) t"
     )
+    if add:
+        conn.execute(
+            "INSERT INTO calls_rollup SELECT * FROM delta ORDER BY 1, 2, 3, 4, 5 "
+            "ON CONFLICT (bucket, source, model, provider, project) DO UPDATE SET "
+            + ", ".join(f"{n} = calls_rollup.{n} + excluded.{n}" for n in _ROLLUP_SUMS[:-1])
+            # NULL where no call reported a cost, as ``sum`` over the calls gives
+            + ", reported_cost_usd = coalesce(calls_rollup.reported_cost_usd "
+            "+ excluded.reported_cost_usd, calls_rollup.reported_cost_usd, "
+            "excluded.reported_cost_usd)"
+        )
+        conn.execute("DROP TABLE touched")
+        return
     conn.execute(
         "DELETE FROM calls_rollup r USING touched t "
         "WHERE r.bucket >= t.day AND r.bucket < t.day + interval '1 day'"
