@@ -378,6 +378,29 @@ def test_documented_roles(url: str, licensed_logs: Path, tmp_path: Path) -> None
         assert bob.add_calls(_hostile_calls()[3:4]) == 1 and bob.count() == 1
     with PostgresLedger(as_role("dashboard", "dashboard-secret")) as dash:
         assert dash.count() == total + 4
+    # Without row-level security the writers keep the rollup with the documented privileges:
+    # new calls add their sums to it, merged ones recompute their days.
+    with PostgresLedger(url) as owner:
+        owner.sql("ALTER TABLE calls DISABLE ROW LEVEL SECURITY")
+        owner.rebuild_rollup()
+    with PostgresLedger(as_role("alice", "alice-secret"), user="alice") as alice:
+        fresh = [
+            Call(
+                source="openai",
+                id=f"new{i}",
+                time=datetime(2026, 2, 1, i, tzinfo=UTC),
+                model="gpt-4o",
+                provider="openai",
+                input=10,
+                output=i,
+            )
+            for i in range(3)
+        ]
+        assert alice.add_calls(fresh) == 3
+        assert alice.add_calls([*fresh, *alice_calls]) == 0
+        assert alice.sql("SELECT sum(calls), sum(cost_usd) FROM calls_rollup") == alice.sql(
+            "SELECT count(*), sum(cost) FROM calls"
+        )
 
 
 def test_reports_by_user_and_team(url: str, licensed_logs: Path, tmp_path: Path) -> None:

@@ -993,14 +993,16 @@ def _recompute_rollup(conn: psycopg.Connection[Any], add: bool = False) -> None:
         "(extract(epoch FROM day) / 86400)::int) FROM (SELECT day FROM touched ORDER BY day) t"
     )
     if add:
+        # The rollup rows this batch adds to move into ``delta``, which is then summed back
+        # (DELETE and INSERT: the privileges the writer role already has, no UPDATE).
+        keys = "bucket, source, model, provider, project"
         conn.execute(
-            "INSERT INTO calls_rollup SELECT * FROM delta ORDER BY 1, 2, 3, 4, 5 "
-            "ON CONFLICT (bucket, source, model, provider, project) DO UPDATE SET "
-            + ", ".join(f"{n} = calls_rollup.{n} + excluded.{n}" for n in _ROLLUP_SUMS[:-1])
-            # NULL where no call reported a cost, as ``sum`` over the calls gives
-            + ", reported_cost_usd = coalesce(calls_rollup.reported_cost_usd "
-            "+ excluded.reported_cost_usd, calls_rollup.reported_cost_usd, "
-            "excluded.reported_cost_usd)"
+            f"WITH old AS (DELETE FROM calls_rollup WHERE ({keys}) IN (SELECT {keys} FROM delta) "
+            "RETURNING *) INSERT INTO delta SELECT * FROM old"
+        )
+        conn.execute(
+            f"INSERT INTO calls_rollup SELECT bucket, source, model, provider, project, "
+            f"{_RESUMS} FROM delta GROUP BY 1, 2, 3, 4, 5"
         )
         conn.execute("DROP TABLE touched")
         return
