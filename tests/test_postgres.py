@@ -473,3 +473,39 @@ def test_batches_with_and_without_repeats_store_what_duckdb_stores(
             assert post.sums(grouping, Filters()) == duck.sums(grouping, Filters()), grouping
         rolled = post.sql("SELECT sum(calls), sum(cost_usd) FROM calls_rollup")[0]
         assert rolled == post.sql("SELECT count(*), sum(cost) FROM calls")[0]
+
+
+def test_a_call_stored_meanwhile_is_merged_not_refused(url: str) -> None:
+    """A batch none of whose calls is stored goes in with a plain INSERT; when another writer
+    stores one of them between the look and the INSERT, the INSERT is undone and the batch
+    merged: no error, the call counted once, the rollup exact."""
+    import threading
+
+    import psycopg
+
+    from tokenomy.ledger.postgres import PostgresLedger
+
+    calls = [
+        Call(source="openai", id=f"r{i}", time=datetime(2026, 4, 1, i, tzinfo=UTC),
+             model="gpt-4o", provider="openai", input=10, output=5 + i)
+        for i in range(6)
+    ]  # fmt: skip
+    with PostgresLedger(url) as post, psycopg.connect(url) as other:
+        post.add_calls(calls[5:])  # warm: the pricer loaded, the pool open
+        calls = calls[:5]
+        other.execute(  # another writer's transaction holds r3, not yet committed
+            "INSERT INTO calls (source, id, time, model, provider, session, parent_session, "
+            "agent, project, service_tier, input, cache_read, cache_write_5m, cache_write_1h, "
+            "output, reasoning, output_exact, file) VALUES ('openai', 'r3', "
+            "'2026-04-01 03:00', 'gpt-4o', 'openai', '', '', '', '', '', 10, 0, 0, 0, 1, 0, "
+            "true, '')"
+        )
+        timer = threading.Timer(1.5, other.commit)
+        timer.start()
+        assert post.add_calls(calls) == 4  # r3 came from the other writer
+        timer.join()
+        assert post.count() == 6
+        assert post.sql("SELECT output FROM calls WHERE id = 'r3'") == [(8,)]  # the fuller
+        assert post.sql("SELECT sum(calls), sum(cost_usd) FROM calls_rollup") == post.sql(
+            "SELECT count(*), sum(cost) FROM calls"
+        )

@@ -568,6 +568,8 @@ class PostgresLedger:
     def _upsert(self, conn: psycopg.Connection[Any], columns: Columns) -> tuple[int, int, int]:
         """COPY a batch into a temporary table, keep one record per call, merge it into
         ``calls``. Returns (new, merged, conflicts) as the DuckDB ledger counts them."""
+        from psycopg import errors
+
         rows = len(columns["id"])
         if not rows:
             return 0, 0, 0
@@ -597,18 +599,24 @@ class PostgresLedger:
                 f"{_COLS}, day FROM arrived "
                 f"ORDER BY source, id, output DESC, {_PROMPT} DESC, arrival"
             )
-        # One look at the stored records of the batch's calls: how many disagree on model or
-        # session (conflicts, not merged), and their days (a merged call may move to an
-        # earlier time: its stored day's rollup changes too).
+
+        def look() -> tuple[int, int]:
+            """One look at the stored records of the batch's calls: how many there are, how
+            many disagree on model or session (conflicts, not merged); their days are touched
+            (a merged call may move to an earlier time: its stored day's rollup changes)."""
+            row = conn.execute(
+                "WITH stored AS (SELECT c.time, "
+                "i.model <> c.model OR i.session <> c.session AS bad "
+                "FROM incoming i JOIN calls c USING (source, id)), "
+                "days AS (INSERT INTO touched SELECT DISTINCT date_trunc('day', time) "
+                "FROM stored ON CONFLICT DO NOTHING) "
+                "SELECT count(*), count(*) FILTER (WHERE bad) FROM stored"
+            ).fetchone()
+            assert row is not None
+            return int(row[0]), int(row[1])
+
         _touch(conn, "SELECT DISTINCT date_trunc('day', time) FROM incoming")
-        conflicts = _one(
-            conn,
-            "WITH stored AS (SELECT c.time, i.model <> c.model OR i.session <> c.session AS bad "
-            "FROM incoming i JOIN calls c USING (source, id)), "
-            "days AS (INSERT INTO touched SELECT DISTINCT date_trunc('day', time) FROM stored "
-            "ON CONFLICT DO NOTHING) "
-            "SELECT count(*) FILTER (WHERE bad) FROM stored",
-        )
+        stored, conflicts = look()
         # Priced as they are inserted (no second write of each row): the batch's rate rows,
         # joined; models priced by the time of day get theirs call by call after.
         fp = self.pricer.fingerprint
@@ -626,19 +634,36 @@ class PostgresLedger:
         # Key order: concurrent writers lock the rows they share in the same order. The sums
         # of the calls it inserts (not merges) go to ``delta``, by rollup key, as they pass.
         conn.execute("CREATE TEMP TABLE delta (LIKE calls_rollup) ON COMMIT DROP")
-        new = _one(
-            conn,
-            f"WITH up AS (INSERT INTO calls ({_COLS}, cost, priced_model, price_fp, user_name, "
-            f"host) SELECT {cols}, {_COST}, r.priced_model, %(fp)s, %(user)s, %(host)s "
-            f"FROM incoming c LEFT JOIN rates r ON {join} ORDER BY c.source, c.id "
-            f"ON CONFLICT (source, id) DO UPDATE SET {_MERGE} "
-            f"RETURNING {_ROLLUP_INPUTS}, (xmax = 0) AS fresh, price_fp IS NULL AS stale), "
-            f"sums AS (INSERT INTO delta SELECT {_BUCKET}, source, model, provider, project, "
-            f"{_SUMS} FROM up WHERE fresh GROUP BY 1, 2, 3, 4, 5) "
-            "SELECT count(*) FILTER (WHERE fresh) * 2 + (count(*) FILTER (WHERE stale) > 0)::int "
-            "FROM up",
-            {"fp": fp, "user": self.user, "host": self.host},
-        )
+
+        def insert(merge: bool) -> int:
+            upsert = f"ON CONFLICT (source, id) DO UPDATE SET {_MERGE} " if merge else ""
+            return _one(
+                conn,
+                f"WITH up AS (INSERT INTO calls ({_COLS}, cost, priced_model, price_fp, "
+                f"user_name, host) SELECT {cols}, {_COST}, r.priced_model, %(fp)s, %(user)s, "
+                f"%(host)s FROM incoming c LEFT JOIN rates r ON {join} ORDER BY c.source, c.id "
+                f"{upsert}RETURNING {_ROLLUP_INPUTS}, (xmax = 0) AS fresh, "
+                "price_fp IS NULL AS stale), "
+                f"sums AS (INSERT INTO delta SELECT {_BUCKET}, source, model, provider, project, "
+                f"{_SUMS} FROM up WHERE fresh GROUP BY 1, 2, 3, 4, 5) "
+                "SELECT count(*) FILTER (WHERE fresh) * 2 "
+                "+ (count(*) FILTER (WHERE stale) > 0)::int FROM up",
+                {"fp": fp, "user": self.user, "host": self.host},
+            )
+
+        new = -1
+        if not stored:
+            # None of the batch's calls is stored yet (a gateway's batch, a fresh log): a plain
+            # INSERT, about half the work of ON CONFLICT's speculative insertion per row. In a
+            # savepoint: should another writer store one of these calls meanwhile, the unique
+            # key refuses it, the INSERT is undone, and the batch is merged instead.
+            try:
+                with conn.transaction():
+                    new = insert(merge=False)
+            except errors.UniqueViolation:
+                stored, conflicts = look()
+        if new < 0:
+            new = insert(merge=True)
         new, stale = divmod(new, 2)
         for model, provider in by_the_minute:
             _price_call_by_call(conn, self.pricer, model, provider)
