@@ -7,8 +7,9 @@ to the cent:
 - **Many writers**: the dedupe key (source, provider call id) is the table's primary key and
   calls arrive with ``INSERT ... ON CONFLICT``, so two writers importing the same call count
   it once. A batch is COPYed into a temporary table, reduced to one record per call, then
-  merged in key order (writers lock rows in the same order: no deadlock between imports);
-  the fuller record wins exactly as in DuckDB. Each batch is one transaction with the files
+  merged in key order (writers lock rows in the same order: no deadlock between imports; a
+  plain INSERT when none of its calls is stored yet); the fuller record wins exactly as in
+  DuckDB. Each batch is one transaction with the files
   it read: a writer killed mid-batch leaves nothing, and the next run reads those files again.
 - **Priced in SQL** from the same rate rows as DuckDB (``repricing.rate_table``), in the
   transaction that stores the calls.
@@ -1020,10 +1021,13 @@ def _recompute_rollup(conn: psycopg.Connection[Any], add: bool = False) -> None:
     if add:
         # The rollup rows this batch adds to move into ``delta``, which is then summed back
         # (DELETE and INSERT: the privileges the writer role already has, no UPDATE).
+        # The buckets' span lets the primary key's index find them in a large rollup.
         keys = "bucket, source, model, provider, project"
         conn.execute(
-            f"WITH old AS (DELETE FROM calls_rollup WHERE ({keys}) IN (SELECT {keys} FROM delta) "
-            "RETURNING *) INSERT INTO delta SELECT * FROM old"
+            "WITH old AS (DELETE FROM calls_rollup WHERE bucket >= (SELECT min(bucket) FROM "
+            "delta) AND bucket <= (SELECT max(bucket) FROM delta) "
+            f"AND ({keys}) IN (SELECT {keys} FROM delta) RETURNING *) "
+            "INSERT INTO delta SELECT * FROM old"
         )
         conn.execute(
             f"INSERT INTO calls_rollup SELECT bucket, source, model, provider, project, "
