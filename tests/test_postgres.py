@@ -378,6 +378,29 @@ def test_documented_roles(url: str, licensed_logs: Path, tmp_path: Path) -> None
         assert bob.add_calls(_hostile_calls()[3:4]) == 1 and bob.count() == 1
     with PostgresLedger(as_role("dashboard", "dashboard-secret")) as dash:
         assert dash.count() == total + 4
+    # Without row-level security the writers keep the rollup with the documented privileges:
+    # new calls add their sums to it, merged ones recompute their days.
+    with PostgresLedger(url) as owner:
+        owner.sql("ALTER TABLE calls DISABLE ROW LEVEL SECURITY")
+        owner.rebuild_rollup()
+    with PostgresLedger(as_role("alice", "alice-secret"), user="alice") as alice:
+        fresh = [
+            Call(
+                source="openai",
+                id=f"new{i}",
+                time=datetime(2026, 2, 1, i, tzinfo=UTC),
+                model="gpt-4o",
+                provider="openai",
+                input=10,
+                output=i,
+            )
+            for i in range(3)
+        ]
+        assert alice.add_calls(fresh) == 3
+        assert alice.add_calls([*fresh, *alice_calls]) == 0
+        assert alice.sql("SELECT sum(calls), sum(cost_usd) FROM calls_rollup") == alice.sql(
+            "SELECT count(*), sum(cost) FROM calls"
+        )
 
 
 def test_reports_by_user_and_team(url: str, licensed_logs: Path, tmp_path: Path) -> None:
@@ -419,3 +442,70 @@ def test_breakdown_by_model_equals_duckdb(url: str, licensed_logs: Path, tmp_pat
     assert local.exit_code == shared.exit_code == 0, shared.output
     rows = json.loads(shared.stdout)["rows"]
     assert rows == json.loads(local.stdout)["rows"] and all(r["by_model"] for r in rows)
+
+
+def test_batches_with_and_without_repeats_store_what_duckdb_stores(
+    url: str, tmp_path: Path
+) -> None:
+    """A batch of distinct calls is COPYed straight in; one that repeats a call is reduced to
+    its fullest record first; later batches merge into stored calls (an earlier time, a
+    fuller record, a conflicting model). Calls and every sum (the rollup) match DuckDB."""
+    from tokenomy.ledger.postgres import PostgresLedger
+
+    def call(i: int, hour: int, output: int, model: str = "gpt-4o", **kw: Any) -> Call:
+        return Call(source="openai", id=f"c{i}", time=datetime(2026, 3, 1 + i % 3, hour,
+                    tzinfo=UTC), model=model, provider="openai", session=f"s{i % 2}",
+                    project=f"p{i % 2}", input=1000 + i, output=output, **kw)  # fmt: skip
+
+    batches = [
+        [call(i, 10, 50) for i in range(12)],  # distinct calls
+        [call(1, 12, 10), call(1, 11, 90), call(1, 9, 90), call(20, 8, 5), call(20, 8, 7)],
+        [call(2, 3, 500), call(3, 23, 1), call(4, 1, 60, model="gpt-4o-mini"), call(21, 5, 5)],
+        [call(5, 6, 80, reported_cost=Decimal("0.25")), call(6, 2, 10)],
+    ]
+    duck = Ledger(tmp_path / "duck")
+    with duck, PostgresLedger(url) as post:
+        for calls in batches:
+            assert post.add_calls(calls) == duck.add_calls(calls)
+        key = lambda c: (c.source, c.id)  # noqa: E731
+        assert sorted(post.calls(), key=key) == sorted(duck.calls(), key=key)
+        for grouping in (None, *GROUPINGS):
+            assert post.sums(grouping, Filters()) == duck.sums(grouping, Filters()), grouping
+        rolled = post.sql("SELECT sum(calls), sum(cost_usd) FROM calls_rollup")[0]
+        assert rolled == post.sql("SELECT count(*), sum(cost) FROM calls")[0]
+
+
+def test_a_call_stored_meanwhile_is_merged_not_refused(url: str) -> None:
+    """A batch none of whose calls is stored goes in with a plain INSERT; when another writer
+    stores one of them between the look and the INSERT, the INSERT is undone and the batch
+    merged: no error, the call counted once, the rollup exact."""
+    import threading
+
+    import psycopg
+
+    from tokenomy.ledger.postgres import PostgresLedger
+
+    calls = [
+        Call(source="openai", id=f"r{i}", time=datetime(2026, 4, 1, i, tzinfo=UTC),
+             model="gpt-4o", provider="openai", input=10, output=5 + i)
+        for i in range(6)
+    ]  # fmt: skip
+    with PostgresLedger(url) as post, psycopg.connect(url) as other:
+        post.add_calls(calls[5:])  # warm: the pricer loaded, the pool open
+        calls = calls[:5]
+        other.execute(  # another writer's transaction holds r3, not yet committed
+            "INSERT INTO calls (source, id, time, model, provider, session, parent_session, "
+            "agent, project, service_tier, input, cache_read, cache_write_5m, cache_write_1h, "
+            "output, reasoning, output_exact, file) VALUES ('openai', 'r3', "
+            "'2026-04-01 03:00', 'gpt-4o', 'openai', '', '', '', '', '', 10, 0, 0, 0, 1, 0, "
+            "true, '')"
+        )
+        timer = threading.Timer(1.5, other.commit)
+        timer.start()
+        assert post.add_calls(calls) == 4  # r3 came from the other writer
+        timer.join()
+        assert post.count() == 6
+        assert post.sql("SELECT output FROM calls WHERE id = 'r3'") == [(8,)]  # the fuller
+        assert post.sql("SELECT sum(calls), sum(cost_usd) FROM calls_rollup") == post.sql(
+            "SELECT count(*), sum(cost) FROM calls"
+        )

@@ -7,8 +7,9 @@ to the cent:
 - **Many writers**: the dedupe key (source, provider call id) is the table's primary key and
   calls arrive with ``INSERT ... ON CONFLICT``, so two writers importing the same call count
   it once. A batch is COPYed into a temporary table, reduced to one record per call, then
-  merged in key order (writers lock rows in the same order: no deadlock between imports);
-  the fuller record wins exactly as in DuckDB. Each batch is one transaction with the files
+  merged in key order (writers lock rows in the same order: no deadlock between imports; a
+  plain INSERT when none of its calls is stored yet); the fuller record wins exactly as in
+  DuckDB. Each batch is one transaction with the files
   it read: a writer killed mid-batch leaves nothing, and the next run reads those files again.
 - **Priced in SQL** from the same rate rows as DuckDB (``repricing.rate_table``), in the
   transaction that stores the calls.
@@ -88,8 +89,8 @@ def _column_defs(not_null: bool) -> str:
 
 
 _COLS = ", ".join(f'"{c}"' for c in STORED_FIELDS)
-# The types of a batch's columns in a binary COPY (and its arrival order).
-_COPY_TYPES = [_column_type(c).split("(")[0].lower() for c in STORED_FIELDS] + ["bigint"]
+# The types of a batch's columns in a binary COPY, and of its calls' UTC day (the rate key).
+_COPY_TYPES = [_column_type(c).split("(")[0].lower() for c in STORED_FIELDS] + ["text"]
 _PROMPT = prompt_sql()
 _SUMS = SUMS  # the bill's sums, the same text as every backend's
 
@@ -177,13 +178,17 @@ MIGRATIONS: list[tuple[int, str, list[str]]] = [
         ],
     ),
 ]
-# The sums of partial sums (``_SUMS`` per bucket, added up per group).
-_RESUMS = ", ".join(
-    f"sum({name}) AS {name}"
-    for name in ("calls", "input", "cache_read", "cache_write_5m", "cache_write_1h", "output",
-                 "reasoning", "total_tokens", "cost_usd", "unpriced_calls", "lower_bound_calls",
-                 "reported_cost_usd")
-)  # fmt: skip
+# The sums of ``_SUMS`` (the rollup's columns after its key), and the sums of partial sums
+# (``_SUMS`` per bucket, added up per group).
+_ROLLUP_SUMS = ("calls", "input", "cache_read", "cache_write_5m", "cache_write_1h", "output",
+                "reasoning", "total_tokens", "cost_usd", "unpriced_calls", "lower_bound_calls",
+                "reported_cost_usd")  # fmt: skip
+_RESUMS = ", ".join(f"sum({name}) AS {name}" for name in _ROLLUP_SUMS)
+# What ``_SUMS`` and the rollup key read of a call.
+_ROLLUP_INPUTS = (
+    "time, source, model, provider, project, input, cache_read, cache_write_5m, "
+    "cache_write_1h, output, reasoning, cost, output_exact, reported_cost"
+)
 _BY_TIME = ("daily", "weekly", "monthly")
 # Sums of BIGINT are NUMERIC in PostgreSQL (HUGEINT in DuckDB): both come back as int.
 _INT_RESULTS = frozenset(
@@ -523,38 +528,55 @@ class PostgresLedger(SQLReads):
     def _upsert(self, conn: psycopg.Connection[Any], columns: Columns) -> tuple[int, int, int]:
         """COPY a batch into a temporary table, keep one record per call, merge it into
         ``calls``. Returns (new, merged, conflicts) as the DuckDB ledger counts them."""
+        from psycopg import errors
+
         rows = len(columns["id"])
         if not rows:
             return 0, 0, 0
+        # Compiling a batch's statements (JIT) costs ~0.1 s each, more than it saves them.
+        conn.execute("SET LOCAL jit = off")
+        lists = _copy_lists(columns)
+        # Most batches hold each call once (a gateway's, a fresh log's): they are COPYed
+        # straight into ``incoming``. One that repeats a call goes into ``arrived`` first and
+        # is reduced in SQL to the fullest record per call (the earliest arrival on a tie).
+        unique = len(set(zip(lists[0], lists[1], strict=True))) == rows
+        table, extra = ("incoming", "") if unique else ("arrived", ", arrival BIGINT")
         conn.execute(
-            f"CREATE TEMP TABLE arrived ({_column_defs(not_null=False)}, arrival BIGINT) "
+            f"CREATE TEMP TABLE {table} ({_column_defs(not_null=False)}, day TEXT{extra}) "
             "ON COMMIT DROP"
         )
-        lists = []
-        for name in STORED_FIELDS:
-            values = columns[name].tolist()  # datetime64[us] -> datetime, int64 -> int, ...
-            if name == "reported_cost":  # exact decimal text -> Decimal (binary NUMERIC)
-                values = [None if v is None else Decimal(v) for v in values]
-            elif columns[name].dtype == object:
-                values = _clean(values)
-            lists.append(values)
-        lists.append(list(range(rows)))
+        if not unique:
+            lists.append(range(rows))
         with conn.cursor().copy(
-            f"COPY arrived ({_COLS}, arrival) FROM STDIN (FORMAT BINARY)"
+            f"COPY {table} ({_COLS}, day{extra and ', arrival'}) FROM STDIN (FORMAT BINARY)"
         ) as copy:
-            copy.set_types(_COPY_TYPES)
+            copy.set_types(_COPY_TYPES if unique else [*_COPY_TYPES, "bigint"])
             for row in zip(*lists, strict=True):
                 copy.write_row(row)
-        conn.execute(
-            f"CREATE TEMP TABLE incoming ON COMMIT DROP AS SELECT DISTINCT ON (source, id) "
-            f"{_COLS}, to_char(time, 'YYYY-MM-DD') AS day FROM arrived "
-            f"ORDER BY source, id, output DESC, {_PROMPT} DESC, arrival"
-        )
-        conflicts = _one(
-            conn,
-            "SELECT count(*) FROM incoming i JOIN calls c USING (source, id) "
-            "WHERE i.model <> c.model OR i.session <> c.session",
-        )
+        if not unique:
+            conn.execute(
+                f"CREATE TEMP TABLE incoming ON COMMIT DROP AS SELECT DISTINCT ON (source, id) "
+                f"{_COLS}, day FROM arrived "
+                f"ORDER BY source, id, output DESC, {_PROMPT} DESC, arrival"
+            )
+
+        def look() -> tuple[int, int]:
+            """One look at the stored records of the batch's calls: how many there are, how
+            many disagree on model or session (conflicts, not merged); their days are touched
+            (a merged call may move to an earlier time: its stored day's rollup changes)."""
+            row = conn.execute(
+                "WITH stored AS (SELECT c.time, "
+                "i.model <> c.model OR i.session <> c.session AS bad "
+                "FROM incoming i JOIN calls c USING (source, id)), "
+                "days AS (INSERT INTO touched SELECT DISTINCT date_trunc('day', time) "
+                "FROM stored ON CONFLICT DO NOTHING) "
+                "SELECT count(*), count(*) FILTER (WHERE bad) FROM stored"
+            ).fetchone()
+            assert row is not None
+            return int(row[0]), int(row[1])
+
+        _touch(conn, "SELECT DISTINCT date_trunc('day', time) FROM incoming")
+        stored, conflicts = look()
         # Priced as they are inserted (no second write of each row): the batch's rate rows,
         # joined; models priced by the time of day get theirs call by call after.
         fp = self.pricer.fingerprint
@@ -569,32 +591,48 @@ class PostgresLedger(SQLReads):
         )
         by_the_minute = _load_rates(conn, self.pricer, keys)
         cols = ", ".join(f'c."{c}"' for c in STORED_FIELDS)
-        # The days whose rollup this batch changes: its calls' days, and the stored days of
-        # the calls it merges into (a merged call may move to an earlier time).
-        _touch(conn, "SELECT DISTINCT date_trunc('day', time) FROM incoming")
-        _touch(
-            conn,
-            "SELECT DISTINCT date_trunc('day', c.time) FROM calls c JOIN incoming i "
-            "USING (source, id)",
-        )
-        # Key order: concurrent writers lock the rows they share in the same order.
-        new = _one(
-            conn,
-            f"WITH up AS (INSERT INTO calls ({_COLS}, cost, priced_model, price_fp, user_name, "
-            f"host) SELECT {cols}, {_COST}, r.priced_model, %(fp)s, %(user)s, %(host)s "
-            f"FROM incoming c LEFT JOIN rates r ON {join} ORDER BY c.source, c.id "
-            f"ON CONFLICT (source, id) DO UPDATE SET {_MERGE} "
-            "RETURNING (xmax = 0) AS fresh, price_fp IS NULL AS stale) "
-            "SELECT count(*) FILTER (WHERE fresh) * 2 + (count(*) FILTER (WHERE stale) > 0)::int "
-            "FROM up",
-            {"fp": fp, "user": self.user, "host": self.host},
-        )
+        # Key order: concurrent writers lock the rows they share in the same order. The sums
+        # of the calls it inserts (not merges) go to ``delta``, by rollup key, as they pass.
+        conn.execute("CREATE TEMP TABLE delta (LIKE calls_rollup) ON COMMIT DROP")
+
+        def insert(merge: bool) -> int:
+            upsert = f"ON CONFLICT (source, id) DO UPDATE SET {_MERGE} " if merge else ""
+            return _one(
+                conn,
+                f"WITH up AS (INSERT INTO calls ({_COLS}, cost, priced_model, price_fp, "
+                f"user_name, host) SELECT {cols}, {_COST}, r.priced_model, %(fp)s, %(user)s, "
+                f"%(host)s FROM incoming c LEFT JOIN rates r ON {join} ORDER BY c.source, c.id "
+                f"{upsert}RETURNING {_ROLLUP_INPUTS}, (xmax = 0) AS fresh, "
+                "price_fp IS NULL AS stale), "
+                f"sums AS (INSERT INTO delta SELECT {_BUCKET}, source, model, provider, project, "
+                f"{_SUMS} FROM up WHERE fresh GROUP BY 1, 2, 3, 4, 5) "
+                "SELECT count(*) FILTER (WHERE fresh) * 2 "
+                "+ (count(*) FILTER (WHERE stale) > 0)::int FROM up",
+                {"fp": fp, "user": self.user, "host": self.host},
+            )
+
+        new = -1
+        if not stored:
+            # None of the batch's calls is stored yet (a gateway's batch, a fresh log): a plain
+            # INSERT, about half the work of ON CONFLICT's speculative insertion per row. In a
+            # savepoint: should another writer store one of these calls meanwhile, the unique
+            # key refuses it, the INSERT is undone, and the batch is merged instead.
+            try:
+                with conn.transaction():
+                    new = insert(merge=False)
+            except errors.UniqueViolation:
+                stored, conflicts = look()
+        if new < 0:
+            new = insert(merge=True)
         new, stale = divmod(new, 2)
         for model, provider in by_the_minute:
             _price_call_by_call(conn, self.pricer, model, provider)
         if stale:  # a fuller record merged at an earlier time than its own: priced again
             self._price(conn, only_incoming=True)
-        _recompute_rollup(conn)
+        # Every call new and priced as inserted (a gateway's batch, a fresh log): the rollup
+        # rows take the batch's sums (``delta``), with no second read of the calls. Else the
+        # touched days are recomputed from the calls.
+        _recompute_rollup(conn, add=unique and new == rows and not by_the_minute and not stale)
         return new, rows - new - conflicts, conflicts
 
     def _price(
@@ -839,10 +877,13 @@ def _touch(conn: psycopg.Connection[Any], select_days: str, params: Any = ()) ->
     conn.execute(f"INSERT INTO touched {select_days} ON CONFLICT DO NOTHING", params)
 
 
-def _recompute_rollup(conn: psycopg.Connection[Any]) -> None:
+def _recompute_rollup(conn: psycopg.Connection[Any], add: bool = False) -> None:
     """Recompute the rollup rows of the touched days from the calls, under one advisory lock
     per day taken in day order (writers touching one day take turns; the recompute's snapshot
-    is taken after the previous holder committed, so it sees its calls: exact)."""
+    is taken after the previous holder committed, so it sees its calls: exact). ``add``: the
+    transaction only inserted calls, whose sums are in ``delta``: those are added instead
+    (under the same locks, so exact too: the rows hold every committed call of their days,
+    plus this transaction's)."""
     if conn.execute("SELECT to_regclass('pg_temp.touched')").fetchone() in (None, (None,)):
         return
     if not _rollup_on(conn):
@@ -852,15 +893,38 @@ def _recompute_rollup(conn: psycopg.Connection[Any]) -> None:
         "SELECT pg_advisory_xact_lock(hashtext('tokenomy.rollup'), "
         "(extract(epoch FROM day) / 86400)::int) FROM (SELECT day FROM touched ORDER BY day) t"
     )
+    if add:
+        # The rollup rows this batch adds to move into ``delta``, which is then summed back
+        # (DELETE and INSERT: the privileges the writer role already has, no UPDATE).
+        # The buckets' span lets the primary key's index find them in a large rollup.
+        keys = "bucket, source, model, provider, project"
+        conn.execute(
+            "WITH old AS (DELETE FROM calls_rollup WHERE bucket >= (SELECT min(bucket) FROM "
+            "delta) AND bucket <= (SELECT max(bucket) FROM delta) "
+            f"AND ({keys}) IN (SELECT {keys} FROM delta) RETURNING *) "
+            "INSERT INTO delta SELECT * FROM old"
+        )
+        conn.execute(
+            f"INSERT INTO calls_rollup SELECT bucket, source, model, provider, project, "
+            f"{_RESUMS} FROM delta GROUP BY 1, 2, 3, 4, 5"
+        )
+        conn.execute("DROP TABLE touched")
+        return
     conn.execute(
         "DELETE FROM calls_rollup r USING touched t "
         "WHERE r.bucket >= t.day AND r.bucket < t.day + interval '1 day'"
     )
+    # The span of the touched days bounds the scan (the block-range index on time reads only
+    # its blocks; without it the planner scanned every call for each batch: imports slowed as
+    # the ledger grew), then a hash lookup per call keeps those of the touched days.
+    first, last = conn.execute("SELECT min(day), max(day) FROM touched").fetchone() or (None, None)
     conn.execute(
         f"INSERT INTO calls_rollup SELECT {_BUCKET} AS bucket, source, model, provider, "
-        f"project, {_SUMS} FROM calls c JOIN touched t "
-        "ON c.time >= t.day AND c.time < t.day + interval '1 day' "
-        "GROUP BY 1, 2, 3, 4, 5"
+        f"project, {_SUMS} FROM calls "
+        "WHERE time >= %s AND time < %s::timestamp + interval '1 day' "
+        "AND date_trunc('day', time) IN (SELECT day FROM touched) "
+        "GROUP BY 1, 2, 3, 4, 5",
+        [first, last],
     )
     conn.execute("DROP TABLE touched")
 
@@ -889,8 +953,30 @@ def _one(
     return int(row[0]) if row and row[0] is not None else 0
 
 
+def _copy_lists(columns: Columns) -> list[Any]:
+    """The batch's columns as Python values for a binary COPY (``_COPY_TYPES``), in
+    ``STORED_FIELDS`` order, then each call's UTC day as text (what its rate is keyed by)."""
+    import numpy as np
+
+    lists = []
+    for name in STORED_FIELDS:
+        values = columns[name].tolist()  # datetime64[us] -> datetime, int64 -> int, ...
+        if name == "reported_cost":  # exact decimal text -> Decimal (binary NUMERIC)
+            values = [None if v is None else Decimal(v) for v in values]
+        elif columns[name].dtype == object:
+            values = _clean(values)
+        lists.append(values)
+    # numpy's day of a datetime64 (in C): the server then need not format one per call
+    lists.append(np.datetime_as_string(columns["time"], unit="D").tolist())
+    return lists
+
+
 def _clean(values: list[Any]) -> list[Any]:
     """Text as PostgreSQL stores it: a NUL character (which TEXT cannot hold) becomes U+FFFD."""
-    if any(isinstance(v, str) and "\x00" in v for v in values):
+    try:  # one search of the joined column (in C), not a Python test per value
+        clean = "\x00" not in "".join(values)
+    except TypeError:  # not all text
+        clean = not any(isinstance(v, str) and "\x00" in v for v in values)
+    if not clean:
         return [v.replace("\x00", "\ufffd") if isinstance(v, str) else v for v in values]
     return values
