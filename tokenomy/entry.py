@@ -12,7 +12,8 @@ __all__ = ["main"]
 
 def main() -> None:
     # numpy's work here is elementwise; starting OpenBLAS's thread pool, one thread per core,
-    # costs about 50 ms of every run that imports numpy (a user's own setting stands).
+    # costs up to 50 ms of a run that imports numpy when the cores are busy (a user's own
+    # setting stands).
     os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
     argv = sys.argv[1:]
     if argv[:1] == ["statusline"]:
