@@ -509,3 +509,45 @@ def test_a_call_stored_meanwhile_is_merged_not_refused(url: str) -> None:
         assert post.sql("SELECT sum(calls), sum(cost_usd) FROM calls_rollup") == post.sql(
             "SELECT count(*), sum(cost) FROM calls"
         )
+
+
+def test_a_call_stored_meanwhile_on_a_later_day_leaves_no_rollup_behind(url: str) -> None:
+    """Another writer stores a call (and its day's rollup row) after this batch looked at the
+    stored records: the merge moves the call to this batch's earlier time, so that other day's
+    row must be recomputed too (the merge is undone, looked at again and redone)."""
+    import threading
+
+    import psycopg
+
+    from tokenomy.ledger.postgres import PostgresLedger
+    from tokenomy.ledger.queries import SUMS
+
+    def at(day: int, i: int, output: int) -> Call:
+        return Call(source="openai", id=f"m{i}", time=datetime(2026, 6, day, i, tzinfo=UTC),
+                    model="gpt-4o", provider="openai", input=10, output=output)  # fmt: skip
+
+    with PostgresLedger(url) as post, psycopg.connect(url) as other:
+        post.add_calls([at(1, 0, 5)])  # stored: the batch below takes the merge path
+        other.execute(  # m1 on June 9 with its rollup row, not yet committed
+            "INSERT INTO calls (source, id, time, model, provider, session, parent_session, "
+            "agent, project, service_tier, input, cache_read, cache_write_5m, cache_write_1h, "
+            "output, reasoning, output_exact, file) VALUES ('openai', 'm1', "
+            "'2026-06-09 01:00', 'gpt-4o', 'openai', '', '', '', '', '', 10, 0, 0, 0, 1, 0, "
+            "true, '')"
+        )
+        other.execute(
+            "INSERT INTO calls_rollup SELECT date_bin('15 minutes', time, "
+            f"TIMESTAMP '2000-01-01'), source, model, provider, project, {SUMS} FROM calls "
+            "WHERE id = 'm1' GROUP BY 1, 2, 3, 4, 5"
+        )
+        timer = threading.Timer(1.5, other.commit)
+        timer.start()
+        post.add_calls([at(1, 0, 9), at(1, 1, 8)])  # m1 on June 1, fuller: it wins
+        timer.join()
+        assert post.sql("SELECT time, output FROM calls WHERE id = 'm1'") == [
+            (datetime(2026, 6, 1, 1), 8)
+        ]
+        per_day = "SELECT date_trunc('day', {t}) AS d, sum({n}) FROM {table} GROUP BY d ORDER BY d"
+        assert post.sql(per_day.format(t="bucket", n="calls", table="calls_rollup")) == post.sql(
+            per_day.format(t="time", n="1", table="calls")
+        )

@@ -595,10 +595,10 @@ class PostgresLedger(SQLReads):
         # of the calls it inserts (not merges) go to ``delta``, by rollup key, as they pass.
         conn.execute("CREATE TEMP TABLE delta (LIKE calls_rollup) ON COMMIT DROP")
 
-        def insert(merge: bool) -> int:
+        def insert(merge: bool) -> tuple[int, int]:
+            """(2 x new calls + 1 if any merged record must be priced again, calls merged)."""
             upsert = f"ON CONFLICT (source, id) DO UPDATE SET {_MERGE} " if merge else ""
-            return _one(
-                conn,
+            row = conn.execute(
                 f"WITH up AS (INSERT INTO calls ({_COLS}, cost, priced_model, price_fp, "
                 f"user_name, host) SELECT {cols}, {_COST}, r.priced_model, %(fp)s, %(user)s, "
                 f"%(host)s FROM incoming c LEFT JOIN rates r ON {join} ORDER BY c.source, c.id "
@@ -607,9 +607,12 @@ class PostgresLedger(SQLReads):
                 f"sums AS (INSERT INTO delta SELECT {_BUCKET}, source, model, provider, project, "
                 f"{_SUMS} FROM up WHERE fresh GROUP BY 1, 2, 3, 4, 5) "
                 "SELECT count(*) FILTER (WHERE fresh) * 2 "
-                "+ (count(*) FILTER (WHERE stale) > 0)::int FROM up",
+                "+ (count(*) FILTER (WHERE stale) > 0)::int, count(*) FILTER (WHERE NOT fresh) "
+                "FROM up",
                 {"fp": fp, "user": self.user, "host": self.host},
-            )
+            ).fetchone()
+            assert row is not None
+            return int(row[0]), int(row[1])
 
         new = -1
         if not stored:
@@ -619,11 +622,25 @@ class PostgresLedger(SQLReads):
             # key refuses it, the INSERT is undone, and the batch is merged instead.
             try:
                 with conn.transaction():
-                    new = insert(merge=False)
+                    new, _ = insert(merge=False)
             except errors.UniqueViolation:
                 stored, conflicts = look()
-        if new < 0:
-            new = insert(merge=True)
+        tries = merged = 0
+        while new < 0:
+            # A merge may move a stored call to an earlier day; the look touched its stored
+            # day. A call another writer stored after the look would leave its own day's
+            # rollup row counting it: the merge is undone, looked at again and redone.
+            tries += 1
+            try:
+                with conn.transaction():
+                    packed, merged = insert(merge=True)
+                    if merged > stored and tries < RETRIES:
+                        raise _StoredMeanwhile
+                    new = packed
+            except _StoredMeanwhile:
+                stored, conflicts = look()
+        if merged > stored:  # still racing on the last try: every day recomputed (rare)
+            _touch(conn, "SELECT DISTINCT date_trunc('day', time) FROM calls")
         new, stale = divmod(new, 2)
         for model, provider in by_the_minute:
             _price_call_by_call(conn, self.pricer, model, provider)
@@ -946,11 +963,8 @@ def _configure(conn: psycopg.Connection[Any]) -> None:
     conn.commit()
 
 
-def _one(
-    conn: psycopg.Connection[Any], query: str, params: Sequence[Any] | dict[str, Any] = ()
-) -> int:
-    row = conn.execute(query, params).fetchone()
-    return int(row[0]) if row and row[0] is not None else 0
+class _StoredMeanwhile(Exception):
+    """Another writer stored one of a batch's calls between the look and the merge."""
 
 
 def _copy_lists(columns: Columns) -> list[Any]:
