@@ -34,7 +34,9 @@ def test_selfhost_json() -> None:
     )
     assert res.exit_code == 0, res.output
     row = json.loads(res.stdout)["rows"][0]
-    assert row["output_tps_per_gpu"] > 5000 and row["usd_per_m_output"] > 0
+    # Host-bound: vLLM V1 overlaps 250 µs of host work per sequence per step with the GPU,
+    # so one engine makes at most 1 / 250 µs = 4,000 output tok/s (less with the prefills).
+    assert 3000 < row["output_tps_per_gpu"] <= 4000 and row["usd_per_m_output"] > 0
     assert json.loads(res.stdout)["model_median_abs_error"] <= 0.25
 
 

@@ -88,13 +88,26 @@ def test_impossible_setups_raise_clear_errors() -> None:
 
 
 def test_more_bandwidth_more_throughput_and_cost_formula() -> None:
+    from dataclasses import replace
+
+    # GPU physics: without the engine's host work, more bandwidth is more throughput.
+    gpu_only = replace(sh.load_calibration(), sequence_overhead_s=0.0)
+    fast, slow = (
+        sh.serving_estimate(
+            "llama-3.1-8b", gpu, precision="fp8", concurrency=64, calibration=gpu_only
+        ).output_tps
+        for gpu in ("h200", "h100")
+    )
+    assert fast > slow
     h100 = sh.serving_estimate(
         "llama-3.1-8b", "h100", precision="fp8", concurrency=64, price_per_hour=2.0
     )
     h200 = sh.serving_estimate(
         "llama-3.1-8b", "h200", precision="fp8", concurrency=64, price_per_hour=2.0
     )
-    assert h200.output_tps > h100.output_tps
+    # The shipped vLLM row overlaps 250 µs of host work per sequence with the GPU step: at
+    # batch 64 of a small model the host work is the longer, and bandwidth no longer shows.
+    assert h200.output_tps >= h100.output_tps
     # $/M over all tokens = price * 1e6 / (3600 * tokens/s).
     assert h100.usd_per_m_tokens == pytest.approx(
         2.0 * 1e6 / (3600 * (h100.output_tps + h100.input_tps))
@@ -111,6 +124,11 @@ def test_leviathan_expected_tokens() -> None:
 
 
 def test_speculation_gain_shrinks_as_concurrency_grows() -> None:
+    from dataclasses import replace
+
+    # The GPU side of speculation (verification turns memory-bound steps compute-bound): with
+    # host work per sequence per step, a host-bound engine gains from fewer steps instead.
+    gpu_only = replace(sh.load_calibration(), sequence_overhead_s=0.0)
     spec = sh.Speculation(0.8, 3, 0.05)
     gains = [
         sh.serving_estimate(
@@ -122,6 +140,7 @@ def test_speculation_gain_shrinks_as_concurrency_grows() -> None:
             output_len=1024,
             concurrency=c,
             speculation=spec,
+            calibration=gpu_only,
         ).speculative_speedup
         for c in (1, 16, 64, 256)
     ]
@@ -135,6 +154,7 @@ def test_speculation_gain_shrinks_as_concurrency_grows() -> None:
         precision="fp8",
         concurrency=256,
         speculation=sh.Speculation(0.8, 3, 0.05, adaptive=True),
+        calibration=gpu_only,
     ).speculative_speedup
     assert adaptive >= 1.0  # load-aware verification never loses to no speculation
 
@@ -217,10 +237,10 @@ def test_leave_one_source_out_never_trains_on_the_held_out_source() -> None:
     assert by_id["oci-405b-8xmi300x-128-128-max"] == "AMD"
 
 
-def test_held_out_points_never_enter_the_fit() -> None:
+def test_original_and_added_points() -> None:
     """Issue 13: at least 80 published points from at least 10 sources; the ones added after
-    the calibration was fitted are marked held out, and the default scoring (the figure the
-    CLI quotes) and bench --fit use the fitted rows only."""
+    the first fit are marked held out, and the default scoring (the in-sample figure the CLI
+    quotes beside the held-out one) uses the 24 original rows only."""
     from tokenomy.selfhost.validation import fitted_points, held_out_points, validate
 
     points = sh.load_points()
@@ -291,3 +311,26 @@ def test_a_points_kv_dtype_is_the_one_its_engine_ran() -> None:
     assert predict(tight) < 0.9 * predict(replace(tight, kv_precision=""))
     # Points that state FP8 KV (the *-FP8-KV checkpoints, trtllm-bench) keep the default rule.
     assert points["trtllm-8b-h100-128-128"].kv_precision == ""
+
+
+def test_shipped_calibration_is_the_validated_procedure() -> None:
+    """The shipped [calibration] is the leave-one-source-out procedure fitted on every source
+    (bench/validate_selfhost.py --fit): it has the host work every fold fits, the engine rows
+    state their host mode as their engines' published points are labelled, a point is
+    predicted in its own source's host mode whatever the row says, and the held-out figure
+    the CLI quotes is stated for the points there are."""
+    from dataclasses import replace
+
+    from tokenomy.selfhost.validation import cross_validated_error, predict
+
+    assert sh.load_calibration().sequence_overhead_s == pytest.approx(250e-6)
+    assert all(cal.host_overlap for cal in sh.load_engines().values())
+    error, points = cross_validated_error()
+    assert 0 < error <= 0.2
+    assert points == sum(p.metric != "spec_speedup" for p in sh.load_points())
+    by_id = {p.id: p for p in sh.load_points()}
+    serial = by_id["vllm-0.5-llama3-8b-h100-light-load"]  # vLLM 0.5: host work in turn
+    assert serial.host == "serial"
+    cal = sh.load_calibration()
+    assert predict(serial, cal) == predict(serial, replace(cal, host_overlap=False))
+    assert predict(serial, cal) > predict(serial, replace(cal, sequence_overhead_s=0.0))

@@ -48,11 +48,11 @@ def _record_lines(title: str, items: list[tuple[str, str]], notes: list[str]) ->
     return lines
 
 
-def _estimate_record(
-    est: Any, error: float, points: int
-) -> tuple[str, list[tuple[str, str]], list[str]]:
+def _estimate_record(est: Any, error: float) -> tuple[str, list[tuple[str, str]], list[str]]:
     from tokenomy.selfhost import get_gpu, get_model, load_engine
+    from tokenomy.selfhost.validation import cross_validated_error
 
+    loso, _ = cross_validated_error()  # the in-sample error: on the 24 original points
     arch, card, engine = get_model(est.model), get_gpu(est.gpu), load_engine(est.engine)
     title = f"{arch.label} on {est.gpus}x {card.label}: what a token costs (an estimate)"
     attention = f", {est.attention_parallel.upper()} attention" if est.attention_parallel else ""
@@ -84,7 +84,7 @@ def _estimate_record(
         ("$ per M input", f"${est.usd_per_m_input:,.4f}"),
         ("$ per M output", f"${est.usd_per_m_output:,.4f}"),
         ("$ per M tokens", f"${est.usd_per_m_tokens:,.4f} (input and output)"),
-        ("model error", f"median {error:.1%} on {points} published points (in-sample)"),
+        ("model error", f"median {loso:.1%} held out by source, {error:.1%} in-sample"),
     ]
     notes = []
     if est.queued:
@@ -325,13 +325,17 @@ def selfhost(
     results = validate()
     error = median_abs_error(results, speculative=False)
     if est is not None and fmt is Format.table:
-        count = sum(r.point.metric != "spec_speedup" for r in results)
-        _print_record(*_estimate_record(est, error, count))
+        _print_record(*_estimate_record(est, error))
         if sim is not None:
             sys.stdout.write("\n")
             _print_record(*_simulation_record(sim, est, lengths, rate, concurrency, seed))
         return
-    extra: dict[str, Any] = {"model_median_abs_error": round(error, 4)}
+    from tokenomy.selfhost.validation import cross_validated_error
+
+    extra: dict[str, Any] = {
+        "model_median_abs_error": round(error, 4),  # in-sample, the original points
+        "model_loso_median_abs_error": round(cross_validated_error()[0], 4),
+    }
     if sim is not None:
         extra["simulation"] = {
             "lengths": lengths,
@@ -347,7 +351,7 @@ def selfhost(
         rows,
         fmt,
         title=f"{model} on {gpus}x {gpu} (estimate; median error "
-        f"{error:.0%} on published measurements)",
+        f"{cross_validated_error()[0]:.0%} held out by source on published measurements)",
         extra=extra,
     )
 

@@ -4,10 +4,12 @@ Each point names a set-up (model, GPUs, precision, lengths, concurrency, phase),
 the measured value. ``validate()`` predicts the same metric and reports the signed error;
 ``median_abs_error`` is the figure quoted in the docs next to every estimate.
 
-Points marked ``held_out = true`` in the data file were added after the calibration was fitted
-and are never part of it: ``validate()`` with no points scores the fitted set only, and
-``held_out_points()`` gives the rest (scored by bench/validate_selfhost.py and by
-leave-one-source-out cross-validation over all points).
+The shipped calibration is the leave-one-source-out procedure's fit (bench/validate_selfhost.py
+``fit``) run on every throughput/latency point; its error held out by source is
+``cross_validated_error()``. Points marked ``held_out = true`` in the data file were added
+after the first fit (on the 24 other rows) and now enter the fit like the rest:
+``validate()`` with no points scores the 24 original rows (in-sample), ``held_out_points()``
+gives the added ones.
 """
 
 from __future__ import annotations
@@ -32,6 +34,7 @@ __all__ = [
     "METRICS",
     "PublishedPoint",
     "Validated",
+    "cross_validated_error",
     "family",
     "fitted_points",
     "held_out_points",
@@ -151,13 +154,35 @@ def load_points() -> tuple[PublishedPoint, ...]:
     return tuple(points)
 
 
+@cache
+def cross_validated_error() -> tuple[float, int]:
+    """The shipped calibration's error held out by source: the leave-one-source-out median
+    |error| of its fitting procedure and the number of points it was measured on, as the
+    ``[calibration]`` table states them (``bench/validate_selfhost.py --loso`` measures them;
+    too slow to run per estimate)."""
+    import tomllib
+    from importlib import resources
+
+    text = resources.files("tokenomy.data").joinpath("published_points.toml").read_text("utf-8")
+    table = tomllib.loads(text).get("calibration", {})
+    error, points = table.get("loso_median_abs_error"), table.get("loso_points")
+    if not isinstance(error, float) or not 0 < error < 10 or not isinstance(points, int):
+        raise DataFileError(
+            "tokenomy/data/published_points.toml [calibration]: loso_median_abs_error (a "
+            "fraction) and loso_points (a count) are required"
+        )
+    return error, points
+
+
 def fitted_points() -> tuple[PublishedPoint, ...]:
-    """The points the calibration was fitted on (every point not marked held out)."""
+    """The 24 original points (not marked held out): the first fit's, in-sample now as every
+    point is."""
     return tuple(p for p in load_points() if not p.held_out)
 
 
 def held_out_points() -> tuple[PublishedPoint, ...]:
-    """Points added after the fit, never used for it: the model's out-of-sample test."""
+    """Points added after the first fit (``held_out = true``); the shipped calibration is
+    fitted on them too (out of sample only within leave-one-source-out)."""
     return tuple(p for p in load_points() if p.held_out)
 
 
@@ -199,10 +224,12 @@ def _simulated(point: PublishedPoint, calibration: Calibration | None) -> float:
 def predict(point: PublishedPoint, calibration: Calibration | None = None) -> float:
     """The model's value of ``point.metric`` for the point's set-up: the steady-state model's,
     or for a finite benchmark (``requests`` > 0) the engine simulator's."""
+    # The host mode is the source's, whatever the calibration's engine row says.
+    calibration = calibration or load_calibration()
     if point.host == "none":
-        calibration = replace(calibration or load_calibration(), sequence_overhead_s=0.0)
-    elif point.host == "overlapped":
-        calibration = replace(calibration or load_calibration(), host_overlap=True)
+        calibration = replace(calibration, sequence_overhead_s=0.0)
+    else:
+        calibration = replace(calibration, host_overlap=point.host == "overlapped")
     if point.requests and point.metric == "output_tps_per_gpu":
         return _simulated(point, calibration)
     est = serving_estimate(
@@ -231,7 +258,7 @@ def predict(point: PublishedPoint, calibration: Calibration | None = None) -> fl
 def validate(
     points: Iterable[PublishedPoint] | None = None, calibration: Calibration | None = None
 ) -> list[Validated]:
-    """Each point beside its prediction; with no points, the fitted set (``fitted_points()``)."""
+    """Each point beside its prediction; with no points, the original set (``fitted_points()``)."""
     return [Validated(p, predict(p, calibration)) for p in (points or fitted_points())]
 
 
