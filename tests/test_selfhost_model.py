@@ -126,8 +126,8 @@ def test_leviathan_expected_tokens() -> None:
 def test_speculation_gain_shrinks_as_concurrency_grows() -> None:
     from dataclasses import replace
 
-    # The GPU side of speculation (verification turns memory-bound steps compute-bound): with
-    # host work per sequence per step, a host-bound engine gains from fewer steps instead.
+    # The GPU side of speculation (verification turns memory-bound steps compute-bound); the
+    # host side is the next test.
     gpu_only = replace(sh.load_calibration(), sequence_overhead_s=0.0)
     spec = sh.Speculation(0.8, 3, 0.05)
     gains = [
@@ -334,3 +334,24 @@ def test_shipped_calibration_is_the_validated_procedure() -> None:
     cal = sh.load_calibration()
     assert predict(serial, cal) == predict(serial, replace(cal, host_overlap=False))
     assert predict(serial, cal) > predict(serial, replace(cal, sequence_overhead_s=0.0))
+
+
+def test_speculation_loses_once_the_host_work_bounds_the_step() -> None:
+    """Host work is charged per token scored: a verify pass scores γ + 1 tokens per sequence
+    and keeps fewer, so an engine bound by its host work makes fewer tokens with speculation
+    (charged per sequence-step instead, it would gain τ / 1 for free)."""
+    calibration = sh.load_calibration()
+    assert calibration.sequence_overhead_s > 0
+
+    def gain(concurrency: int) -> float:
+        return sh.serving_estimate(
+            "llama-3.1-70b", "h100", 2, precision="fp8", input_len=1024, output_len=1024,
+            concurrency=concurrency, speculation=sh.Speculation(0.8, 3, 0.05),
+            calibration=calibration,
+        ).speculative_speedup  # fmt: skip
+
+    low, middle, high = gain(1), gain(64), gain(256)
+    tau = sh.Speculation(0.8, 3, 0.05).tokens_per_step
+    assert low > 2.0 > middle > high
+    assert high < 0.8  # host-bound both ways: near τ / (γ + 1) = 0.74, a loss
+    assert high == pytest.approx(tau / 4, rel=0.05)

@@ -5,7 +5,7 @@ A decode step of ``B`` sequences costs, on ``N`` GPUs (tensor / expert parallel)
     T = max(GEMM FLOPs / (N·F·η_F),  weight bytes read / (N·BW·η_B))      # the linear layers
       + max(attention FLOPs / (N·F·η_F),  KV bytes read / (N'·BW·η_B))   # attention
       + collectives (TP all-reduce, EP all-to-all) + fixed and per-layer step overhead
-      + host work per running sequence (sampling, detokenisation, streaming) × B
+      + host work per token scored (sampling, detokenisation, streaming) × B (× γ+1 verifying)
 
 with MoE weight bytes from the expected number of distinct experts the batch touches. The
 roofline alone under-predicts measured engines by 1.3-3x (sim-to-real validation), so the
@@ -84,7 +84,8 @@ class Calibration:
     memory_policy: str = "total"
     activations_in_budget: bool = True  # the profiled activation peak comes out of the budget
     max_batched_tokens: int = 8192  # tokens per forward pass the engine profiles / chunks
-    # Host (CPU) work per running sequence per engine step, serial with the GPU: sampling,
+    # Host (CPU) work per token scored per engine step (one per running sequence, γ + 1 when
+    # verifying a speculative draft), serial with the GPU: sampling,
     # detokenisation, output processing and streaming in a Python engine / API server. Zero
     # for a native executor driven offline (trtllm-bench); fitted like the efficiencies.
     sequence_overhead_s: float = 0.0
@@ -461,8 +462,9 @@ class Deployment:
         )
         overhead = cal.step_overhead_s + cal.layer_overhead_s * m.layers
         gpu = self._with_communication(linear + attention, tokens) + overhead
-        # Host work per sequence: each KV pool (each data-parallel rank) has its own scheduler.
-        host = cal.sequence_overhead_s * batch / self.sequence_groups
+        # Host work per token scored (sampling, detokenising, streaming each one; a speculative
+        # verify scores γ + 1 per sequence): each data-parallel rank has its own scheduler.
+        host = cal.sequence_overhead_s * tokens / self.sequence_groups
         return max(gpu, host) if cal.host_overlap else gpu + host
 
     def prefill_time(self, prompt: float, chunk: int = 8192) -> float:
