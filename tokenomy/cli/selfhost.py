@@ -48,11 +48,12 @@ def _record_lines(title: str, items: list[tuple[str, str]], notes: list[str]) ->
     return lines
 
 
-def _estimate_record(est: Any, error: float) -> tuple[str, list[tuple[str, str]], list[str]]:
+def _estimate_record(
+    est: Any, error: float, loso: float
+) -> tuple[str, list[tuple[str, str]], list[str]]:
+    """``error``: in-sample, on the 24 original points; ``loso``: held out by source."""
     from tokenomy.selfhost import get_gpu, get_model, load_engine
-    from tokenomy.selfhost.validation import cross_validated_error
 
-    loso, _ = cross_validated_error()  # the in-sample error: on the 24 original points
     arch, card, engine = get_model(est.model), get_gpu(est.gpu), load_engine(est.engine)
     title = f"{arch.label} on {est.gpus}x {card.label}: what a token costs (an estimate)"
     attention = f", {est.attention_parallel.upper()} attention" if est.attention_parallel else ""
@@ -322,19 +323,20 @@ def selfhost(
             )
     except (DataFileError, DoesNotFitError, ValueError) as exc:
         raise _fail(exc) from None
+    from tokenomy.selfhost.validation import cross_validated_error
+
     results = validate()
     error = median_abs_error(results, speculative=False)
+    loso, _ = cross_validated_error()
     if est is not None and fmt is Format.table:
-        _print_record(*_estimate_record(est, error))
+        _print_record(*_estimate_record(est, error, loso))
         if sim is not None:
             sys.stdout.write("\n")
             _print_record(*_simulation_record(sim, est, lengths, rate, concurrency, seed))
         return
-    from tokenomy.selfhost.validation import cross_validated_error
-
     extra: dict[str, Any] = {
         "model_median_abs_error": round(error, 4),  # in-sample, the original points
-        "model_loso_median_abs_error": round(cross_validated_error()[0], 4),
+        "model_loso_median_abs_error": round(loso, 4),
     }
     if sim is not None:
         extra["simulation"] = {
@@ -351,7 +353,7 @@ def selfhost(
         rows,
         fmt,
         title=f"{model} on {gpus}x {gpu} (estimate; median error "
-        f"{cross_validated_error()[0]:.0%} held out by source on published measurements)",
+        f"{loso:.0%} held out by source on published measurements)",
         extra=extra,
     )
 

@@ -39,7 +39,7 @@ from tokenomy.ledger import importing, queries, repricing
 from tokenomy.ledger.filters import Filters
 from tokenomy.ledger.home import cache_home, default_home, is_postgres_url
 from tokenomy.ledger.importing import INT_FIELDS, ImportReport, Job
-from tokenomy.ledger.queries import SUMS, SQLReads
+from tokenomy.ledger.queries import COLUMNS, SUMS, SQLReads
 from tokenomy.pricing import Pricer
 from tokenomy.sources import FileReport, registry, walk_files
 from tokenomy.sources.base import CONFLICT
@@ -88,11 +88,9 @@ def _column_defs(not_null: bool) -> str:
     )
 
 
-_COLS = ", ".join(f'"{c}"' for c in STORED_FIELDS)
 # The types of a batch's columns in a binary COPY, and of its calls' UTC day (the rate key).
 _COPY_TYPES = [_column_type(c).split("(")[0].lower() for c in STORED_FIELDS] + ["text"]
 _PROMPT = prompt_sql()
-_SUMS = SUMS  # the bill's sums, the same text as every backend's
 
 _BUCKET = "date_bin('15 minutes', time, TIMESTAMP '2000-01-01')"
 # Versioned migrations: (version, what it does, statements). Append, never edit.
@@ -174,17 +172,17 @@ MIGRATIONS: list[tuple[int, str, list[str]]] = [
                 PRIMARY KEY (bucket, source, model, provider, project)
             )""",
             f"INSERT INTO calls_rollup SELECT {_BUCKET} AS bucket, source, model, provider, "
-            f"project, {_SUMS} FROM calls GROUP BY 1, 2, 3, 4, 5",
+            f"project, {SUMS} FROM calls GROUP BY 1, 2, 3, 4, 5",
         ],
     ),
 ]
-# The sums of ``_SUMS`` (the rollup's columns after its key), and the sums of partial sums
-# (``_SUMS`` per bucket, added up per group).
+# The sums of ``SUMS`` (the rollup's columns after its key), and the sums of partial sums
+# (``SUMS`` per bucket, added up per group).
 _ROLLUP_SUMS = ("calls", "input", "cache_read", "cache_write_5m", "cache_write_1h", "output",
                 "reasoning", "total_tokens", "cost_usd", "unpriced_calls", "lower_bound_calls",
                 "reported_cost_usd")  # fmt: skip
 _RESUMS = ", ".join(f"sum({name}) AS {name}" for name in _ROLLUP_SUMS)
-# What ``_SUMS`` and the rollup key read of a call.
+# What ``SUMS`` and the rollup key read of a call.
 _ROLLUP_INPUTS = (
     "time, source, model, provider, project, input, cache_read, cache_write_5m, "
     "cache_write_1h, output, reasoning, cost, output_exact, reported_cost"
@@ -548,7 +546,7 @@ class PostgresLedger(SQLReads):
         if not unique:
             lists.append(range(rows))
         with conn.cursor().copy(
-            f"COPY {table} ({_COLS}, day{extra and ', arrival'}) FROM STDIN (FORMAT BINARY)"
+            f"COPY {table} ({COLUMNS}, day{extra and ', arrival'}) FROM STDIN (FORMAT BINARY)"
         ) as copy:
             copy.set_types(_COPY_TYPES if unique else [*_COPY_TYPES, "bigint"])
             for row in zip(*lists, strict=True):
@@ -556,7 +554,7 @@ class PostgresLedger(SQLReads):
         if not unique:
             conn.execute(
                 f"CREATE TEMP TABLE incoming ON COMMIT DROP AS SELECT DISTINCT ON (source, id) "
-                f"{_COLS}, day FROM arrived "
+                f"{COLUMNS}, day FROM arrived "
                 f"ORDER BY source, id, output DESC, {_PROMPT} DESC, arrival"
             )
 
@@ -599,13 +597,13 @@ class PostgresLedger(SQLReads):
             """(2 x new calls + 1 if any merged record must be priced again, calls merged)."""
             upsert = f"ON CONFLICT (source, id) DO UPDATE SET {_MERGE} " if merge else ""
             row = conn.execute(
-                f"WITH up AS (INSERT INTO calls ({_COLS}, cost, priced_model, price_fp, "
+                f"WITH up AS (INSERT INTO calls ({COLUMNS}, cost, priced_model, price_fp, "
                 f"user_name, host) SELECT {cols}, {_COST}, r.priced_model, %(fp)s, %(user)s, "
                 f"%(host)s FROM incoming c LEFT JOIN rates r ON {join} ORDER BY c.source, c.id "
                 f"{upsert}RETURNING {_ROLLUP_INPUTS}, (xmax = 0) AS fresh, "
                 "price_fp IS NULL AS stale), "
                 f"sums AS (INSERT INTO delta SELECT {_BUCKET}, source, model, provider, project, "
-                f"{_SUMS} FROM up WHERE fresh GROUP BY 1, 2, 3, 4, 5) "
+                f"{SUMS} FROM up WHERE fresh GROUP BY 1, 2, 3, 4, 5) "
                 "SELECT count(*) FILTER (WHERE fresh) * 2 "
                 "+ (count(*) FILTER (WHERE stale) > 0)::int, count(*) FILTER (WHERE NOT fresh) "
                 "FROM up",
@@ -758,7 +756,7 @@ class PostgresLedger(SQLReads):
         ):
             return self._rolled_up(grouping, filters)
         if grouping not in _BY_TIME:
-            return self._sums(grouping, filters)
+            return super().sums(grouping, filters)
         # Sums per 15 minutes of UTC first (cheap integer bucketing, no zone conversion per
         # call), then those few buckets regrouped into local days: exact, since every zone
         # offset and transition in use falls on a quarter hour.
@@ -767,7 +765,7 @@ class PostgresLedger(SQLReads):
         outer = key.replace("time AT TIME ZONE", "bucket AT TIME ZONE")
         return self._dicts(
             f"SELECT {outer} AS key, {_RESUMS} FROM (SELECT date_bin('15 minutes', time, "
-            f"TIMESTAMP '2000-01-01') AS bucket, {_SUMS} FROM calls WHERE {where} "
+            f"TIMESTAMP '2000-01-01') AS bucket, {SUMS} FROM calls WHERE {where} "
             f"GROUP BY 1) b GROUP BY 1 ORDER BY {order}",
             params,
         )
@@ -937,7 +935,7 @@ def _recompute_rollup(conn: psycopg.Connection[Any], add: bool = False) -> None:
     first, last = conn.execute("SELECT min(day), max(day) FROM touched").fetchone() or (None, None)
     conn.execute(
         f"INSERT INTO calls_rollup SELECT {_BUCKET} AS bucket, source, model, provider, "
-        f"project, {_SUMS} FROM calls "
+        f"project, {SUMS} FROM calls "
         "WHERE time >= %s AND time < %s::timestamp + interval '1 day' "
         "AND date_trunc('day', time) IN (SELECT day FROM touched) "
         "GROUP BY 1, 2, 3, 4, 5",

@@ -178,8 +178,9 @@ class SQLReads:
             out.append(call)
         return out
 
-    def _sums(self, grouping: str | None, filters: Filters) -> list[dict[str, Any]]:
-        """The bill's sums per group of ``grouping``, or one row of totals (from the calls)."""
+    def sums(self, grouping: str | None, filters: Filters) -> list[dict[str, Any]]:
+        """The bill's sums per group of ``grouping`` (one of ``GROUPINGS``) under ``key``, or
+        one row of totals when ``grouping`` is None (from the calls)."""
         cond, params = where(self.dialect, filters)
         if grouping is None:
             return self._dicts(f"SELECT {SUMS} FROM calls WHERE {cond}", params)

@@ -125,7 +125,6 @@ CREATE TABLE IF NOT EXISTS imports (
 );
 """
 _FILE_COLUMNS = ("path", "source", "size", "mtime_ns", "head_hash", "offset", "imported_at")
-_COLS = COLUMNS
 _CASTS = ", ".join(f'CAST("{c}" AS {_column_type(c)}) AS "{c}"' for c in STORED_FIELDS)
 _PROMPT = prompt_sql()
 
@@ -407,7 +406,7 @@ class Ledger(SQLReads):
             unique = int(self.sql("SELECT count(*) FROM incoming")[0][0])
             before = self.count()
             if before == 0:  # a first import: nothing to merge with
-                self.sql(f"INSERT INTO calls ({_COLS}) SELECT {_COLS} FROM incoming")
+                self.sql(f"INSERT INTO calls ({COLUMNS}) SELECT {COLUMNS} FROM incoming")
                 return unique, rows - unique, 0
             merged, conflicts = self.sql(
                 "SELECT count(*), count(*) FILTER (WHERE i.model <> c.model OR "
@@ -425,7 +424,7 @@ class Ledger(SQLReads):
                 if c not in ("source", "id", "time", "output_exact")
             )
             self.sql(
-                f"INSERT INTO calls ({_COLS}) SELECT {_COLS} FROM incoming "
+                f"INSERT INTO calls ({COLUMNS}) SELECT {COLUMNS} FROM incoming "
                 f"ON CONFLICT (source, id) DO UPDATE SET {updates}, "
                 f"time = CASE WHEN {agree} THEN least(calls.time, excluded.time) "
                 "ELSE calls.time END, "
@@ -477,11 +476,6 @@ class Ledger(SQLReads):
             self.db.unregister(name)
 
     # -- reading --------------------------------------------------------------------------
-
-    def sums(self, grouping: str | None, filters: Filters) -> list[dict[str, Any]]:
-        """The bill's sums per group of ``grouping`` (one of ``GROUPINGS``) under ``key``, or
-        one row of totals when ``grouping`` is None."""
-        return self._sums(grouping, filters)
 
     def _dicts(self, query: str, params: dict[str, Any]) -> list[dict[str, Any]]:
         cursor = self.db.execute(query, params)
