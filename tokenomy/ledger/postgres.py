@@ -37,7 +37,7 @@ from urllib.parse import urlsplit, urlunsplit
 from tokenomy.calls import STORED_FIELDS, Call, prompt_sql
 from tokenomy.ledger import importing, queries, repricing
 from tokenomy.ledger.filters import Filters
-from tokenomy.ledger.home import cache_home, default_home, is_postgres_url
+from tokenomy.ledger.home import default_home, is_postgres_url
 from tokenomy.ledger.importing import INT_FIELDS, ImportReport, Job
 from tokenomy.ledger.queries import COLUMNS, SUMS, SQLReads
 from tokenomy.pricing import Pricer
@@ -322,18 +322,6 @@ class PostgresLedger(SQLReads):
             kwargs={"connect_timeout": int(connect_timeout)},
             name="tokenomy-ledger",
         )
-
-    @property
-    def pricer(self) -> Pricer:
-        if self._pricer is None:
-            self._pricer = Pricer()
-        if self._pricer.memo is None:  # the day rates resolved so far, for the next run
-            self._pricer.memo = self._pricer.memo_in(cache_home())
-        return self._pricer
-
-    @pricer.setter
-    def pricer(self, pricer: Pricer) -> None:
-        self._pricer = pricer
 
     def __repr__(self) -> str:
         return f"PostgresLedger({self.display!r})"

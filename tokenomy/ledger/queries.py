@@ -15,6 +15,8 @@ from typing import Any, Protocol
 
 from tokenomy.calls import STORED_FIELDS, Call, prompt_sql
 from tokenomy.ledger.filters import GROUPINGS, ONE_PERSON, SHARED_GROUPINGS, Filters
+from tokenomy.ledger.home import cache_home
+from tokenomy.pricing import Pricer
 
 __all__ = ["COLUMNS", "DISTINCT_COLUMNS", "SUMS", "Dialect", "SQLReads", "group", "where"]
 
@@ -156,6 +158,21 @@ class SQLReads:
     statement, its rows) and ``_dicts`` (one statement, its rows as dicts)."""
 
     dialect: Dialect
+    _pricer: Pricer | None = None
+
+    @property
+    def pricer(self) -> Pricer:
+        """The ledger's prices, with the day rates resolved on this machine before (the user
+        cache, shared by every ledger) remembered for the next run."""
+        if self._pricer is None:
+            self._pricer = Pricer()
+        if self._pricer.memo is None:
+            self._pricer.memo = self._pricer.memo_in(cache_home())
+        return self._pricer
+
+    @pricer.setter
+    def pricer(self, pricer: Pricer) -> None:
+        self._pricer = pricer
 
     def sql(self, query: str, params: Any = ()) -> list[tuple[Any, ...]]:
         raise NotImplementedError

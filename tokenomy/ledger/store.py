@@ -30,7 +30,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 from tokenomy.calls import STORED_FIELDS, Call, prompt_sql
 from tokenomy.ledger import freshness, importing, repricing
 from tokenomy.ledger.filters import GROUPINGS, Filters
-from tokenomy.ledger.home import cache_home, default_home, is_postgres_url, ledger_target
+from tokenomy.ledger.home import default_home, is_postgres_url, ledger_target
 from tokenomy.ledger.importing import INT_FIELDS, ImportReport, Job
 from tokenomy.ledger.queries import COLUMNS, SQLReads
 from tokenomy.pricing import Pricer
@@ -226,18 +226,6 @@ class Ledger(SQLReads):
         through the typed methods."""
         args = params if isinstance(params, dict) else list(params)
         return self.db.execute(query, args).fetchall()
-
-    @property
-    def pricer(self) -> Pricer:
-        if self._pricer is None:
-            self._pricer = Pricer()
-        if self._pricer.memo is None:  # the day rates resolved so far, for the next run
-            self._pricer.memo = self._pricer.memo_in(cache_home())
-        return self._pricer
-
-    @pricer.setter
-    def pricer(self, pricer: Pricer) -> None:
-        self._pricer = pricer
 
     def close(self) -> None:
         self.release()
