@@ -24,16 +24,10 @@ def replica(data: bytes, k: int) -> bytes:
     return PREFIXED.sub(lambda m: m.group(1) + tag, data)
 
 
-def sources() -> list[tuple[Path, bytes]]:
-    return [(p.relative_to(LOGS), p.read_bytes()) for p in sorted(LOGS.rglob("*.jsonl"))]
-
-
-def build(out: Path, size_gb: float) -> tuple[int, int]:
-    if out.exists():
-        shutil.rmtree(out)
-    files = sources()
-    per_replica = sum(len(d) for _, d in files)
-    replicas = max(1, round(size_gb * 1024**3 / per_replica))
+def replicate(logs: Path, out: Path, replicas: int) -> tuple[int, int]:
+    """``replicas`` copies of every ``*.jsonl`` under ``logs`` into ``out``, each with its own
+    ids: (files, bytes) written."""
+    files = [(p.relative_to(logs), p.read_bytes()) for p in sorted(logs.rglob("*.jsonl"))]
     written = 0
     count = 0
     for k in range(replicas):
@@ -48,6 +42,13 @@ def build(out: Path, size_gb: float) -> tuple[int, int]:
             written += len(body)
             count += 1
     return count, written
+
+
+def build(out: Path, size_gb: float, logs: Path = LOGS) -> tuple[int, int]:
+    if out.exists():
+        shutil.rmtree(out)
+    per_replica = sum(p.stat().st_size for p in logs.rglob("*.jsonl"))
+    return replicate(logs, out, max(1, round(size_gb * 1024**3 / per_replica)))
 
 
 def main() -> None:

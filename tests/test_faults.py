@@ -7,7 +7,6 @@ from __future__ import annotations
 import json
 import os
 import random
-import re
 import signal
 import subprocess
 import sys
@@ -18,23 +17,16 @@ import pytest
 
 from tokenomy.ledger import Ledger, LedgerBusy
 
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "bench"))
+from make_corpus import replicate  # the corpus the speed benchmarks import
+
 SAMPLE = Path(__file__).resolve().parents[1] / "tokenomy" / "data" / "sample_logs"
 KILL_POINTS = 20
-IDS = re.compile(rb"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}|(msg_|req_)\w{6}")
 
 
 def copies(out: Path, n: int) -> Path:
     """``n`` copies of the shipped real sessions, each with its own ids (every call new)."""
-    for k in range(n):
-        tag = f"{k:06x}".encode()
-
-        def retag(m: re.Match[bytes], tag: bytes = tag) -> bytes:
-            return m.group(0)[: -len(tag)] + tag
-
-        for path in SAMPLE.rglob("*.jsonl"):
-            target = out / f"copy{k}" / path.relative_to(SAMPLE)
-            target.parent.mkdir(parents=True, exist_ok=True)
-            target.write_bytes(IDS.sub(retag, path.read_bytes()))
+    replicate(SAMPLE, out, n)
     return out
 
 
