@@ -36,7 +36,7 @@ import threading
 import time as _time
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -47,6 +47,7 @@ from tokenomy.calls import Call
 from tokenomy.gateway.config import Budget
 from tokenomy.gateway.providers import calls_from_payload, redact
 from tokenomy.gateway.spool import JOURNAL_PREFIX, SPOOL_PREFIX, spool_files
+from tokenomy.ledger.importing import column
 
 __all__ = [
     "BudgetState", "Exchange", "Recorder", "drain", "drain_into", "drain_spool", "entry_of",
@@ -85,6 +86,8 @@ _REQUEST_FIELDS = (
     "call_id", "model_requested", "model_sent", "project", "user", "vkey", "key_hash", "tags",
     "levers", "latency_ms", "cost", "blocks",
 )  # fmt: skip
+_REQUEST_KINDS = {"time": "time", "status": "int", "ok": "bool", "streamed": "bool",
+                  "abandoned": "bool", "latency_ms": "float", "cost": "decimal"}  # fmt: skip
 
 
 @dataclass(slots=True)
@@ -408,25 +411,9 @@ def store(ledger: Any, entries: Sequence[dict[str, Any]]) -> None:
         ledger.add_calls(calls)
     if not entries:
         return
-    # Through numpy arrays: DuckDB's executemany costs milliseconds a row, a scan microseconds.
-    import numpy as np
-
     rows = [e["request"] for e in entries]
-    arrays: dict[str, Any] = {}
-    for name in _REQUEST_FIELDS:
-        values = [row[name] for row in rows]
-        if name == "time":
-            arrays[name] = np.array([_db_value(v) for v in values], dtype="datetime64[us]")
-        elif name == "status":
-            arrays[name] = np.array(values, dtype=np.int64)
-        elif name in ("ok", "streamed", "abandoned"):
-            arrays[name] = np.array(values, dtype=np.bool_)
-        elif name == "latency_ms":
-            arrays[name] = np.array(values, dtype=np.float64)
-        elif name == "cost":
-            arrays[name] = np.array([None if v is None else str(v) for v in values], dtype=object)
-        else:
-            arrays[name] = np.array([str(v) for v in values], dtype=object)
+    arrays = {name: column([row[name] for row in rows], _REQUEST_KINDS.get(name, "text"))
+              for name in _REQUEST_FIELDS}  # fmt: skip
     cols = ", ".join(f'"{f}"' for f in _REQUEST_FIELDS)
     select = cols.replace('"cost"', 'CAST("cost" AS DECIMAL(38, 12))')
     ledger.db.register("gateway_incoming", arrays)
@@ -437,12 +424,6 @@ def store(ledger: Any, entries: Sequence[dict[str, Any]]) -> None:
         )
     finally:
         ledger.db.unregister("gateway_incoming")
-
-
-def _db_value(value: Any) -> Any:
-    if isinstance(value, datetime):
-        return value.astimezone(UTC).replace(tzinfo=None)
-    return value
 
 
 # -- the spool ------------------------------------------------------------------------------

@@ -233,23 +233,34 @@ def _read_jobs(jobs: Sequence[Job]) -> tuple[Columns | None, list[FileReport]]:
 
 def calls_columns(calls: Sequence[Call]) -> Columns:
     """Call records as columns of their stored fields."""
+    return {name: column([getattr(c, name) for c in calls], _kind(name)) for name in STORED_FIELDS}
+
+
+def _kind(name: str) -> str:
+    if name == "time":
+        return "time"
+    if name in INT_FIELDS:
+        return "int"
+    return {"output_exact": "bool", "reported_cost": "decimal"}.get(name, "object")
+
+
+def column(values: list[Any], kind: str) -> np.ndarray[Any, Any]:
+    """One column for DuckDB to scan (a scan costs microseconds a row, ``executemany``
+    milliseconds): ``time`` (aware datetimes, stored as naive UTC), ``int``, ``bool``,
+    ``float``, ``decimal`` (as text, cast by the query: no float rounding), ``text`` (``str``
+    of each) or ``object`` (as they are)."""
     import numpy as np
 
-    out: Columns = {}
-    for name in STORED_FIELDS:
-        values = [getattr(c, name) for c in calls]
-        if name == "time":
-            naive = [t.astimezone(UTC).replace(tzinfo=None) for t in values]
-            out[name] = np.array(naive, dtype="datetime64[us]")
-        elif name in INT_FIELDS:
-            out[name] = np.array(values, dtype=np.int64)
-        elif name == "output_exact":
-            out[name] = np.array(values, dtype=np.bool_)
-        elif name == "reported_cost":
-            out[name] = np.array([None if v is None else str(v) for v in values], dtype=object)
-        else:
-            out[name] = np.array(values, dtype=object)
-    return out
+    if kind == "time":
+        return np.array([t.astimezone(UTC).replace(tzinfo=None) for t in values], "datetime64[us]")
+    numeric = {"int": np.int64, "bool": np.bool_, "float": np.float64}
+    if kind in numeric:
+        return np.array(values, dtype=numeric[kind])
+    if kind == "decimal":
+        return np.array([None if v is None else str(v) for v in values], dtype=object)
+    if kind == "text":
+        return np.array([str(v) for v in values], dtype=object)
+    return np.array(values, dtype=object)
 
 
 def utc_now() -> datetime:
