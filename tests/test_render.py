@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import re
 import shutil
+import time
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
@@ -208,6 +209,50 @@ def test_dashboard_answers_head_refuses_foreign_hosts_and_streams_versions(
             dash.close()
         full = cli_json(tmp_path / "c", "report", "daily", str(watched))
         assert led.count() == full["totals"]["calls"]
+
+
+def test_open_tabs_share_one_watcher_and_each_sees_a_change(
+    licensed_logs: Path, tmp_path: Path
+) -> None:
+    watched = tmp_path / "logs"
+    shutil.copytree(licensed_logs, watched)
+    log = next(watched.rglob("*.jsonl"))
+    lines = log.read_bytes().splitlines(keepends=True)
+    log.write_bytes(b"".join(lines[: len(lines) // 2]))
+    with Ledger(tmp_path / "home") as led:
+        dash = Dashboard(led, [watched], port=0, poll_s=0.1)
+        refreshes = 0
+        refresh = dash.refresh
+
+        def counted() -> str:
+            nonlocal refreshes
+            refreshes += 1
+            return refresh()
+
+        dash.refresh = counted  # type: ignore[method-assign]
+        dash.start()
+        tabs = [urllib.request.urlopen(dash.url + "api/events", timeout=10) for _ in range(4)]
+        try:
+
+            def next_version(events: Any) -> str:
+                while True:
+                    line = events.readline().decode()
+                    if line.startswith("data: "):
+                        return line[6:].strip()
+
+            first = [next_version(tab) for tab in tabs]
+            assert len(set(first)) == 1
+            before, started = refreshes, time.monotonic()
+            time.sleep(1.0)
+            polls = (time.monotonic() - started) / dash.poll_s
+            # One loop for the four tabs: about one import per poll, not four.
+            assert refreshes - before <= polls + 2
+            log.write_bytes(b"".join(lines))  # the agent writes the rest
+            assert all(next_version(tab) != first[0] for tab in tabs)
+        finally:
+            for tab in tabs:
+                tab.close()
+            dash.close()
 
 
 def test_anatomy_and_whatif_views_equal_their_cli_json(

@@ -7,8 +7,8 @@ HEAD):
   ``source``);
 - ``/view``: the views alone, which the page swaps in when the ledger changed;
 - ``/api/events``: server-sent events: the ledger's version now and each time an import of
-  the watched logs changes it (the server checks every ``poll_s`` seconds; the import is
-  incremental, so an unchanged file costs one ``stat``);
+  the watched logs changes it (one watcher for all open tabs imports every ``poll_s`` seconds
+  while any tab listens; the import is incremental, so an unchanged file costs one ``stat``);
 - ``/api/version``: the ledger's version, after importing whatever the watched logs gained;
 - ``/api/report``: the views' data as JSON (the bills exactly as ``report ... --json``).
 
@@ -86,6 +86,9 @@ class Dashboard:
         self._stop: asyncio.Event | None = None
         self._ready = threading.Event()
         self._failed: BaseException | None = None
+        self._listeners = 0  # open event streams; the watcher imports only while there are any
+        self._seen: str | None = None  # the watcher's last reading
+        self._changed: asyncio.Condition | None = None
 
     @property
     def url(self) -> str:
@@ -120,6 +123,8 @@ class Dashboard:
     async def _serve(self) -> None:
         self._loop = asyncio.get_running_loop()
         self._stop = asyncio.Event()
+        self._changed = asyncio.Condition()
+        watcher = asyncio.create_task(self._watch())
         runner = web.AppRunner(self._app(), access_log=None, shutdown_timeout=1.0)
         await runner.setup()
         site = web.TCPSite(runner, self.host, self.port)
@@ -129,7 +134,24 @@ class Dashboard:
         try:
             await self._stop.wait()
         finally:
+            await watcher
             await runner.cleanup()
+
+    async def _watch(self) -> None:
+        """One refresh loop for every open tab: while any listens, import the watched logs every
+        ``poll_s`` seconds and wake every stream when the version changes (and once at the end)."""
+        assert self._stop is not None and self._changed is not None
+        while not self._stop.is_set():
+            if self._listeners:
+                version = await self._blocking(self.refresh)
+                if version != self._seen:
+                    self._seen = version
+                    async with self._changed:
+                        self._changed.notify_all()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._stop.wait(), self.poll_s)
+        async with self._changed:
+            self._changed.notify_all()
 
     # -- what the routes answer -----------------------------------------------------------
 
@@ -218,17 +240,24 @@ class Dashboard:
             headers={"Content-Type": "text/event-stream", "Cache-Control": "no-store"}
         )
         await response.prepare(request)
-        sent = None
-        assert self._stop is not None
-        while not self._stop.is_set():
-            version = await self._blocking(self.refresh)
-            if version != sent:
-                await response.write(f"event: version\ndata: {version}\n\n".encode())
-                sent = version
-            else:
-                await response.write(b": alive\n\n")  # notices a closed tab
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._stop.wait(), self.poll_s)
+        assert self._stop is not None and self._changed is not None
+        self._listeners += 1
+        try:
+            # Read now (the watcher may have slept while no tab listened), then follow it.
+            self._seen = version = await self._blocking(self.refresh)
+            sent = None
+            while not self._stop.is_set():
+                if version != sent:
+                    await response.write(f"event: version\ndata: {version}\n\n".encode())
+                    sent = version
+                else:
+                    await response.write(b": alive\n\n")  # notices a closed tab
+                async with self._changed:
+                    with contextlib.suppress(TimeoutError):
+                        await asyncio.wait_for(self._changed.wait(), self.poll_s)
+                version = self._seen
+        finally:
+            self._listeners -= 1
         return response
 
     def _choices(self) -> FilterChoices:
