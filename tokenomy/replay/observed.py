@@ -302,7 +302,7 @@ def observe(
     # answer where the rules cache it (in steps); what the provider served short of that.
     out_p = np.array([r.caches_output for r in by_key], dtype=np.bool_)[k]
     with_answer = np.where(out_p, np.minimum(prompt, p_prompt + trace.output[p]), p_prompt)
-    rule_read = (np.minimum(with_answer, prompt) // step * step, reusable)
+    rule_read = (with_answer // step * step, reusable)
 
     def count(m: npt.NDArray[np.bool_]) -> dict[int, int]:
         codes, counts = np.unique(g_idx[m], return_counts=True)
@@ -316,12 +316,10 @@ def observe(
         groups[names[code]].live_tokens += c
     for code, c in total(missed, reusable).items():
         groups[names[code]].missed_tokens += c
-    served = live & ~missed
-    rule_read = tuple(np.where(auto, r, reusable) for r in rule_read)
     for j in (0, 1):
-        for code, c in total(served, rule_read[j]).items():
+        for code, c in total(hit, rule_read[j]).items():
             groups[names[code]].hit_tokens[j] += c
-        for code, c in total(served, np.maximum(rule_read[j] - read, 0)).items():
+        for code, c in total(hit, np.maximum(rule_read[j] - read, 0)).items():
             groups[names[code]].short_tokens[j] += c
 
     for code, c in count(live).items():
