@@ -30,8 +30,8 @@ a miss rate is used only where its 90% interval lies above ``MISS_FLOOR`` (other
 rules' hit stands, and the replay is unchanged to the token: direct Anthropic missed 5 of 949);
 an automatic cache (OpenAI) documents no hit (requests overflow to other machines), so its
 measured rate is used from misses in ``MIN_SESSIONS`` sessions on; a survival share only where
-some call survived. The spread the rates imply is the
-replay at both ends of their 90% Wilson intervals.
+some call survived. The spread the rates imply is the replay at both ends of their 90% Wilson
+intervals.
 
 Also here: each call's **route** (``route_of``), and the **given** reads of prefixes cached
 outside the log (a thread's first call that read a prefix some request not in the log had
@@ -434,13 +434,13 @@ def expected_replay(
     in_bucket = late & (gap / p_ttl <= IDLE_EDGES[-1])
     w_alive = {e: np.where(in_bucket, surv[e][g_of, bucket], 0.0) for e in ends}
     hit = split.cache_read
-    # Automatic caches: a live hit reads the measured share less than the rules (the end of
-    # the previous request not cached yet); the rest is sent fresh.
     # Where a missed read's tokens go: fresh input (automatic caches) or a write at the TTL.
     write_kind = np.array([r.write_kind for r in by_key], dtype=object)[trace.key]
     to_input = (write_kind == "input") | (mode == "automatic")
     to_5m = ~to_input & ((write_kind == "cache_write_5m") | (ttl < TTL_1H))
     to_1h = ~to_input & ~to_5m
+    # Automatic caches shown to miss: a live hit reads the measured share less than the rules
+    # (the end of the previous request not cached yet); the rest is sent fresh.
     shortened = cached & ~late & has_p & (hit > 0) & (short[g_of] > 0)
     rule_cost = base
     if shortened.any():
