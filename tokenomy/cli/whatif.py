@@ -151,7 +151,13 @@ def check_lines(a: dict[str, Any]) -> list[str]:
         lines.append(
             f"observed on {g['route']} {g['family']}: {g['live_missed']}/{g['live_calls']} live "
             f"entries missed ({g['sessions_with_misses']} sessions; rate used "
-            f"{g['miss_rate_used']:.1%}), idle survival {survival} (1-2, 2-6, 6-12 TTLs)"
+            f"{g['miss_rate_used']:.1%} of the live cached tokens), idle survival {survival} "
+            "(1-2, 2-6, 6-12 TTLs)"
+            + (
+                f", hits read {g['hit_short_share']:.2%} less than the rules"
+                if g.get("hit_short_share")
+                else ""
+            )
         )
     if a.get("given_reads"):
         lines.append(f"{a['given_reads']} first calls read a prefix cached outside the log")

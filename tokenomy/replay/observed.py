@@ -11,7 +11,12 @@ Vertex, a proxy) and model family on the calls themselves (docs/replay_fidelity.
   the short prefix some misses still read (median) with the share that did, else nothing, and
   writes (or sends fresh) the rest. Misses cluster within a session (gpt-5.5 missed 16 times in
   its first 13 minutes, then never), so a rate is used only when misses were seen in at least
-  ``MIN_SESSIONS`` sessions.
+  ``MIN_SESSIONS`` sessions. The rate is the share of the live calls' cached *tokens* the
+  misses could have read (a miss's dollars are linear in its tokens; Bedrock's misses fall on
+  shorter prompts than its hits: 17% of the tokens where 19% of the calls).
+- **Hits short of the rules** (automatic caches shown to miss): a live hit reads a measured
+  share less than the rules allow (the end of the previous request not cached yet: gpt-5.3
+  0.7% of its hits' tokens, 1,630 tokens on a partial hit); the rest is sent fresh.
 - **The answer not cached**: an automatic cache whose hits never read past the previous
   request's prompt (gpt-5.5: 0 of 48) is replayed with ``caches_output=False``.
 - **Idle survival**: a call after its entry's TTL had passed (no request in between) that still
@@ -20,10 +25,13 @@ Vertex, a proxy) and model family on the calls themselves (docs/replay_fidelity.
   Per idle bucket (1-2, 2-6, 6-12 TTLs) the measured share ``s`` replays the call as
   ``s x (the replay with the entry alive) + (1 - s) x (the rules)``.
 
-The documented rules are the floor: a miss rate is used only where its 90% interval lies above
-``MISS_FLOOR`` (otherwise the rules' guaranteed hit stands, and the replay is unchanged to the
-token), a survival share only where some call survived. The spread the rates imply is the
-replay at both ends of their 90% Wilson intervals.
+The documented rules are the floor: on a breakpoint cache (Anthropic, direct or via a cloud)
+a miss rate is used only where its 90% interval lies above ``MISS_FLOOR`` (otherwise the
+rules' hit stands, and the replay is unchanged to the token: direct Anthropic missed 5 of 949);
+an automatic cache (OpenAI) documents no hit (requests overflow to other machines), so its
+measured rate is used from misses in ``MIN_SESSIONS`` sessions on; a survival share only where
+some call survived. The spread the rates imply is the replay at both ends of their 90% Wilson
+intervals.
 
 Also here: each call's **route** (``route_of``), and the **given** reads of prefixes cached
 outside the log (a thread's first call that read a prefix some request not in the log had
@@ -99,15 +107,39 @@ class GroupRates:
     answer_hits: int = 0
     late: list[int] = field(default_factory=lambda: [0, 0, 0])  # per idle bucket
     survived: list[int] = field(default_factory=lambda: [0, 0, 0])
+    automatic: bool = False  # the provider decides what to cache (no breakpoints)
+    # Tokens: what live calls could read (the rules' hit) and what the misses among them
+    # could have read; the dollars a miss costs are linear in these, not in the call count.
+    live_tokens: int = 0
+    missed_tokens: int = 0
+    # Automatic caches: what the rules read on live hits, with and without the previous
+    # answer, and how much less the provider served (the end of the previous request).
+    hit_tokens: list[int] = field(default_factory=lambda: [0, 0])  # [with answer, without]
+    short_tokens: list[int] = field(default_factory=lambda: [0, 0])
 
     def miss(self, end: str = "point") -> float:
-        """The live-miss rate used: the rules' 0 unless measured above ``MISS_FLOOR`` at 90% in
-        ``MIN_SESSIONS`` sessions; ``end`` "low"/"high" for the ends of its interval."""
+        """The live-miss rate used, as the share of live cached tokens missed (a miss's cost is
+        linear in its tokens): the rules' 0 unless misses were seen in ``MIN_SESSIONS``
+        sessions and, where the rules hold a breakpoint's entry (``automatic`` false), the
+        call rate's 90% interval lies above ``MISS_FLOOR``; ``end`` "low"/"high" for the ends
+        of its interval (the call rate's Wilson interval, scaled)."""
         n, k = self.live, self.missed
         lo, hi = wilson(k, n)
-        if n == 0 or lo < MISS_FLOOR or len(self.missed_sessions) < MIN_SESSIONS:
+        if n == 0 or k == 0 or len(self.missed_sessions) < MIN_SESSIONS:
             return 0.0
-        return {"point": k / n, "low": lo, "high": hi}[end]
+        if not self.automatic and lo < MISS_FLOOR:
+            return 0.0
+        share = self.missed_tokens / self.live_tokens if self.live_tokens else k / n
+        scale = share / (k / n)
+        return {"point": share, "low": lo * scale, "high": min(1.0, hi * scale)}[end]
+
+    def short(self) -> float:
+        """Automatic caches: the share of the rules' read on live hits the provider did not
+        serve (the end of the previous request not cached yet), as measured."""
+        j = 1 if self.answer_not_cached else 0
+        if not self.automatic or not self.hit_tokens[j] or not self.miss():
+            return 0.0
+        return self.short_tokens[j] / self.hit_tokens[j]
 
     @property
     def partial(self) -> float:
@@ -133,7 +165,7 @@ class GroupRates:
 
     @property
     def active(self) -> bool:
-        return bool(self.miss()) or any(self.survive(b) for b in range(3))
+        return bool(self.miss()) or bool(self.short()) or any(self.survive(b) for b in range(3))
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -142,10 +174,14 @@ class GroupRates:
             "live_calls": self.live,
             "live_missed": self.missed,
             "miss_rate_measured": self.missed / self.live if self.live else 0.0,
+            "missed_token_share": self.missed_tokens / self.live_tokens
+            if self.live_tokens
+            else 0.0,
             "miss_rate_used": self.miss(),
             "miss_rate_90pct": [self.miss("low"), self.miss("high")],
             "sessions_with_misses": len(self.missed_sessions),
             "miss_still_reads": {"share": self.partial, "tokens": self.partial_read},
+            "hit_short_share": self.short(),
             "idle_calls": list(self.late),
             "idle_survived": list(self.survived),
             "idle_survival": [self.survive(b) for b in range(3)],
@@ -224,7 +260,8 @@ def observe(
     names: dict[int, tuple[str, str]] = {}
     for code in np.unique(gid).tolist():
         names[code] = (str(route_names[code // n_keys]), fams[code % n_keys])
-        groups.setdefault(names[code], GroupRates(*names[code]))
+        g = groups.setdefault(names[code], GroupRates(*names[code]))
+        g.automatic |= by_key[code % n_keys].mode == "automatic"
     routes = {str(r): int(c) for r, c in zip(route_names, np.bincount(route_code), strict=False)}
     written = trace.cache_read + trace.cache_write_5m + trace.cache_write_1h
     # A group whose log reports no cache use at all (a client that never cached, a workload
@@ -261,10 +298,29 @@ def observe(
     late = ok & (gap > ttl) & (bucket >= 0) & (bucket < 3)
     survived = late & (read >= reusable / 2)
     g_idx = gid[idx]
+    # What the rules read on an automatic cache's live hit: the previous prompt, with its
+    # answer where the rules cache it (in steps); what the provider served short of that.
+    out_p = np.array([r.caches_output for r in by_key], dtype=np.bool_)[k]
+    with_answer = np.where(out_p, np.minimum(prompt, p_prompt + trace.output[p]), p_prompt)
+    rule_read = (with_answer // step * step, reusable)
 
     def count(m: npt.NDArray[np.bool_]) -> dict[int, int]:
         codes, counts = np.unique(g_idx[m], return_counts=True)
         return dict(zip(codes.tolist(), counts.tolist(), strict=True))
+
+    def total(m: npt.NDArray[np.bool_], v: npt.NDArray[np.int64]) -> dict[int, int]:
+        sums = np.bincount(g_idx[m], weights=v[m].astype(np.float64))
+        return {c: int(sums[c]) for c in np.unique(g_idx[m]).tolist()}
+
+    for code, c in total(live, reusable).items():
+        groups[names[code]].live_tokens += c
+    for code, c in total(missed, reusable).items():
+        groups[names[code]].missed_tokens += c
+    for j in (0, 1):
+        for code, c in total(hit, rule_read[j]).items():
+            groups[names[code]].hit_tokens[j] += c
+        for code, c in total(hit, np.maximum(rule_read[j] - read, 0)).items():
+            groups[names[code]].short_tokens[j] += c
 
     for code, c in count(live).items():
         groups[names[code]].live += c
@@ -357,6 +413,7 @@ def expected_replay(
     g_of = np.array([index[g] for g in _group_of(trace)], dtype=np.int64)
     rates = [observed.groups.get(g) for g in names]
     miss = {e: np.array([r.miss(e) if r and r.active else 0.0 for r in rates]) for e in ends}
+    short = np.array([r.short() if r and r.active else 0.0 for r in rates])
     part_share = np.array([r.partial if r else 0.0 for r in rates])
     part_read = np.array([r.partial_read if r else 0 for r in rates], dtype=np.int64)
     surv = {
@@ -377,14 +434,26 @@ def expected_replay(
     in_bucket = late & (gap / p_ttl <= IDLE_EDGES[-1])
     w_alive = {e: np.where(in_bucket, surv[e][g_of, bucket], 0.0) for e in ends}
     hit = split.cache_read
-    missable = cached & ~late & (hit > 0) & (miss["point"][g_of] > 0)
-    w_zero = {e: np.where(missable, miss[e][g_of] * (1 - part_share[g_of]), 0.0) for e in ends}
-    w_part = {e: np.where(missable, miss[e][g_of] * part_share[g_of], 0.0) for e in ends}
     # Where a missed read's tokens go: fresh input (automatic caches) or a write at the TTL.
     write_kind = np.array([r.write_kind for r in by_key], dtype=object)[trace.key]
     to_input = (write_kind == "input") | (mode == "automatic")
     to_5m = ~to_input & ((write_kind == "cache_write_5m") | (ttl < TTL_1H))
     to_1h = ~to_input & ~to_5m
+    # Automatic caches shown to miss: a live hit reads the measured share less than the rules
+    # (the end of the previous request not cached yet); the rest is sent fresh.
+    shortened = cached & ~late & has_p & (hit > 0) & (short[g_of] > 0)
+    rule_cost = base
+    if shortened.any():
+        cut = np.where(shortened, np.rint(hit * short[g_of]).astype(np.int64), 0)
+        fewer = _copy(split)
+        fewer.cache_read[:] -= cut
+        fewer.input[:] += np.where(to_input, cut, 0)
+        fewer.cache_write_5m[:] += np.where(to_5m, cut, 0)
+        fewer.cache_write_1h[:] += np.where(to_1h, cut, 0)
+        rule_cost = price(trace, fewer, pricer).per_call
+    missable = cached & ~late & (hit > 0) & (miss["point"][g_of] > 0)
+    w_zero = {e: np.where(missable, miss[e][g_of] * (1 - part_share[g_of]), 0.0) for e in ends}
+    w_part = {e: np.where(missable, miss[e][g_of] * part_share[g_of], 0.0) for e in ends}
 
     def missed_split(new_read: npt.NDArray[np.int64]) -> Split:
         out = _copy(split)
@@ -425,7 +494,7 @@ def expected_replay(
 
     def combine(e: str) -> F64:
         w_rule = 1 - w_zero[e] - w_part[e] - w_alive[e]
-        out = w_rule * base + w_zero[e] * costs["zero"] + w_part[e] * costs["part"]
+        out = w_rule * rule_cost + w_zero[e] * costs["zero"] + w_part[e] * costs["part"]
         return np.asarray(out + w_alive[e] * alive_cost, dtype=np.float64)
 
     def total(per_call: F64) -> Decimal:
