@@ -170,16 +170,34 @@ def test_dashboard_serves_page_view_and_json(ledger: Ledger, licensed_logs: Path
         dash.close()
 
 
+class HalfWritten:
+    """A copy of the licensed logs with one session half written, as an agent leaves it."""
+
+    def __init__(self, licensed_logs: Path, tmp_path: Path) -> None:
+        self.watched = tmp_path / "logs"
+        shutil.copytree(licensed_logs, self.watched)
+        self.log = next(self.watched.rglob("*.jsonl"))
+        self.lines = self.log.read_bytes().splitlines(keepends=True)
+        self.log.write_bytes(b"".join(self.lines[: len(self.lines) // 2]))
+
+    def finish(self) -> None:
+        self.log.write_bytes(b"".join(self.lines))  # the agent writes the rest
+
+
+def next_version(events: Any) -> str:
+    """The next version a server-sent event stream announces."""
+    while True:
+        line = events.readline().decode()
+        if line.startswith("data: "):
+            return line[6:].strip()
+
+
 def test_dashboard_answers_head_refuses_foreign_hosts_and_streams_versions(
     licensed_logs: Path, tmp_path: Path
 ) -> None:
-    watched = tmp_path / "logs"
-    shutil.copytree(licensed_logs, watched)
-    log = next(watched.rglob("*.jsonl"))
-    lines = log.read_bytes().splitlines(keepends=True)
-    log.write_bytes(b"".join(lines[: len(lines) // 2]))
+    logs = HalfWritten(licensed_logs, tmp_path)
     with Ledger(tmp_path / "home") as led:
-        dash = Dashboard(led, [watched], port=0, poll_s=0.1)
+        dash = Dashboard(led, [logs.watched], port=0, poll_s=0.1)
         dash.start()
         try:
             head = urllib.request.Request(dash.url, method="HEAD")
@@ -193,34 +211,23 @@ def test_dashboard_answers_head_refuses_foreign_hosts_and_streams_versions(
             assert refused.value.code == 421
             with urllib.request.urlopen(dash.url + "api/events", timeout=10) as events:
                 assert events.headers["Content-Type"] == "text/event-stream"
-
-                def next_version() -> str:
-                    while True:
-                        line = events.readline().decode()
-                        if line.startswith("data: "):
-                            return line[6:].strip()
-
-                first = next_version()
+                first = next_version(events)
                 assert len(first) == 32
-                log.write_bytes(b"".join(lines))  # the agent writes the rest
-                second = next_version()
+                logs.finish()
+                second = next_version(events)
             assert second != first
         finally:
             dash.close()
-        full = cli_json(tmp_path / "c", "report", "daily", str(watched))
+        full = cli_json(tmp_path / "c", "report", "daily", str(logs.watched))
         assert led.count() == full["totals"]["calls"]
 
 
 def test_open_tabs_share_one_watcher_and_each_sees_a_change(
     licensed_logs: Path, tmp_path: Path
 ) -> None:
-    watched = tmp_path / "logs"
-    shutil.copytree(licensed_logs, watched)
-    log = next(watched.rglob("*.jsonl"))
-    lines = log.read_bytes().splitlines(keepends=True)
-    log.write_bytes(b"".join(lines[: len(lines) // 2]))
+    logs = HalfWritten(licensed_logs, tmp_path)
     with Ledger(tmp_path / "home") as led:
-        dash = Dashboard(led, [watched], port=0, poll_s=0.1)
+        dash = Dashboard(led, [logs.watched], port=0, poll_s=0.1)
         refreshes = 0
         refresh = dash.refresh
 
@@ -233,13 +240,6 @@ def test_open_tabs_share_one_watcher_and_each_sees_a_change(
         dash.start()
         tabs = [urllib.request.urlopen(dash.url + "api/events", timeout=10) for _ in range(4)]
         try:
-
-            def next_version(events: Any) -> str:
-                while True:
-                    line = events.readline().decode()
-                    if line.startswith("data: "):
-                        return line[6:].strip()
-
             first = [next_version(tab) for tab in tabs]
             assert len(set(first)) == 1
             before, started = refreshes, time.monotonic()
@@ -247,7 +247,7 @@ def test_open_tabs_share_one_watcher_and_each_sees_a_change(
             polls = (time.monotonic() - started) / dash.poll_s
             # One loop for the four tabs: about one import per poll, not four.
             assert refreshes - before <= polls + 2
-            log.write_bytes(b"".join(lines))  # the agent writes the rest
+            logs.finish()
             assert all(next_version(tab) != first[0] for tab in tabs)
         finally:
             for tab in tabs:
