@@ -297,6 +297,62 @@ def test_sequence_overhead_is_host_work_per_running_sequence() -> None:
     assert lam.host == "serial" and predict(lam, cal) < predict(lam, plain)
 
 
+def test_split_host_work_engine_loop_serial_frontend_beside() -> None:
+    """vLLM V1 without --async-scheduling ("split"): the engine core's share of the host work
+    runs in turn with the GPU step, the API server's share in its own process beside it, so a
+    step is max(GPU + b_s B, b_f B); "serial" puts both shares in turn, "overlapped" neither."""
+    from dataclasses import replace
+
+    from tokenomy.selfhost.perf_model import Deployment
+    from tokenomy.selfhost.validation import predict
+
+    bs, bf = 1.5e-4, 2e-4
+    plain = replace(
+        sh.load_calibration(), sequence_overhead_s=0.0, frontend_overhead_s=0.0,
+        host_overlap=False,
+    )  # fmt: skip
+    split_cal = replace(plain, sequence_overhead_s=bs, frontend_overhead_s=bf)
+    gpu_only = Deployment.of("llama-3.1-8b", "h100", precision="fp8", calibration=plain)
+    split = replace(gpu_only, calibration=split_cal)
+    over = replace(gpu_only, calibration=replace(split_cal, host_overlap=True))
+    for batch in (1, 64, 1024):
+        gpu = gpu_only.decode_step_time(batch, 1000)
+        assert split.decode_step_time(batch, 1000) == pytest.approx(
+            max(gpu + bs * batch, bf * batch)
+        )
+        assert over.decode_step_time(batch, 1000) == pytest.approx(max(gpu, bs * batch, bf * batch))
+    points = {p.id: p for p in sh.load_points()}
+    v1 = points["gpustack-qwen3-32b-h100-vllm-2000-100"]
+    assert v1.host == "split"
+    lam = points["lambda-llama-3.1-8b-1xh100-sharegpt-320"]  # vLLM 0.5.4: one process
+    folded = replace(split_cal, sequence_overhead_s=bs + bf, frontend_overhead_s=0.0)
+    assert predict(lam, split_cal) == pytest.approx(predict(lam, folded))
+    # The async-scheduling rows stay overlapped.
+    assert all(p.host == "overlapped" for p in points.values() if "async" in p.engine)
+
+
+def test_decode_attention_flops_run_at_the_attention_kernels_efficiency() -> None:
+    """MLA decode attention at long context is FLOP-bound: priced at FlashMLA's measured share
+    of the peak (attention_compute_efficiency), not at the decode GEMM efficiency, so scoring
+    4 tokens a sequence costs less than it did at 0.35."""
+    from dataclasses import replace
+
+    from tokenomy.selfhost.perf_model import Deployment
+
+    cal = sh.load_calibration()
+    assert cal.attention_compute_efficiency == pytest.approx(0.59)
+    old = replace(cal, attention_compute_efficiency=0.0)  # = decode_compute_efficiency
+    dep = Deployment.of("deepseek-v3", "h200", 16, "fp8", attention_parallel="dp", calibration=cal)
+    dep_old = replace(dep, calibration=old)
+    for tokens in (1, 4):
+        assert dep.decode_step_time(32, 67584, tokens) < dep_old.decode_step_time(32, 67584, tokens)
+    # GQA decode attention is KV-read-bound: a dense model's step does not move.
+    llama = Deployment.of("llama-3.1-8b", "h100", precision="fp8", calibration=cal)
+    assert llama.decode_step_time(64, 2000) == pytest.approx(
+        replace(llama, calibration=old).decode_step_time(64, 2000)
+    )
+
+
 def test_a_points_kv_dtype_is_the_one_its_engine_ran() -> None:
     """An FP8 checkpoint without KV scales keeps a bf16 KV cache under vLLM's default
     (--kv-cache-dtype auto): half the pool of the model's fp8 rule, so Llama 3.1 70B FP8 on one
