@@ -149,16 +149,12 @@ ENGINE_GRID = (  # wider: one engine's kernels may sit further from the shared f
 )
 
 
-def fit(
-    points: list[PublishedPoint],
-    base: Calibration | None = None,
-    axes: tuple[tuple[float, ...], ...] = GRID,
+def _grid_search(
+    points: list[PublishedPoint], base: Calibration, axes: tuple[tuple[Any, ...], ...]
 ) -> Calibration:
-    """Grid search over the efficiencies: minimise the median |error| on the points given."""
-    base = base or load_calibration()
-    grid = itertools.product(*axes)
+    """The calibration on the grid with the lowest median |error| on the points given."""
     best: tuple[float, Calibration] | None = None
-    for pf, df, bw, oh, imb, (seq, front) in grid:
+    for pf, df, bw, oh, imb, (seq, front) in itertools.product(*axes):
         cal = replace(
             base,
             prefill_compute_efficiency=pf,
@@ -174,6 +170,34 @@ def fit(
             best = (err, cal)
     assert best is not None
     return best[1]
+
+
+def fit(
+    points: list[PublishedPoint],
+    base: Calibration | None = None,
+    axes: tuple[tuple[Any, ...], ...] = GRID,
+) -> Calibration:
+    """Grid search in two stages, each minimising the median |error|: the GPU's efficiencies
+    (and a first host work) on the steady-state points (fixed lengths, no finite run: what the
+    kernels and the GPU set), then the host work per token scored (engine-loop and frontend
+    shares) on all the points given, the efficiencies held. Without steady-state points, one
+    search over every axis on all the points."""
+    base = base or load_calibration()
+    steady = [p for p in points if not p.requests]
+    if not steady or len(axes[-1]) == 1:
+        return _grid_search(points, base, axes)
+    gpu = _grid_search(steady, base, axes)
+    held = tuple((getattr(gpu, k),) for k in _EFFICIENCY_KEYS)
+    return _grid_search(points, gpu, (*held, axes[-1]))
+
+
+_EFFICIENCY_KEYS = (
+    "prefill_compute_efficiency",
+    "decode_compute_efficiency",
+    "bandwidth_efficiency",
+    "step_overhead_s",
+    "moe_imbalance",
+)
 
 
 def _row(v: Validated, genz: float | None, why: str) -> list[str]:
