@@ -78,7 +78,7 @@ def test_finite_run_has_a_ramp_and_a_drain_tail() -> None:
 
     # GPU-bound (no host work): a host-bound engine's steady state is capped at 1/b tok/s and
     # its tail costs less than its full batches, which hides what this test is about.
-    gpu_only = replace(LLAMA8.calibration, sequence_overhead_s=0.0)
+    gpu_only = replace(LLAMA8.calibration, sequence_overhead_s=0.0, frontend_overhead_s=0.0)
     dep = replace(LLAMA8, calibration=gpu_only)
     ins, outs = _spread(1000)
     r = simulate(dep, ins, outs)
