@@ -135,7 +135,9 @@ GRID = (
     (0.7, 0.75, 0.8, 0.85),
     (0.002, 0.004, 0.006),
     (1.0, 1.3, 1.6),
-    (0.0, 0.0001, 0.0002, 0.00025, 0.0003),
+    # Host work per token scored: (engine-loop share, serial with the GPU step unless the
+    # engine overlaps it; frontend share, in its own process beside the loop), in seconds.
+    tuple(itertools.product((0.0, 0.00015, 0.00025), (0.0, 0.0001, 0.0002))),
 )
 ENGINE_GRID = (  # wider: one engine's kernels may sit further from the shared fit
     (0.45, 0.55, 0.65, 0.75),
@@ -143,20 +145,16 @@ ENGINE_GRID = (  # wider: one engine's kernels may sit further from the shared f
     (0.7, 0.75, 0.8, 0.85, 0.9),
     (0.001, 0.002, 0.004, 0.006),
     (1.0, 1.3, 1.6),
-    (0.0,),  # trtllm-bench's points carry no per-sequence host work
+    ((0.0, 0.0),),  # trtllm-bench's points carry no per-sequence host work
 )
 
 
-def fit(
-    points: list[PublishedPoint],
-    base: Calibration | None = None,
-    axes: tuple[tuple[float, ...], ...] = GRID,
+def _grid_search(
+    points: list[PublishedPoint], base: Calibration, axes: tuple[tuple[Any, ...], ...]
 ) -> Calibration:
-    """Grid search over the efficiencies: minimise the median |error| on the points given."""
-    base = base or load_calibration()
-    grid = itertools.product(*axes)
+    """The calibration on the grid with the lowest median |error| on the points given."""
     best: tuple[float, Calibration] | None = None
-    for pf, df, bw, oh, imb, seq in grid:
+    for pf, df, bw, oh, imb, (seq, front) in itertools.product(*axes):
         cal = replace(
             base,
             prefill_compute_efficiency=pf,
@@ -165,12 +163,41 @@ def fit(
             step_overhead_s=oh,
             moe_imbalance=imb,
             sequence_overhead_s=seq,
+            frontend_overhead_s=front,
         )
         err = statistics.median(abs(v.error) for v in validate(points, cal))
         if best is None or err < best[0]:
             best = (err, cal)
     assert best is not None
     return best[1]
+
+
+def fit(
+    points: list[PublishedPoint],
+    base: Calibration | None = None,
+    axes: tuple[tuple[Any, ...], ...] = GRID,
+) -> Calibration:
+    """Grid search in two stages, each minimising the median |error|: the GPU's efficiencies
+    (and a first host work) on the steady-state points (fixed lengths, no finite run: what the
+    kernels and the GPU set), then the host work per token scored (engine-loop and frontend
+    shares) on all the points given, the efficiencies held. Without steady-state points, one
+    search over every axis on all the points."""
+    base = base or load_calibration()
+    steady = [p for p in points if not p.requests]
+    if not steady or len(axes[-1]) == 1:
+        return _grid_search(points, base, axes)
+    gpu = _grid_search(steady, base, axes)
+    held = tuple((getattr(gpu, k),) for k in _EFFICIENCY_KEYS)
+    return _grid_search(points, gpu, (*held, axes[-1]))
+
+
+_EFFICIENCY_KEYS = (
+    "prefill_compute_efficiency",
+    "decode_compute_efficiency",
+    "bandwidth_efficiency",
+    "step_overhead_s",
+    "moe_imbalance",
+)
 
 
 def _row(v: Validated, genz: float | None, why: str) -> list[str]:
@@ -250,13 +277,13 @@ def loso(points: list[PublishedPoint], genz: bool, markdown: bool) -> None:
             print("  ".join(x.ljust(w) for x, w in zip(r, widths, strict=True)))
     print("\nper held-out source (median p90, then the calibration fitted without it: prefill and"
           " decode compute efficiency, bandwidth efficiency, step overhead ms, MoE imbalance,"
-          " host work per sequence µs):")  # fmt: skip
+          " host work per sequence µs, engine loop + frontend):")  # fmt: skip
     for source, cal in zip(dict.fromkeys(p.source for p in points), fits, strict=True):
         out = [v for v, s in held if s == source]
         fitted = (
             f"{cal.prefill_compute_efficiency:g}/{cal.decode_compute_efficiency:g}/"
             f"{cal.bandwidth_efficiency:g}/{cal.step_overhead_s * 1e3:g}/{cal.moe_imbalance:g}/"
-            f"{cal.sequence_overhead_s * 1e6:g}"
+            f"{cal.sequence_overhead_s * 1e6:g}+{cal.frontend_overhead_s * 1e6:g}"
         )
         print(f"  {_stats(out)}  n={len(out):<3} {fitted:<28} {source}")
 
@@ -354,6 +381,7 @@ def main() -> None:
             "step_overhead_s",
             "moe_imbalance",
             "sequence_overhead_s",
+            "frontend_overhead_s",
         ):
             print(f"{k} = {getattr(cal, k)}")
         return

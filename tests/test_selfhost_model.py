@@ -91,7 +91,7 @@ def test_more_bandwidth_more_throughput_and_cost_formula() -> None:
     from dataclasses import replace
 
     # GPU physics: without the engine's host work, more bandwidth is more throughput.
-    gpu_only = replace(sh.load_calibration(), sequence_overhead_s=0.0)
+    gpu_only = replace(sh.load_calibration(), sequence_overhead_s=0.0, frontend_overhead_s=0.0)
     fast, slow = (
         sh.serving_estimate(
             "llama-3.1-8b", gpu, precision="fp8", concurrency=64, calibration=gpu_only
@@ -128,7 +128,7 @@ def test_speculation_gain_shrinks_as_concurrency_grows() -> None:
 
     # The GPU side of speculation (verification turns memory-bound steps compute-bound); the
     # host side is the next test.
-    gpu_only = replace(sh.load_calibration(), sequence_overhead_s=0.0)
+    gpu_only = replace(sh.load_calibration(), sequence_overhead_s=0.0, frontend_overhead_s=0.0)
     spec = sh.Speculation(0.8, 3, 0.05)
     gains = [
         sh.serving_estimate(
@@ -265,7 +265,9 @@ def test_sequence_overhead_is_host_work_per_running_sequence() -> None:
     from tokenomy.selfhost.validation import predict
 
     b = 2e-4
-    plain = replace(sh.load_calibration(), sequence_overhead_s=0.0, host_overlap=False)
+    plain = replace(
+        sh.load_calibration(), sequence_overhead_s=0.0, frontend_overhead_s=0.0, host_overlap=False
+    )
     cal = replace(plain, sequence_overhead_s=b)
     gpu_only = Deployment.of("llama-3.1-8b", "h100", precision="fp8", calibration=plain)
     serial = replace(gpu_only, calibration=cal)
@@ -297,6 +299,62 @@ def test_sequence_overhead_is_host_work_per_running_sequence() -> None:
     assert lam.host == "serial" and predict(lam, cal) < predict(lam, plain)
 
 
+def test_split_host_work_engine_loop_serial_frontend_beside() -> None:
+    """vLLM V1 without --async-scheduling ("split"): the engine core's share of the host work
+    runs in turn with the GPU step, the API server's share in its own process beside it, so a
+    step is max(GPU + b_s B, b_f B); "serial" puts both shares in turn, "overlapped" neither."""
+    from dataclasses import replace
+
+    from tokenomy.selfhost.perf_model import Deployment
+    from tokenomy.selfhost.validation import predict
+
+    bs, bf = 1.5e-4, 2e-4
+    plain = replace(
+        sh.load_calibration(), sequence_overhead_s=0.0, frontend_overhead_s=0.0,
+        host_overlap=False,
+    )  # fmt: skip
+    split_cal = replace(plain, sequence_overhead_s=bs, frontend_overhead_s=bf)
+    gpu_only = Deployment.of("llama-3.1-8b", "h100", precision="fp8", calibration=plain)
+    split = replace(gpu_only, calibration=split_cal)
+    over = replace(gpu_only, calibration=replace(split_cal, host_overlap=True))
+    for batch in (1, 64, 1024):
+        gpu = gpu_only.decode_step_time(batch, 1000)
+        assert split.decode_step_time(batch, 1000) == pytest.approx(
+            max(gpu + bs * batch, bf * batch)
+        )
+        assert over.decode_step_time(batch, 1000) == pytest.approx(max(gpu, bs * batch, bf * batch))
+    points = {p.id: p for p in sh.load_points()}
+    v1 = points["gpustack-qwen3-32b-h100-vllm-2000-100"]
+    assert v1.host == "split"
+    lam = points["lambda-llama-3.1-8b-1xh100-sharegpt-320"]  # vLLM 0.5.4: one process
+    folded = replace(split_cal, sequence_overhead_s=bs + bf, frontend_overhead_s=0.0)
+    assert predict(lam, split_cal) == pytest.approx(predict(lam, folded))
+    # The async-scheduling rows stay overlapped.
+    assert all(p.host == "overlapped" for p in points.values() if "async" in p.engine)
+
+
+def test_decode_attention_flops_run_at_the_attention_kernels_efficiency() -> None:
+    """MLA decode attention at long context is FLOP-bound: priced at FlashMLA's measured share
+    of the peak (attention_compute_efficiency), not at the decode GEMM efficiency, so scoring
+    4 tokens a sequence costs less than it did at 0.35."""
+    from dataclasses import replace
+
+    from tokenomy.selfhost.perf_model import Deployment
+
+    cal = sh.load_calibration()
+    assert cal.attention_compute_efficiency == pytest.approx(0.59)
+    old = replace(cal, attention_compute_efficiency=0.0)  # = decode_compute_efficiency
+    dep = Deployment.of("deepseek-v3", "h200", 16, "fp8", attention_parallel="dp", calibration=cal)
+    dep_old = replace(dep, calibration=old)
+    for tokens in (1, 4):
+        assert dep.decode_step_time(32, 67584, tokens) < dep_old.decode_step_time(32, 67584, tokens)
+    # GQA decode attention is KV-read-bound: a dense model's step does not move.
+    llama = Deployment.of("llama-3.1-8b", "h100", precision="fp8", calibration=cal)
+    assert llama.decode_step_time(64, 2000) == pytest.approx(
+        replace(llama, calibration=old).decode_step_time(64, 2000)
+    )
+
+
 def test_a_points_kv_dtype_is_the_one_its_engine_ran() -> None:
     """An FP8 checkpoint without KV scales keeps a bf16 KV cache under vLLM's default
     (--kv-cache-dtype auto): half the pool of the model's fp8 rule, so Llama 3.1 70B FP8 on one
@@ -324,7 +382,9 @@ def test_shipped_calibration_is_the_validated_procedure() -> None:
     from tokenomy.selfhost.validation import cross_validated_error, predict
 
     assert sh.load_calibration().sequence_overhead_s == pytest.approx(250e-6)
-    assert all(cal.host_overlap for cal in sh.load_engines().values())
+    engines = sh.load_engines()
+    assert not engines["vllm"].host_overlap  # V1 engine core: "split", as its points are
+    assert engines["sglang"].host_overlap and engines["tensorrt-llm"].host_overlap
     error, points = cross_validated_error()
     assert 0 < error <= 0.2
     assert points == sum(p.metric != "spec_speedup" for p in sh.load_points())
@@ -340,7 +400,10 @@ def test_speculation_loses_once_the_host_work_bounds_the_step() -> None:
     """Host work is charged per token scored: a verify pass scores γ + 1 tokens per sequence
     and keeps fewer, so an engine bound by its host work makes fewer tokens with speculation
     (charged per sequence-step instead, it would gain τ / 1 for free)."""
-    calibration = sh.load_calibration()
+    from dataclasses import replace
+
+    # An engine that overlaps its host work (SGLang, trtllm-serve, vLLM --async-scheduling).
+    calibration = replace(sh.load_calibration(), host_overlap=True)
     assert calibration.sequence_overhead_s > 0
 
     def gain(concurrency: int) -> float:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import time
+from dataclasses import replace
 
 import numpy as np
 import pytest
@@ -11,7 +12,7 @@ from typer.testing import CliRunner
 
 from tokenomy.cli import app
 from tokenomy.selfhost import DoesNotFitError, serving_estimate
-from tokenomy.selfhost.perf_model import Deployment
+from tokenomy.selfhost.perf_model import Deployment, load_calibration
 from tokenomy.selfhost.simulate import (
     fixed_lengths,
     ledger_lengths,
@@ -77,7 +78,7 @@ def test_finite_run_has_a_ramp_and_a_drain_tail() -> None:
 
     # GPU-bound (no host work): a host-bound engine's steady state is capped at 1/b tok/s and
     # its tail costs less than its full batches, which hides what this test is about.
-    gpu_only = replace(LLAMA8.calibration, sequence_overhead_s=0.0)
+    gpu_only = replace(LLAMA8.calibration, sequence_overhead_s=0.0, frontend_overhead_s=0.0)
     dep = replace(LLAMA8, calibration=gpu_only)
     ins, outs = _spread(1000)
     r = simulate(dep, ins, outs)
@@ -149,8 +150,11 @@ def test_finite_benchmark_points_are_predicted_by_the_simulator() -> None:
     from tokenomy.selfhost.validation import load_points, predict
 
     point = next(p for p in load_points() if p.id == "gpustack-qwen3-32b-h100-vllm-2000-100")
+    assert point.host == "split"  # vLLM V1 engine core: its host share is serial with the GPU
+    split = replace(load_calibration(), host_overlap=False)
     r = simulate_serving(point.model, point.gpu, point.gpus, precision=point.precision,
-                         input_lens=[1996] * 500, output_lens=[100] * 500)  # fmt: skip
+                         input_lens=[1996] * 500, output_lens=[100] * 500,
+                         calibration=split)  # fmt: skip
     assert predict(point) == pytest.approx(r.output_tps_per_gpu)
 
 

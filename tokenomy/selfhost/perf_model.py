@@ -92,6 +92,16 @@ class Calibration:
     # The engine runs that host work for the next step while the GPU runs this one (SGLang's
     # overlap scheduler, vLLM --async-scheduling): a step takes the longer of the two.
     host_overlap: bool = False
+    # Achieved share of the bf16 tensor-core peak in decode attention when its FLOPs, not its
+    # KV reads, set the time (MLA's absorbed attention at long context, or a speculative
+    # verify scoring several tokens a sequence): a kernel fact, not fitted. 0 = the decode
+    # GEMM efficiency (the model before 2026-12-02).
+    attention_compute_efficiency: float = 0.0
+    # Host work per token scored that always runs beside the engine loop, in another process
+    # (vLLM V1's API server detokenising and streaming while the engine core schedules, runs
+    # and samples in turn with the GPU): a step takes at least this long. 0 = all host work is
+    # sequence_overhead_s.
+    frontend_overhead_s: float = 0.0
 
 
 _FRACTIONS = (
@@ -110,8 +120,10 @@ def _check(cal: Calibration, where: str) -> Calibration:
         raise DataFileError(f"{where}: memory_policy must be total or free")
     if cal.max_batch < 1 or cal.max_batched_tokens < 1:
         raise DataFileError(f"{where}: max_batch and max_batched_tokens must be >= 1")
-    if cal.sequence_overhead_s < 0:
-        raise DataFileError(f"{where}: sequence_overhead_s must be >= 0")
+    if cal.sequence_overhead_s < 0 or cal.frontend_overhead_s < 0:
+        raise DataFileError(f"{where}: sequence_overhead_s and frontend_overhead_s must be >= 0")
+    if not 0 <= cal.attention_compute_efficiency <= 1:
+        raise DataFileError(f"{where}: attention_compute_efficiency must be in [0, 1]")
     return cal
 
 
@@ -456,8 +468,9 @@ class Deployment:
         attn_flops = tokens * m.decode_attention_flops(context)
         kv_read = batch * m.kv_elements(context) * self.kv_bytes
         readers = self.kv_shards * self.sequence_groups
+        attn_eff = cal.attention_compute_efficiency or cal.decode_compute_efficiency
         attention = max(
-            attn_flops / (n * self.gpu.flops("bf16") * cal.decode_compute_efficiency),
+            attn_flops / (n * self.gpu.flops("bf16") * attn_eff),
             kv_read / (readers * self.gpu.bandwidth * cal.bandwidth_efficiency),
         )
         overhead = cal.step_overhead_s + cal.layer_overhead_s * m.layers
@@ -465,7 +478,8 @@ class Deployment:
         # Host work per token scored (sampling, detokenising, streaming each one; a speculative
         # verify scores γ + 1 per sequence): each data-parallel rank has its own scheduler.
         host = cal.sequence_overhead_s * tokens / self.sequence_groups
-        return max(gpu, host) if cal.host_overlap else gpu + host
+        front = cal.frontend_overhead_s * tokens / self.sequence_groups
+        return max(gpu, host, front) if cal.host_overlap else max(gpu + host, front)
 
     def prefill_time(self, prompt: float, chunk: int = 8192) -> float:
         """Seconds of GPU time to prefill one prompt when prompts are batched into chunks of

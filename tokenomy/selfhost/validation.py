@@ -47,7 +47,7 @@ __all__ = [
 ]
 
 METRICS = ("output_tps_per_gpu", "input_tps_per_gpu", "tpot_ms", "spec_speedup")
-HOSTS = ("serial", "overlapped", "none")
+HOSTS = ("serial", "split", "overlapped", "none")
 
 
 @dataclass(frozen=True, slots=True)
@@ -227,7 +227,14 @@ def predict(point: PublishedPoint, calibration: Calibration | None = None) -> fl
     # The host mode is the source's, whatever the calibration's engine row says.
     calibration = calibration or load_calibration()
     if point.host == "none":
-        calibration = replace(calibration, sequence_overhead_s=0.0)
+        calibration = replace(calibration, sequence_overhead_s=0.0, frontend_overhead_s=0.0)
+    elif point.host == "serial":  # one process: the frontend's share is serial too
+        calibration = replace(
+            calibration,
+            host_overlap=False,
+            sequence_overhead_s=calibration.sequence_overhead_s + calibration.frontend_overhead_s,
+            frontend_overhead_s=0.0,
+        )
     else:
         calibration = replace(calibration, host_overlap=point.host == "overlapped")
     if point.requests and point.metric == "output_tps_per_gpu":
