@@ -129,6 +129,14 @@ def genz_predict(point: PublishedPoint) -> tuple[float | None, str]:
     return cycle / point.output_len * 1e3, ""  # tpot_ms
 
 
+# The GPU's efficiencies and overheads, in the order of the grid's first five axes.
+_EFFICIENCY_KEYS = (
+    "prefill_compute_efficiency",
+    "decode_compute_efficiency",
+    "bandwidth_efficiency",
+    "step_overhead_s",
+    "moe_imbalance",
+)
 GRID = (
     (0.45, 0.55, 0.65),
     (0.35, 0.45, 0.55),
@@ -189,15 +197,6 @@ def fit(
     gpu = _grid_search(steady, base, axes)
     held = tuple((getattr(gpu, k),) for k in _EFFICIENCY_KEYS)
     return _grid_search(points, gpu, (*held, axes[-1]))
-
-
-_EFFICIENCY_KEYS = (
-    "prefill_compute_efficiency",
-    "decode_compute_efficiency",
-    "bandwidth_efficiency",
-    "step_overhead_s",
-    "moe_imbalance",
-)
 
 
 def _row(v: Validated, genz: float | None, why: str) -> list[str]:
@@ -314,16 +313,9 @@ def matched_engines(points: list[PublishedPoint]) -> None:
 def fit_engine(points: list[PublishedPoint], name: str) -> None:
     """Fit one engine row's efficiencies on the points that engine measured; check the fit on
     split halves (fit on one half, score the other) against the shared fit."""
-    keys = (
-        "prefill_compute_efficiency",
-        "decode_compute_efficiency",
-        "bandwidth_efficiency",
-        "step_overhead_s",
-        "moe_imbalance",
-    )
     shared = load_calibration()  # the default row keeps the shared fit's efficiencies
     # The row's memory policy with the shared efficiencies: what the row is compared against.
-    base = replace(load_engines()[name], **{k: getattr(shared, k) for k in keys})
+    base = replace(load_engines()[name], **{k: getattr(shared, k) for k in _EFFICIENCY_KEYS})
     mine = [p for p in points if engine_row(p) == name]
 
     def med(ps: list[PublishedPoint], cal: Calibration) -> float:
@@ -336,7 +328,7 @@ def fit_engine(points: list[PublishedPoint], name: str) -> None:
         half = fit(train, base, ENGINE_GRID)
         print(f"  fitted on the {label} rows, the other half: own {med(test, half):.1%}, "
               f"shared {med(test, base):.1%}")  # fmt: skip
-    for k in keys:
+    for k in _EFFICIENCY_KEYS:
         print(f"{k} = {getattr(own, k)}")
 
 
@@ -374,15 +366,7 @@ def main() -> None:
             "(held out by source: --loso)",
             file=sys.stderr,
         )
-        for k in (
-            "prefill_compute_efficiency",
-            "decode_compute_efficiency",
-            "bandwidth_efficiency",
-            "step_overhead_s",
-            "moe_imbalance",
-            "sequence_overhead_s",
-            "frontend_overhead_s",
-        ):
+        for k in (*_EFFICIENCY_KEYS, "sequence_overhead_s", "frontend_overhead_s"):
             print(f"{k} = {getattr(cal, k)}")
         return
     results = validate(points)
