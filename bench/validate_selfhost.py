@@ -8,7 +8,8 @@
     python bench/validate_selfhost.py --loso     # leave-one-source-out: fit on all sources
                                                  # but one, predict that one; by family,
                                                  # beside the shipped calibration (--fit's,
-                                                 # on every source: in-sample there)
+                                                 # on every source: in-sample there);
+                                                 # --jobs 2 fits two folds at a time
     python bench/validate_selfhost.py --matched-engines  # each point with its engine's row
                                                  # of data/engines.toml, not the default
     python bench/validate_selfhost.py --fit-engine tensorrt-llm  # efficiencies of one engine
@@ -24,6 +25,7 @@ from __future__ import annotations
 import argparse
 import itertools
 import math
+import multiprocessing
 import statistics
 import sys
 import time
@@ -142,7 +144,7 @@ GRID = (
     (0.35, 0.45, 0.55),
     (0.7, 0.75, 0.8, 0.85),
     (0.002, 0.004, 0.006),
-    (1.0, 1.3, 1.6),
+    (1.0, 1.3, 1.6, 2.0),
     # Host work per token scored: (engine-loop share, serial with the GPU step unless the
     # engine overlaps it; frontend share, in its own process beside the loop), in seconds.
     tuple(itertools.product((0.0, 0.00015, 0.00025), (0.0, 0.0001, 0.0002))),
@@ -180,23 +182,39 @@ def _grid_search(
     return best[1]
 
 
+# The share of today's GPU work rate the early-2025 MLA/MoE kernels reached (third stage).
+EARLY_KERNEL_GRID = (1.0, 0.8, 0.65, 0.5, 0.4, 0.33, 0.25, 0.2, 0.15, 0.1)
+
+
 def fit(
     points: list[PublishedPoint],
     base: Calibration | None = None,
     axes: tuple[tuple[Any, ...], ...] = GRID,
 ) -> Calibration:
-    """Grid search in two stages, each minimising the median |error|: the GPU's efficiencies
-    (and a first host work) on the steady-state points (fixed lengths, no finite run: what the
+    """Grid search in stages, each minimising the median |error|: the GPU's efficiencies (and
+    a first host work) on the steady-state points (fixed lengths, no finite run: what the
     kernels and the GPU set), then the host work per token scored (engine-loop and frontend
-    shares) on all the points given, the efficiencies held. Without steady-state points, one
-    search over every axis on all the points."""
-    base = base or load_calibration()
-    steady = [p for p in points if not p.requests]
+    shares) on all the points given, the efficiencies held; both on the points measured with
+    today's kernels. Then the early-2025 MLA kernels' share of that work rate on the points
+    that ran them (none given: 1, nothing known). Without steady-state points, one search over
+    every axis on all the points."""
+    base = replace(base or load_calibration(), early_mla_kernel_efficiency=1.0)
+    current = [p for p in points if p.kernels == "current"]
+    early = [p for p in points if p.kernels != "current"]
+    steady = [p for p in current if not p.requests]
     if not steady or len(axes[-1]) == 1:
-        return _grid_search(points, base, axes)
-    gpu = _grid_search(steady, base, axes)
-    held = tuple((getattr(gpu, k),) for k in _EFFICIENCY_KEYS)
-    return _grid_search(points, gpu, (*held, axes[-1]))
+        cal = _grid_search(current, base, axes)
+    else:
+        gpu = _grid_search(steady, base, axes)
+        held = tuple((getattr(gpu, k),) for k in _EFFICIENCY_KEYS)
+        cal = _grid_search(current, gpu, (*held, axes[-1]))
+    if not early:
+        return cal
+    scored = [
+        (statistics.median(abs(v.error) for v in validate(early, trial)), trial)
+        for trial in (replace(cal, early_mla_kernel_efficiency=e) for e in EARLY_KERNEL_GRID)
+    ]
+    return min(scored, key=lambda t: t[0])[1]
 
 
 def _row(v: Validated, genz: float | None, why: str) -> list[str]:
@@ -220,20 +238,25 @@ def _stats(results: list[Validated]) -> str:
     return f"{med:6.1%} {percentile_abs_error(results, 90):7.1%}"
 
 
-def loso(points: list[PublishedPoint], genz: bool, markdown: bool) -> None:
+def _fit_without(source: str) -> Calibration:
+    """One fold's fit: every throughput/latency point but ``source``'s (a worker process)."""
+    return fit([p for p in load_points() if p.metric != "spec_speedup" and p.source != source])
+
+
+def loso(points: list[PublishedPoint], genz: bool, markdown: bool, jobs: int = 1) -> None:
     """Leave-one-source-out cross-validation, by family, beside the shipped calibration and
     GenZ. The shipped calibration is this procedure (one fold's ``fit``) run on every source,
     so its column is in-sample on every row; the held-out estimate of its error is the folds'.
     The folds start from the shipped calibration's fixed fields only (layer overhead,
     collective latency, memory policy): what the grid fits is never taken from it."""
     t0 = time.perf_counter()
-    fits: list[Calibration] = []
-
-    def recorded(train: list[PublishedPoint]) -> Calibration:
-        fits.append(fit(train))
-        return fits[-1]
-
-    held = leave_one_source_out(points, recorded)
+    sources = list(dict.fromkeys(p.source for p in points))
+    # Each fold's fit, computed up front (in parallel with --jobs); leave_one_source_out then
+    # asks for them in the same source order and scores each held-out source.
+    with multiprocessing.Pool(jobs) as pool:
+        fits = pool.map(_fit_without, sources, chunksize=1)
+    by_train = iter(fits)
+    held = leave_one_source_out(points, lambda _train: next(by_train))
     inside = {v.point.id: v for v in validate(points)}
     print(f"fitted {len(dict.fromkeys(p.source for p in points))} times in "
           f"{time.perf_counter() - t0:.0f} s", file=sys.stderr)  # fmt: skip
@@ -276,13 +299,14 @@ def loso(points: list[PublishedPoint], genz: bool, markdown: bool) -> None:
             print("  ".join(x.ljust(w) for x, w in zip(r, widths, strict=True)))
     print("\nper held-out source (median p90, then the calibration fitted without it: prefill and"
           " decode compute efficiency, bandwidth efficiency, step overhead ms, MoE imbalance,"
-          " host work per sequence µs, engine loop + frontend):")  # fmt: skip
-    for source, cal in zip(dict.fromkeys(p.source for p in points), fits, strict=True):
+          " host work per sequence µs, engine loop + frontend, early-2025 MLA kernels' rate):")  # fmt: skip
+    for source, cal in zip(sources, fits, strict=True):
         out = [v for v, s in held if s == source]
         fitted = (
             f"{cal.prefill_compute_efficiency:g}/{cal.decode_compute_efficiency:g}/"
             f"{cal.bandwidth_efficiency:g}/{cal.step_overhead_s * 1e3:g}/{cal.moe_imbalance:g}/"
-            f"{cal.sequence_overhead_s * 1e6:g}+{cal.frontend_overhead_s * 1e6:g}"
+            f"{cal.sequence_overhead_s * 1e6:g}+{cal.frontend_overhead_s * 1e6:g}/"
+            f"{cal.early_mla_kernel_efficiency:g}"
         )
         print(f"  {_stats(out)}  n={len(out):<3} {fitted:<28} {source}")
 
@@ -341,12 +365,13 @@ def main() -> None:
     )
     ap.add_argument("--fit-engine", metavar="NAME", help="fit one engine row's efficiencies")
     ap.add_argument("--no-genz", action="store_true")
+    ap.add_argument("--jobs", type=int, default=1, help="--loso: folds fitted in parallel")
     ap.add_argument("--markdown", action="store_true")
     args = ap.parse_args()
     points = list(load_points())
     throughput = [p for p in points if p.metric != "spec_speedup"]
     if args.loso:
-        loso(throughput, not args.no_genz, args.markdown)
+        loso(throughput, not args.no_genz, args.markdown, args.jobs)
         return
     if args.matched_engines:
         matched_engines(throughput)
@@ -366,7 +391,12 @@ def main() -> None:
             "(held out by source: --loso)",
             file=sys.stderr,
         )
-        for k in (*_EFFICIENCY_KEYS, "sequence_overhead_s", "frontend_overhead_s"):
+        for k in (
+            *_EFFICIENCY_KEYS,
+            "sequence_overhead_s",
+            "frontend_overhead_s",
+            "early_mla_kernel_efficiency",
+        ):
             print(f"{k} = {getattr(cal, k)}")
         return
     results = validate(points)

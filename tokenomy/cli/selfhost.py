@@ -57,6 +57,8 @@ def _estimate_record(
     arch, card, engine = get_model(est.model), get_gpu(est.gpu), load_engine(est.engine)
     title = f"{arch.label} on {est.gpus}x {card.label}: what a token costs (an estimate)"
     attention = f", {est.attention_parallel.upper()} attention" if est.attention_parallel else ""
+    if est.experts:
+        attention += f", {est.experts.upper()} experts"
     kv = est.kv_precision or ("fp8" if est.precision == "fp4" else est.precision)
     items = [
         ("model", f"{arch.label} ({est.model}), {est.precision} weights"),
@@ -113,7 +115,9 @@ def selfhost(
     engine: Annotated[
         str | None,
         typer.Option(
-            "--engine", help="vllm (default), sglang or tensorrt-llm (tokenomy/data/engines.toml)."
+            "--engine",
+            help="vllm (default), sglang or tensorrt-llm; sglang-0.4 or vllm-0.7 for early-2025"
+            " releases (tokenomy/data/engines.toml).",
         ),
     ] = None,
     kv_dtype: Annotated[
@@ -131,6 +135,14 @@ def selfhost(
             "every GPU); dp: data-parallel attention, one GPU per sequence.",
         ),
     ] = "tp",
+    experts: Annotated[
+        str,
+        typer.Option(
+            "--experts",
+            help="An MoE model's experts: tp (each sharded over the GPUs), ep (whole experts "
+            "spread, all-to-all) or auto (default: ep across nodes, tp within one).",
+        ),
+    ] = "auto",
     precision: Annotated[
         str,
         typer.Option(
@@ -246,6 +258,7 @@ def selfhost(
         "engine": engine,
         "kv_precision": kv_dtype.lower(),
         "attention_parallel": attention.lower(),
+        "experts": experts.lower(),
     }
     try:
         spec = _speculation(spec_acceptance, spec_draft_len, spec_draft_cost, spec_adaptive)

@@ -210,6 +210,7 @@ def break_even(
     engine: str | None = None,
     kv_precision: str = "",
     attention_parallel: str = "tp",
+    experts: str = "auto",
 ) -> BreakEven:
     """Size a fleet of ``gpus``-GPU replicas for ``workload`` and compare it with APIs.
 
@@ -232,6 +233,7 @@ def break_even(
         engine=engine,
         kv_precision=kv_precision,
         attention_parallel=attention_parallel,
+        experts=experts,
     )
     # One replica serves output_tps output tokens/s (its input ride along at the same mix).
     peak_output_tps = workload.output_tokens_per_day / 86400 * workload.peak_factor

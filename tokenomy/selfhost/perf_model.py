@@ -56,6 +56,10 @@ class InvalidParallelismError(DoesNotFitError):
 # --kv-cache-dtype): bytes per element. fp16 and bf16 take the same space.
 KV_DTYPES: dict[str, str] = {"fp16": "bf16", "bf16": "bf16", "fp8": "fp8"}
 ATTENTION_PARALLEL = ("tp", "dp")
+# How an MoE model's experts sit on the GPUs: "tp" (every expert sharded over them; the
+# engines' default within a node), "ep" (whole experts spread over them, all-to-all dispatch
+# and combine) or "auto" (ep across nodes, as DeepEP deployments run, tp within one).
+EXPERT_PARALLEL = ("auto", "tp", "ep")
 _SAMPLER_SEQS = 1024  # vLLM profiles the sampler with max_num_seqs (1024 on >= 70 GB GPUs)
 
 
@@ -102,6 +106,16 @@ class Calibration:
     # and samples in turn with the GPU): a step takes at least this long. 0 = all host work is
     # sequence_overhead_s.
     frontend_overhead_s: float = 0.0
+    # DeepSeek's MLA and block-scaled FP8 MoE layers on the first generic kernels engines ran
+    # them with (Triton MLA decode, Triton block-FP8 GEMMs and fused MoE: SGLang <= 0.4.4,
+    # vLLM <= 0.8.2, TensorRT-LLM <= 0.18, early 2025), before FlashMLA and DeepGEMM became
+    # their defaults. early_mla_kernels marks an engine (or a published point) that ran them;
+    # early_mla_kernel_efficiency is the share of today's GPU step rate they reach (a step's
+    # kernels, collectives and launches together: at batch 1 those engines took 21-42 ms a
+    # step where the model's collectives and launches take 7), fitted on the points so
+    # marked. Models without MLA are unaffected.
+    early_mla_kernels: bool = False
+    early_mla_kernel_efficiency: float = 1.0
 
 
 _FRACTIONS = (
@@ -124,6 +138,8 @@ def _check(cal: Calibration, where: str) -> Calibration:
         raise DataFileError(f"{where}: sequence_overhead_s and frontend_overhead_s must be >= 0")
     if not 0 <= cal.attention_compute_efficiency <= 1:
         raise DataFileError(f"{where}: attention_compute_efficiency must be in [0, 1]")
+    if not 0 < cal.early_mla_kernel_efficiency <= 1:
+        raise DataFileError(f"{where}: early_mla_kernel_efficiency must be in (0, 1]")
     return cal
 
 
@@ -212,6 +228,7 @@ class Deployment:
     kv_precision: str = ""  # "" = the weights' precision, but never below fp8
     calibration: Calibration = field(default_factory=load_calibration)
     attention_parallel: str = "tp"  # "tp": heads split over the GPUs; "dp": one GPU a sequence
+    experts: str = "auto"  # EXPERT_PARALLEL
 
     def __post_init__(self) -> None:
         if self.gpus < 1:
@@ -228,6 +245,8 @@ class Deployment:
             raise ValueError(
                 f"attention parallelism must be tp or dp, got {self.attention_parallel!r}"
             )
+        if self.experts not in EXPERT_PARALLEL:
+            raise ValueError(f"experts must be auto, tp or ep, got {self.experts!r}")
 
     def check_parallelism(self) -> None:
         """Tensor-parallel attention gives each GPU whole heads: the GPU count must divide the
@@ -263,6 +282,7 @@ class Deployment:
         price_per_hour: float | None = None,
         calibration: Calibration | None = None,
         attention_parallel: str = "tp",
+        experts: str = "auto",
     ) -> Deployment:
         arch, card = get_model(model), get_gpu(gpu)
         if price_per_hour is not None:
@@ -275,6 +295,7 @@ class Deployment:
             kv_precision,
             calibration or load_calibration(),
             attention_parallel,
+            experts,
         )
 
     # -- sizes ------------------------------------------------------------------------------
@@ -287,6 +308,25 @@ class Deployment:
     @property
     def dp_attention(self) -> bool:
         return self.attention_parallel == "dp" and self.gpus > 1
+
+    @property
+    def expert_parallel(self) -> bool:
+        """Whole experts spread over the GPUs (all-to-all) rather than each one sharded."""
+        if not self.model.is_moe or self.gpus == 1:
+            return False
+        if self.experts == "auto":
+            return self.gpus > self.gpu.nvlink_domain
+        return self.experts == "ep"
+
+    @property
+    def kernel_rate(self) -> float:
+        """The share of the fitted GPU step rate (kernels, collectives and launches together)
+        this engine reaches on this model: below 1 only for an MLA model on the early-2025
+        kernels (see Calibration)."""
+        cal = self.calibration
+        if cal.early_mla_kernels and self.model.attention == "mla":
+            return cal.early_mla_kernel_efficiency
+        return 1.0
 
     @property
     def weight_bytes(self) -> float:
@@ -414,18 +454,24 @@ class Deployment:
         return touched * (nodes - 1) / nodes * n / (n - 1)  # _collective applies (n-1)/n
 
     def communication_time(self, tokens: float) -> float:
-        """Per forward pass over ``tokens`` tokens: MoE all-to-alls (dispatch and combine per
-        MoE layer) and, for tensor-parallel dense layers, two all-reduces per layer."""
+        """Per forward pass over ``tokens`` tokens: for an MoE model, expert-parallel
+        all-to-alls (dispatch and combine per MoE layer) or, with the experts sharded, the
+        reduction of each MoE layer's output (an all-reduce; under data-parallel attention an
+        all-gather of the tokens before and a reduce-scatter after, the same bytes); and for
+        tensor-parallel attention and dense layers, their all-reduces."""
         if self.gpus == 1:
             return 0.0
         m = self.model
         act = tokens * m.hidden * 2  # BF16 activations
         t = 0.0
         if m.is_moe:
-            # Dispatch goes out at the GEMM precision (FP8 in DeepEP), combine comes back BF16.
-            dispatch = tokens * m.hidden * min(self.weight_bytes, 2.0)
-            per_gpu = (dispatch + act) / 2 * self._copies_per_token() / self.gpus
-            t += 2 * m.moe_layers * self._collective(per_gpu, all_reduce=False)
+            if self.expert_parallel:
+                # Dispatch goes out at the GEMM precision (FP8 in DeepEP), combine comes back BF16.
+                dispatch = tokens * m.hidden * min(self.weight_bytes, 2.0)
+                per_gpu = (dispatch + act) / 2 * self._copies_per_token() / self.gpus
+                t += 2 * m.moe_layers * self._collective(per_gpu, all_reduce=False)
+            else:
+                t += m.moe_layers * self._collective(act, all_reduce=True)
             if not self.dp_attention:  # tensor-parallel attention: one all-reduce a layer
                 t += m.layers * self._collective(act, all_reduce=True)
             t += m.dense_layers * 2 * self._collective(act, all_reduce=True)
@@ -453,10 +499,13 @@ class Deployment:
         return dense + experts
 
     def _with_communication(self, work: float, tokens: float) -> float:
-        """MoE engines overlap expert all-to-alls with compute (DeepSeek's dual micro-batch,
-        SGLang's two-batch overlap); tensor-parallel all-reduces sit on the critical path."""
+        """Expert parallelism across nodes overlaps its all-to-alls with compute (DeepSeek's
+        dual micro-batch, SGLang's two-batch overlap, as those deployments run it); within a
+        node, and for every all-reduce, communication sits on the critical path."""
         comm = self.communication_time(tokens)
-        return max(work, comm) if self.model.is_moe else work + comm
+        if self.expert_parallel and self.gpus > self.gpu.nvlink_domain:
+            return max(work, comm)
+        return work + comm
 
     def decode_step_time(self, batch: float, context: float, tokens_per_sequence: int = 1) -> float:
         """Seconds for one decode step of ``batch`` sequences with ``context`` cached tokens
@@ -474,7 +523,7 @@ class Deployment:
             kv_read / (readers * self.gpu.bandwidth * cal.bandwidth_efficiency),
         )
         overhead = cal.step_overhead_s + cal.layer_overhead_s * m.layers
-        gpu = self._with_communication(linear + attention, tokens) + overhead
+        gpu = (self._with_communication(linear + attention, tokens) + overhead) / self.kernel_rate
         # Host work per token scored (sampling, detokenising, streaming each one; a speculative
         # verify scores γ + 1 per sequence): each data-parallel rank has its own scheduler.
         host = cal.sequence_overhead_s * tokens / self.sequence_groups
@@ -496,7 +545,8 @@ class Deployment:
             / prompt
             / (n * self.gpu.flops("bf16") * cal.prefill_compute_efficiency)
         )
-        return self._with_communication(linear + attention, pass_tokens) * prompt / pass_tokens
+        work = self._with_communication(linear + attention, pass_tokens) / self.kernel_rate
+        return work * prompt / pass_tokens
 
 
 def _splits(dep: Deployment) -> bool:
@@ -535,6 +585,7 @@ class Estimate:
     kv_precision: str = ""  # the KV-cache dtype when given explicitly
     engine: str = "vllm"
     attention_parallel: str = ""  # "tp" / "dp" where it matters (MLA on several GPUs)
+    experts: str = ""  # "tp" / "ep" where it matters (an MoE model on several GPUs)
     kv_pool_tokens: int = 0  # tokens of context one KV pool holds
 
     @property
@@ -623,6 +674,8 @@ class Estimate:
             out["kv_precision"] = self.kv_precision
         if self.attention_parallel:
             out["attention_parallel"] = self.attention_parallel
+        if self.experts:
+            out["experts"] = self.experts
         return out
 
 
@@ -675,6 +728,7 @@ def serving_estimate(
     prefix_hit: float = 0.0,
     engine: str | None = None,
     attention_parallel: str = "tp",
+    experts: str = "auto",
 ) -> Estimate:
     """Predict throughput and $ per million tokens for ``model`` on ``gpus`` x ``gpu``.
 
@@ -710,6 +764,7 @@ def serving_estimate(
         kv_precision,
         calibration or load_calibration(),
         attention_parallel,
+        experts,
     )
     context = input_len + output_len / 2  # mean over a sequence's life (paged KV cache)
     limit = dep.max_concurrency(context)
@@ -773,6 +828,7 @@ def serving_estimate(
         kv_precision=kv_precision,
         engine=dep.calibration.engine,
         attention_parallel=attention_parallel if mla_multi or attention_parallel != "tp" else "",
+        experts=("ep" if dep.expert_parallel else "tp") if arch.is_moe and gpus > 1 else "",
         kv_pool_tokens=dep.kv_pool_tokens(),
     )
 

@@ -410,6 +410,7 @@ def simulate_serving(
     calibration: Calibration | None = None,
     engine: str | None = None,
     attention_parallel: str = "tp",
+    experts: str = "auto",
     rate: float | None = None,
     concurrency: int | None = None,
     seed: int = 0,
@@ -428,6 +429,7 @@ def simulate_serving(
         kv_precision,
         calibration or load_calibration(),
         attention_parallel,
+        experts,
     )
     return simulate(dep, input_lens, output_lens, rate=rate, concurrency=concurrency, seed=seed)
 

@@ -23,6 +23,7 @@ from functools import cache
 
 from tokenomy.selfhost.datafile import DataFileError, read_table
 from tokenomy.selfhost.perf_model import (
+    EXPERT_PARALLEL,
     KV_DTYPES,
     Calibration,
     load_calibration,
@@ -48,6 +49,7 @@ __all__ = [
 
 METRICS = ("output_tps_per_gpu", "input_tps_per_gpu", "tpot_ms", "spec_speedup")
 HOSTS = ("serial", "split", "overlapped", "none")
+KERNELS = ("current", "early-2025")
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,6 +78,10 @@ class PublishedPoint:
     # or "none" (a native executor driven offline: trtllm-bench).
     host: str = "serial"
     kv_precision: str = ""  # the KV-cache dtype the engine ran ("" = the model's default rule)
+    # "early-2025": the engine ran DeepSeek's MLA and block-FP8 MoE on its first generic kernels
+    # (SGLang <= 0.4.4, vLLM <= 0.8.2, TensorRT-LLM <= 0.18; Calibration.early_mla_kernels).
+    kernels: str = "current"
+    experts: str = "auto"  # an MoE model's experts: "tp" sharded, "ep" spread (perf_model)
 
 
 @dataclass(frozen=True, slots=True)
@@ -134,7 +140,13 @@ def load_points() -> tuple[PublishedPoint, ...]:
             held_out=held_out,
             host=row.text("host", "serial"),
             kv_precision=row.text("kv_precision") if "kv_precision" in row.data else "",
+            kernels=row.text("kernels", "current"),
+            experts=row.text("experts", "auto"),
         )
+        if point.experts not in EXPERT_PARALLEL:
+            raise row.fail(f"'experts' must be one of {', '.join(EXPERT_PARALLEL)}")
+        if point.kernels not in KERNELS:
+            raise row.fail(f"'kernels' must be one of {', '.join(KERNELS)}, got {point.kernels!r}")
         if point.kv_precision and point.kv_precision not in KV_DTYPES:
             raise row.fail(f"'kv_precision' must be one of {', '.join(KV_DTYPES)}")
         if point.host not in HOSTS:
@@ -216,6 +228,7 @@ def _simulated(point: PublishedPoint, calibration: Calibration | None) -> float:
         kv_precision=point.kv_precision,
         calibration=calibration,
         attention_parallel=point.attention_parallel,
+        experts=point.experts,
         concurrency=point.concurrency or None,
     )
     return result.output_tps_per_gpu
@@ -226,6 +239,7 @@ def predict(point: PublishedPoint, calibration: Calibration | None = None) -> fl
     or for a finite benchmark (``requests`` > 0) the engine simulator's."""
     # The host mode is the source's, whatever the calibration's engine row says.
     calibration = calibration or load_calibration()
+    calibration = replace(calibration, early_mla_kernels=point.kernels == "early-2025")
     if point.host == "none":
         calibration = replace(calibration, sequence_overhead_s=0.0, frontend_overhead_s=0.0)
     elif point.host == "serial":  # one process: the frontend's share is serial too
@@ -251,6 +265,7 @@ def predict(point: PublishedPoint, calibration: Calibration | None = None) -> fl
         phase=point.phase,
         calibration=calibration,
         attention_parallel=point.attention_parallel,
+        experts=point.experts,
         kv_precision=point.kv_precision,
     )
     if point.metric == "spec_speedup":
