@@ -299,7 +299,8 @@ def loso(points: list[PublishedPoint], genz: bool, markdown: bool, jobs: int = 1
             print("  ".join(x.ljust(w) for x, w in zip(r, widths, strict=True)))
     print("\nper held-out source (median p90, then the calibration fitted without it: prefill and"
           " decode compute efficiency, bandwidth efficiency, step overhead ms, MoE imbalance,"
-          " host work per sequence µs, engine loop + frontend, early-2025 MLA kernels' rate):")  # fmt: skip
+          " host work per sequence µs, engine loop + frontend, early-2025 MLA kernels'"
+          " rate):")  # fmt: skip
     for source, cal in zip(sources, fits, strict=True):
         out = [v for v, s in held if s == source]
         fitted = (

@@ -474,3 +474,37 @@ def test_a_points_kernels_field_is_checked(tmp_path: Path, monkeypatch: pytest.M
             validation.load_points()
     finally:
         validation.load_points.cache_clear()
+
+
+def test_experts_sharded_within_a_node_spread_across_nodes() -> None:
+    """Within a node the engines shard every expert: each MoE layer's output is all-reduced
+    on the critical path (the step is kernels + collectives). Spread across nodes, the
+    all-to-alls overlap with compute (the longer of the two). `auto` picks by node."""
+    from dataclasses import replace
+
+    from tokenomy.selfhost.perf_model import Deployment
+
+    cal = replace(sh.load_calibration(), sequence_overhead_s=0.0, frontend_overhead_s=0.0)
+    tp = Deployment.of("deepseek-r1", "h200", 8, "fp8", calibration=cal)
+    ep = replace(tp, experts="ep")
+    assert not tp.expert_parallel and ep.expert_parallel
+    overhead = cal.step_overhead_s + cal.layer_overhead_s * tp.model.layers
+    kernels = tp._linear_time(4, cal.decode_compute_efficiency)
+    attention = tp.decode_step_time(4, 1000) - overhead - kernels - tp.communication_time(4)
+    assert attention > 0  # the step is the sum of its parts under tp
+    assert tp.communication_time(4) > 0.5 * tp.model.layers * 2 * cal.collective_latency_s
+    # Within a node even spread experts sit on the critical path; across nodes they overlap.
+    big = Deployment.of("deepseek-r1", "h200", 32, "fp8", calibration=cal, attention_parallel="dp")
+    assert big.expert_parallel and big.experts == "auto"
+    work = big._linear_time(32 * 64, cal.decode_compute_efficiency)
+    assert big._with_communication(work, 32 * 64) == max(work, big.communication_time(32 * 64))
+    assert ep._with_communication(1e-3, 4) == pytest.approx(1e-3 + ep.communication_time(4))
+    # A dense model has no experts to place; an estimate says how an MoE model's were placed.
+    assert not Deployment.of("llama-3.1-70b", "h100", 8, "fp8", experts="ep").expert_parallel
+    est = sh.serving_estimate(
+        "deepseek-r1", "h200", 8, concurrency=4, input_len=922, output_len=922
+    )
+    assert est.experts == "tp" and est.as_dict()["experts"] == "tp"
+    assert "experts" not in sh.serving_estimate("llama-3.1-8b", "h100").as_dict()
+    with pytest.raises(ValueError, match="experts must be auto, tp or ep"):
+        Deployment.of("deepseek-r1", "h200", 8, experts="dp")
