@@ -12,8 +12,9 @@
                                                  # --jobs 2 fits two folds at a time
     python bench/validate_selfhost.py --matched-engines  # each point with its engine's row
                                                  # of data/engines.toml, not the default
-    python bench/validate_selfhost.py --fit-engine tensorrt-llm  # efficiencies of one engine
-                                                 # row from that engine's points only
+    python bench/validate_selfhost.py --fit-engine tensorrt-llm --source perf-overview
+                                                 # efficiencies of one engine row from that
+                                                 # engine's points (of one source) only
 
 GenZ (``pip install genz-llm``, the bench extra) is run at its defaults (efficiency 1, its own
 operator roofline) on the same set-up and the same concurrency as ours, with the same
@@ -335,13 +336,14 @@ def matched_engines(points: list[PublishedPoint]) -> None:
     )
 
 
-def fit_engine(points: list[PublishedPoint], name: str) -> None:
-    """Fit one engine row's efficiencies on the points that engine measured; check the fit on
-    split halves (fit on one half, score the other) against the shared fit."""
+def fit_engine(points: list[PublishedPoint], name: str, source: str = "") -> None:
+    """Fit one engine row's efficiencies on the points that engine measured (those of sources
+    containing ``source``, if given); check the fit on split halves (fit on one half, score
+    the other) against the shared fit."""
     shared = load_calibration()  # the default row keeps the shared fit's efficiencies
     # The row's memory policy with the shared efficiencies: what the row is compared against.
     base = replace(load_engines()[name], **{k: getattr(shared, k) for k in _EFFICIENCY_KEYS})
-    mine = [p for p in points if engine_row(p) == name]
+    mine = [p for p in points if engine_row(p) == name and source in p.source]
 
     def med(ps: list[PublishedPoint], cal: Calibration) -> float:
         return statistics.median(abs(v.error) for v in validate(ps, cal))
@@ -365,6 +367,7 @@ def main() -> None:
         "--matched-engines", action="store_true", help="each point under its engine's row"
     )
     ap.add_argument("--fit-engine", metavar="NAME", help="fit one engine row's efficiencies")
+    ap.add_argument("--source", default="", help="--fit-engine: only sources containing this")
     ap.add_argument("--no-genz", action="store_true")
     ap.add_argument("--jobs", type=int, default=1, help="--loso: folds fitted in parallel")
     ap.add_argument("--markdown", action="store_true")
@@ -378,7 +381,7 @@ def main() -> None:
         matched_engines(throughput)
         return
     if args.fit_engine:
-        fit_engine(throughput, args.fit_engine)
+        fit_engine(throughput, args.fit_engine, args.source)
         return
     if args.fit:
         # The procedure --loso validates (one fold's fit), run on every source: what ships.
