@@ -58,6 +58,7 @@ GENZ_MODELS = {  # our name -> GenZ's model id (None: GenZ 0.0.16 does not ship 
     "llama-3.3-70b": "meta-llama/Llama-3.1-70B",  # same architecture
     "llama-3.1-405b": "meta-llama/Llama-3.1-405B",
     "deepseek-v3": "deepseek-ai/DeepSeek-V3-Base",
+    "deepseek-r1": "deepseek-ai/DeepSeek-V3-Base",  # same architecture
     "mixtral-8x7b": "mistralai/Mixtral-8x7B",
 }
 GENZ_BITS = {"bf16": "bf16", "fp8": "fp8", "fp4": "int4"}
