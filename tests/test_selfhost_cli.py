@@ -34,9 +34,10 @@ def test_selfhost_json() -> None:
     )
     assert res.exit_code == 0, res.output
     row = json.loads(res.stdout)["rows"][0]
-    # Host-bound: vLLM V1 overlaps 250 µs of host work per sequence per step with the GPU,
-    # so one engine makes at most 1 / 250 µs = 4,000 output tok/s (less with the prefills).
-    assert 3000 < row["output_tps_per_gpu"] <= 4000 and row["usd_per_m_output"] > 0
+    # Host-bound: vLLM V1 runs its API server's 200 µs of host work per token beside the
+    # engine loop, so one engine makes at most 1 / 200 µs = 5,000 output tok/s (less with the
+    # engine loop's own 150 µs in turn with the GPU, and the prefills).
+    assert 3000 < row["output_tps_per_gpu"] <= 5000 and row["usd_per_m_output"] > 0
     assert json.loads(res.stdout)["model_median_abs_error"] <= 0.25
 
 

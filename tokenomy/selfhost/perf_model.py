@@ -490,12 +490,14 @@ class Deployment:
         dense = max(2.0 * (m.active_params - routed_active) * tokens / peak, dense_read / bandwidth)
         if not m.is_moe:
             return dense
-        # Routed experts: the most loaded GPU sets the pace (imbalance > 1 without EPLB).
+        # Routed experts. Spread (EP): the most loaded GPU sets the pace, its tokens and its
+        # experts both moe_imbalance times the mean (> 1 without EPLB). Sharded (TP): every GPU
+        # computes an equal slice, so the factor only stretches the weight reads, where the
+        # fused-MoE kernels fall short at a few tokens an expert.
         touched = min(m.expected_experts_touched(tokens) * cal.moe_imbalance, m.experts)
         expert_read = m.moe_layers * touched * m.expert_params * self.weight_bytes / n
-        experts = max(
-            2.0 * routed_active * tokens * cal.moe_imbalance / peak, expert_read / bandwidth
-        )
+        busiest = cal.moe_imbalance if self.expert_parallel else 1.0
+        experts = max(2.0 * routed_active * tokens * busiest / peak, expert_read / bandwidth)
         return dense + experts
 
     def _with_communication(self, work: float, tokens: float) -> float:
