@@ -439,30 +439,30 @@ def expected_replay(
     to_input = (write_kind == "input") | (mode == "automatic")
     to_5m = ~to_input & ((write_kind == "cache_write_5m") | (ttl < TTL_1H))
     to_1h = ~to_input & ~to_5m
+
+    def unread(delta: npt.NDArray[np.int64]) -> Split:
+        """The rules' split with ``delta`` tokens of each call's read sent where a miss sends
+        them (fresh input or a cache write)."""
+        out = _copy(split)
+        out.cache_read[:] -= delta
+        out.input[:] += np.where(to_input, delta, 0)
+        out.cache_write_5m[:] += np.where(to_5m, delta, 0)
+        out.cache_write_1h[:] += np.where(to_1h, delta, 0)
+        return out
+
     # Automatic caches shown to miss: a live hit reads the measured share less than the rules
     # (the end of the previous request not cached yet); the rest is sent fresh.
     shortened = cached & ~late & has_p & (hit > 0) & (short[g_of] > 0)
     rule_cost = base
     if shortened.any():
         cut = np.where(shortened, np.rint(hit * short[g_of]).astype(np.int64), 0)
-        fewer = _copy(split)
-        fewer.cache_read[:] -= cut
-        fewer.input[:] += np.where(to_input, cut, 0)
-        fewer.cache_write_5m[:] += np.where(to_5m, cut, 0)
-        fewer.cache_write_1h[:] += np.where(to_1h, cut, 0)
-        rule_cost = price(trace, fewer, pricer).per_call
+        rule_cost = price(trace, unread(cut), pricer).per_call
     missable = cached & ~late & (hit > 0) & (miss["point"][g_of] > 0)
     w_zero = {e: np.where(missable, miss[e][g_of] * (1 - part_share[g_of]), 0.0) for e in ends}
     w_part = {e: np.where(missable, miss[e][g_of] * part_share[g_of], 0.0) for e in ends}
 
     def missed_split(new_read: npt.NDArray[np.int64]) -> Split:
-        out = _copy(split)
-        delta = np.where(missable, hit - new_read, 0)
-        out.cache_read[:] -= delta
-        out.input[:] += np.where(to_input, delta, 0)
-        out.cache_write_5m[:] += np.where(to_5m, delta, 0)
-        out.cache_write_1h[:] += np.where(to_1h, delta, 0)
-        return out
+        return unread(np.where(missable, hit - new_read, 0))
 
     costs = {
         "zero": price(trace, missed_split(np.zeros(n, dtype=np.int64)), pricer).per_call,
