@@ -24,6 +24,7 @@ steady-state cycle (C prefills + output_len decode steps), so only the step time
 from __future__ import annotations
 
 import argparse
+import functools
 import itertools
 import math
 import multiprocessing
@@ -240,9 +241,9 @@ def _stats(results: list[Validated]) -> str:
     return f"{med:6.1%} {percentile_abs_error(results, 90):7.1%}"
 
 
-def _fit_without(source: str) -> Calibration:
-    """One fold's fit: every throughput/latency point but ``source``'s (a worker process)."""
-    return fit([p for p in load_points() if p.metric != "spec_speedup" and p.source != source])
+def _fit_without(points: list[PublishedPoint], source: str) -> Calibration:
+    """One fold's fit: every point given but ``source``'s (run in a worker process)."""
+    return fit([p for p in points if p.source != source])
 
 
 def loso(points: list[PublishedPoint], genz: bool, markdown: bool, jobs: int = 1) -> None:
@@ -256,11 +257,11 @@ def loso(points: list[PublishedPoint], genz: bool, markdown: bool, jobs: int = 1
     # Each fold's fit, computed up front (in parallel with --jobs); leave_one_source_out then
     # asks for them in the same source order and scores each held-out source.
     with multiprocessing.Pool(jobs) as pool:
-        fits = pool.map(_fit_without, sources, chunksize=1)
+        fits = pool.map(functools.partial(_fit_without, points), sources, chunksize=1)
     by_train = iter(fits)
     held = leave_one_source_out(points, lambda _train: next(by_train))
     inside = {v.point.id: v for v in validate(points)}
-    print(f"fitted {len(dict.fromkeys(p.source for p in points))} times in "
+    print(f"fitted {len(sources)} times in "
           f"{time.perf_counter() - t0:.0f} s", file=sys.stderr)  # fmt: skip
     genz_err: dict[str, float] = {}
     if genz:
