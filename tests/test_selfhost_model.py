@@ -3,13 +3,21 @@ published measurements."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 import tokenomy.selfhost as sh
 from tokenomy.selfhost.datafile import DataFileError, read_table
 from tokenomy.selfhost.speculative import expected_tokens_per_step
+
+
+def no_host_work(cal: sh.Calibration | None = None, **fields: Any) -> sh.Calibration:
+    """``cal`` (the shipped calibration) without the engine's host work: the GPU step alone."""
+    base = cal or sh.load_calibration()
+    return replace(base, sequence_overhead_s=0.0, frontend_overhead_s=0.0, **fields)
 
 
 def test_public_api_names_exist() -> None:
@@ -88,10 +96,8 @@ def test_impossible_setups_raise_clear_errors() -> None:
 
 
 def test_more_bandwidth_more_throughput_and_cost_formula() -> None:
-    from dataclasses import replace
-
     # GPU physics: without the engine's host work, more bandwidth is more throughput.
-    gpu_only = replace(sh.load_calibration(), sequence_overhead_s=0.0, frontend_overhead_s=0.0)
+    gpu_only = no_host_work()
     fast, slow = (
         sh.serving_estimate(
             "llama-3.1-8b", gpu, precision="fp8", concurrency=64, calibration=gpu_only
@@ -125,11 +131,9 @@ def test_leviathan_expected_tokens() -> None:
 
 
 def test_speculation_gain_shrinks_as_concurrency_grows() -> None:
-    from dataclasses import replace
-
     # The GPU side of speculation (verification turns memory-bound steps compute-bound); the
     # host side is the next test.
-    gpu_only = replace(sh.load_calibration(), sequence_overhead_s=0.0, frontend_overhead_s=0.0)
+    gpu_only = no_host_work()
     spec = sh.Speculation(0.8, 3, 0.05)
     gains = [
         sh.serving_estimate(
@@ -260,15 +264,11 @@ def test_sequence_overhead_is_host_work_per_running_sequence() -> None:
     """Issue 13: per-sequence host work (sampling, detokenisation, streaming) adds b x batch to
     a serial engine's step, max(GPU, host) to an overlapped one's, per data-parallel rank; a
     point measured on trtllm-bench (host = "none") never carries it."""
-    from dataclasses import replace
-
     from tokenomy.selfhost.perf_model import Deployment
     from tokenomy.selfhost.validation import predict
 
     b = 2e-4
-    plain = replace(
-        sh.load_calibration(), sequence_overhead_s=0.0, frontend_overhead_s=0.0, host_overlap=False
-    )
+    plain = no_host_work(host_overlap=False)
     cal = replace(plain, sequence_overhead_s=b)
     gpu_only = Deployment.of("llama-3.1-8b", "h100", precision="fp8", calibration=plain)
     serial = replace(gpu_only, calibration=cal)
@@ -304,16 +304,11 @@ def test_split_host_work_engine_loop_serial_frontend_beside() -> None:
     """vLLM V1 without --async-scheduling ("split"): the engine core's share of the host work
     runs in turn with the GPU step, the API server's share in its own process beside it, so a
     step is max(GPU + b_s B, b_f B); "serial" puts both shares in turn, "overlapped" neither."""
-    from dataclasses import replace
-
     from tokenomy.selfhost.perf_model import Deployment
     from tokenomy.selfhost.validation import predict
 
     bs, bf = 1.5e-4, 2e-4
-    plain = replace(
-        sh.load_calibration(), sequence_overhead_s=0.0, frontend_overhead_s=0.0,
-        host_overlap=False,
-    )  # fmt: skip
+    plain = no_host_work(host_overlap=False)
     split_cal = replace(plain, sequence_overhead_s=bs, frontend_overhead_s=bf)
     gpu_only = Deployment.of("llama-3.1-8b", "h100", precision="fp8", calibration=plain)
     split = replace(gpu_only, calibration=split_cal)
@@ -338,8 +333,6 @@ def test_decode_attention_flops_run_at_the_attention_kernels_efficiency() -> Non
     """MLA decode attention at long context is FLOP-bound: priced at FlashMLA's measured share
     of the peak (attention_compute_efficiency), not at the decode GEMM efficiency, so scoring
     4 tokens a sequence costs less than it did at 0.35."""
-    from dataclasses import replace
-
     from tokenomy.selfhost.perf_model import Deployment
 
     cal = sh.load_calibration()
@@ -360,8 +353,6 @@ def test_a_points_kv_dtype_is_the_one_its_engine_ran() -> None:
     """An FP8 checkpoint without KV scales keeps a bf16 KV cache under vLLM's default
     (--kv-cache-dtype auto): half the pool of the model's fp8 rule, so Llama 3.1 70B FP8 on one
     H100 (a pool of a few thousand tokens) preempts more and runs slower."""
-    from dataclasses import replace
-
     from tokenomy.selfhost.validation import predict
 
     points = {p.id: p for p in sh.load_points()}
@@ -378,8 +369,6 @@ def test_shipped_calibration_is_the_validated_procedure() -> None:
     state their host mode as their engines' published points are labelled, a point is
     predicted in its own source's host mode whatever the row says, and the held-out figure
     the CLI quotes is stated for the points there are."""
-    from dataclasses import replace
-
     from tokenomy.selfhost.validation import cross_validated_error, predict
 
     # --fit on 2026-12-02: 150 µs; the leave-one-source-out folds fit 150 or 250.
@@ -402,8 +391,6 @@ def test_speculation_loses_once_the_host_work_bounds_the_step() -> None:
     """Host work is charged per token scored: a verify pass scores γ + 1 tokens per sequence
     and keeps fewer, so an engine bound by its host work makes fewer tokens with speculation
     (charged per sequence-step instead, it would gain τ / 1 for free)."""
-    from dataclasses import replace
-
     # An engine that overlaps its host work (SGLang, trtllm-serve, vLLM --async-scheduling).
     calibration = replace(sh.load_calibration(), host_overlap=True)
     assert calibration.sequence_overhead_s > 0
@@ -427,8 +414,6 @@ def test_early_2025_mla_kernels_slow_only_an_mla_models_steps() -> None:
     0.8.2): a step runs at the fitted share of today's rate, prefill and decode alike; a model
     without MLA is unaffected; published points of that time say so, and the engine rows for
     those releases select it."""
-    from dataclasses import replace
-
     from tokenomy.selfhost.perf_model import Deployment
     from tokenomy.selfhost.validation import predict
 
@@ -438,7 +423,7 @@ def test_early_2025_mla_kernels_slow_only_an_mla_models_steps() -> None:
     r1_early = replace(r1, calibration=early)
     assert r1_early.kernel_rate == 0.25 and r1.kernel_rate == 1.0
     # Host work is the engine's, not the kernels': compare without it.
-    bare = replace(early, sequence_overhead_s=0.0, frontend_overhead_s=0.0)
+    bare = no_host_work(early)
     now = replace(bare, early_mla_kernels=False)
     for batch in (1, 64):
         slow = replace(r1, calibration=bare).decode_step_time(batch, 2000)
@@ -482,11 +467,9 @@ def test_experts_sharded_within_a_node_spread_across_nodes() -> None:
     """Within a node the engines shard every expert: each MoE layer's output is all-reduced
     on the critical path (the step is kernels + collectives). Spread across nodes, the
     all-to-alls overlap with compute (the longer of the two). `auto` picks by node."""
-    from dataclasses import replace
-
     from tokenomy.selfhost.perf_model import Deployment
 
-    cal = replace(sh.load_calibration(), sequence_overhead_s=0.0, frontend_overhead_s=0.0)
+    cal = no_host_work()
     tp = Deployment.of("deepseek-r1", "h200", 8, "fp8", calibration=cal)
     ep = replace(tp, experts="ep")
     assert not tp.expert_parallel and ep.expert_parallel

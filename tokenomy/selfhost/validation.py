@@ -144,7 +144,9 @@ def load_points() -> tuple[PublishedPoint, ...]:
             experts=row.text("experts", "auto"),
         )
         if point.experts not in EXPERT_PARALLEL:
-            raise row.fail(f"'experts' must be one of {', '.join(EXPERT_PARALLEL)}")
+            raise row.fail(
+                f"'experts' must be one of {', '.join(EXPERT_PARALLEL)}, got {point.experts!r}"
+            )
         if point.kernels not in KERNELS:
             raise row.fail(f"'kernels' must be one of {', '.join(KERNELS)}, got {point.kernels!r}")
         if point.kv_precision and point.kv_precision not in KV_DTYPES:
