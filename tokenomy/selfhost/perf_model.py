@@ -310,12 +310,18 @@ class Deployment:
         return self.attention_parallel == "dp" and self.gpus > 1
 
     @property
+    def spans_nodes(self) -> bool:
+        """More GPUs than one NVLink (Infinity Fabric) domain joins: collectives cross the
+        network between nodes."""
+        return self.gpus > self.gpu.nvlink_domain
+
+    @property
     def expert_parallel(self) -> bool:
         """Whole experts spread over the GPUs (all-to-all) rather than each one sharded."""
         if not self.model.is_moe or self.gpus == 1:
             return False
         if self.experts == "auto":
-            return self.gpus > self.gpu.nvlink_domain
+            return self.spans_nodes
         return self.experts == "ep"
 
     @property
@@ -433,11 +439,8 @@ class Deployment:
         n = self.gpus
         if n == 1:
             return 0.0
-        link = (
-            self.gpu.interconnect_gbs
-            if n <= self.gpu.nvlink_domain
-            else self.calibration.network_gbs
-        ) * 1e9
+        gbs = self.calibration.network_gbs if self.spans_nodes else self.gpu.interconnect_gbs
+        link = gbs * 1e9
         # Ring all-reduce moves 2(N-1)/N of the data per GPU; all-to-all (N-1)/N of it.
         factor = 2 * (n - 1) / n if all_reduce else (n - 1) / n
         return self.calibration.collective_latency_s + factor * bytes_per_gpu / link
@@ -447,7 +450,7 @@ class Deployment:
         of the k experts gets one; across nodes (DeepEP's hierarchical kernels) a token crosses
         the network once per distinct remote node and fans out over NVLink there."""
         k, n, domain = self.model.active_experts, self.gpus, self.gpu.nvlink_domain
-        if n <= domain:
+        if not self.spans_nodes:
             return float(k)
         nodes = n / domain
         touched = nodes * (1 - (1 - 1 / nodes) ** k)
@@ -505,7 +508,7 @@ class Deployment:
         dual micro-batch, SGLang's two-batch overlap, as those deployments run it); within a
         node, and for every all-reduce, communication sits on the critical path."""
         comm = self.communication_time(tokens)
-        if self.expert_parallel and self.gpus > self.gpu.nvlink_domain:
+        if self.expert_parallel and self.spans_nodes:
             return max(work, comm)
         return work + comm
 
