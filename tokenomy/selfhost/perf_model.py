@@ -101,11 +101,13 @@ class Calibration:
     # verify scoring several tokens a sequence): a kernel fact, not fitted. 0 = the decode
     # GEMM efficiency (the model before 2026-12-02).
     attention_compute_efficiency: float = 0.0
-    # Host work per token scored that always runs beside the engine loop, in another process
-    # (vLLM V1's API server detokenising and streaming while the engine core schedules, runs
-    # and samples in turn with the GPU): a step takes at least this long. 0 = all host work is
-    # sequence_overhead_s.
+    # Host work per token scored in the API server (detokenising, streaming). In its own
+    # process (vLLM V1, SGLang, trtllm-serve) it holds no step back: when it falls behind, a
+    # request's pending outputs are merged into one chunk (vLLM V1's output collector) and it
+    # catches up, so it bounds nothing. In a one-process engine (frontend_in_loop: vLLM V0,
+    # SGLang before its overlap scheduler) it runs in the loop with sequence_overhead_s.
     frontend_overhead_s: float = 0.0
+    frontend_in_loop: bool = False
     # DeepSeek's MLA and block-scaled FP8 MoE layers on the first generic kernels engines ran
     # them with (Triton MLA decode, Triton block-FP8 GEMMs and fused MoE: SGLang <= 0.4.4,
     # vLLM <= 0.8.2, TensorRT-LLM <= 0.18, early 2025), before FlashMLA and DeepGEMM became
@@ -531,9 +533,9 @@ class Deployment:
         gpu = (self._with_communication(linear + attention, tokens) + overhead) / self.kernel_rate
         # Host work per token scored (sampling, detokenising, streaming each one; a speculative
         # verify scores γ + 1 per sequence): each data-parallel rank has its own scheduler.
-        host = cal.sequence_overhead_s * tokens / self.sequence_groups
-        front = cal.frontend_overhead_s * tokens / self.sequence_groups
-        return max(gpu, host, front) if cal.host_overlap else max(gpu + host, front)
+        per_token = cal.sequence_overhead_s + cal.frontend_overhead_s * cal.frontend_in_loop
+        host = per_token * tokens / self.sequence_groups
+        return max(gpu, host) if cal.host_overlap else gpu + host
 
     def prefill_time(self, prompt: float, chunk: int = 8192) -> float:
         """Seconds of GPU time to prefill one prompt when prompts are batched into chunks of

@@ -244,15 +244,12 @@ def predict(point: PublishedPoint, calibration: Calibration | None = None) -> fl
     calibration = replace(calibration, early_mla_kernels=point.kernels == "early-2025")
     if point.host == "none":
         calibration = replace(calibration, sequence_overhead_s=0.0, frontend_overhead_s=0.0)
-    elif point.host == "serial":  # one process: the frontend's share is serial too
+    else:  # serial: one process, the frontend's share in its loop too
         calibration = replace(
             calibration,
-            host_overlap=False,
-            sequence_overhead_s=calibration.sequence_overhead_s + calibration.frontend_overhead_s,
-            frontend_overhead_s=0.0,
+            host_overlap=point.host == "overlapped",
+            frontend_in_loop=point.host == "serial",
         )
-    else:
-        calibration = replace(calibration, host_overlap=point.host == "overlapped")
     if point.requests and point.metric == "output_tps_per_gpu":
         return _simulated(point, calibration)
     est = serving_estimate(
