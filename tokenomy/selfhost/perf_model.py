@@ -532,8 +532,11 @@ class Deployment:
         overhead = cal.step_overhead_s + cal.layer_overhead_s * m.layers
         gpu = (self._with_communication(linear + attention, tokens) + overhead) / self.kernel_rate
         # Host work per token scored (sampling, detokenising, streaming each one; a speculative
-        # verify scores γ + 1 per sequence): each data-parallel rank has its own scheduler.
-        per_token = cal.sequence_overhead_s + cal.frontend_overhead_s * cal.frontend_in_loop
+        # verify scores γ + 1 per sequence): each data-parallel rank has its own scheduler. An
+        # API server in its own process holds no step back; in a one-process engine it is
+        # part of the loop.
+        front = cal.frontend_overhead_s if cal.frontend_in_loop else 0.0
+        per_token = cal.sequence_overhead_s + front
         host = per_token * tokens / self.sequence_groups
         return max(gpu, host) if cal.host_overlap else gpu + host
 
