@@ -24,7 +24,6 @@ steady-state cycle (C prefills + output_len decode steps), so only the step time
 from __future__ import annotations
 
 import argparse
-import collections
 import functools
 import itertools
 import math
@@ -51,6 +50,7 @@ from tokenomy.selfhost.validation import (
     leave_one_source_out,
     load_points,
     percentile_abs_error,
+    source_balanced_error,
     validate,
 )
 
@@ -164,20 +164,6 @@ ENGINE_GRID = (  # wider: one engine's kernels may sit further from the shared f
     (1.0, 1.3, 1.6),
     ((0.0, 0.0),),  # trtllm-bench's points carry no per-sequence host work
 )
-
-
-def source_balanced_error(results: list[Validated]) -> float:
-    """The median |error| with each source's points weighted 1 / its point count, so every
-    source counts alike: the fit's objective (one source with half the points would otherwise
-    set every shared parameter to its own set-up's quirks)."""
-    count = collections.Counter(v.point.source for v in results)
-    ranked = sorted((abs(v.error), 1.0 / count[v.point.source]) for v in results)
-    half, seen = len(count) / 2, 0.0
-    for error, weight in ranked:
-        seen += weight
-        if seen >= half:
-            return error
-    return ranked[-1][0]
 
 
 def _grid_search(

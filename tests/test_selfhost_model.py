@@ -500,3 +500,21 @@ def test_experts_sharded_within_a_node_spread_across_nodes() -> None:
     assert "experts" not in sh.serving_estimate("llama-3.1-8b", "h100").as_dict()
     with pytest.raises(ValueError, match="experts must be auto, tp or ep"):
         Deployment.of("deepseek-r1", "h200", 8, experts="dp")
+
+
+def test_source_balanced_error_counts_every_source_alike() -> None:
+    """The fit's objective: a source with many points weighs as much as one with a single
+    point, so its points cannot outvote the others (the plain median is its error here)."""
+    from tokenomy.selfhost.validation import Validated, median_abs_error, source_balanced_error
+
+    base = sh.load_points()[0]
+
+    def scored(source: str, error: float) -> Validated:
+        return Validated(replace(base, source=source, measured=1.0), 1.0 + error)
+
+    many = [scored("big", 0.9) for _ in range(9)]
+    few = [scored("a", 0.1), scored("b", 0.2)]
+    assert median_abs_error(many + few) == pytest.approx(0.9)
+    assert source_balanced_error(many + few) == pytest.approx(0.2)  # a, b, big: the middle
+    assert source_balanced_error([*few, scored("c", 0.3)]) == pytest.approx(0.2)
+    assert source_balanced_error([]) != source_balanced_error([])  # nan

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import math
 import statistics
+from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, replace
 from datetime import date
@@ -44,6 +45,7 @@ __all__ = [
     "median_abs_error",
     "percentile_abs_error",
     "predict",
+    "source_balanced_error",
     "validate",
 ]
 
@@ -299,6 +301,23 @@ def percentile_abs_error(results: Iterable[Validated], q: float) -> float:
     if not errors:
         return float("nan")
     return errors[max(math.ceil(q / 100 * len(errors)) - 1, 0)]
+
+
+def source_balanced_error(results: Iterable[Validated]) -> float:
+    """The median |error| with each point weighted 1 / its source's point count, so every
+    source counts alike (the calibration fit's objective: one source with half the points
+    would otherwise set every shared parameter to its own set-up's quirks)."""
+    results = list(results)
+    if not results:
+        return float("nan")
+    count = Counter(r.point.source for r in results)
+    ranked = sorted((abs(r.error), 1.0 / count[r.point.source]) for r in results)
+    seen = 0.0
+    for error, weight in ranked:
+        seen += weight
+        if seen >= len(count) / 2:
+            return error
+    return ranked[-1][0]
 
 
 def family(point: PublishedPoint) -> str:
