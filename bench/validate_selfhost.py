@@ -169,7 +169,8 @@ ENGINE_GRID = (  # wider: one engine's kernels may sit further from the shared f
 def _grid_search(
     points: list[PublishedPoint], base: Calibration, axes: tuple[tuple[Any, ...], ...]
 ) -> Calibration:
-    """The calibration on the grid with the lowest median |error| on the points given."""
+    """The calibration on the grid with the lowest median |error| on the points given, each
+    source's points weighted alike."""
     best: tuple[float, Calibration] | None = None
     for pf, df, bw, oh, imb, (seq, front) in itertools.product(*axes):
         cal = replace(
@@ -198,10 +199,11 @@ def fit(
     base: Calibration | None = None,
     axes: tuple[tuple[Any, ...], ...] = GRID,
 ) -> Calibration:
-    """Grid search in stages, each minimising the median |error|: the GPU's efficiencies (and
-    a first host work) on the steady-state points (fixed lengths, no finite run: what the
-    kernels and the GPU set), then the host work per token scored (engine-loop and frontend
-    shares) on all the points given, the efficiencies held; both on the points measured with
+    """Grid search in stages, each minimising the median |error| with every source weighted
+    alike (``source_balanced_error``): the GPU's efficiencies (and a first host work) on the
+    steady-state points (fixed lengths, no finite run: what the kernels and the GPU set),
+    then the host work per token scored (engine-loop and API-server shares) on all the
+    points given, the efficiencies held; both on the points measured with
     today's kernels. Then the early-2025 MLA kernels' share of that work rate on the points
     that ran them (none given: 1, nothing known). Without steady-state points, one search over
     every axis on all the points."""
