@@ -268,11 +268,11 @@ def test_sequence_overhead_is_host_work_per_running_sequence() -> None:
     from tokenomy.selfhost.validation import predict
 
     b = 2e-4
-    plain = no_host_work(host_overlap=False)
+    plain = no_host_work(host="split")
     cal = replace(plain, sequence_overhead_s=b)
     gpu_only = Deployment.of("llama-3.1-8b", "h100", precision="fp8", calibration=plain)
     serial = replace(gpu_only, calibration=cal)
-    overlapped = replace(gpu_only, calibration=replace(cal, host_overlap=True))
+    overlapped = replace(gpu_only, calibration=replace(cal, host="overlapped"))
     for batch in (1, 64, 1024):
         gpu = gpu_only.decode_step_time(batch, 1000)
         assert serial.decode_step_time(batch, 1000) == pytest.approx(gpu + b * batch)
@@ -309,12 +309,12 @@ def test_split_host_work_engine_loop_serial_frontend_beside() -> None:
     from tokenomy.selfhost.validation import predict
 
     bs, bf = 1.5e-4, 2e-4
-    plain = no_host_work(host_overlap=False)
+    plain = no_host_work(host="split")
     split_cal = replace(plain, sequence_overhead_s=bs, frontend_overhead_s=bf)
     gpu_only = Deployment.of("llama-3.1-8b", "h100", precision="fp8", calibration=plain)
     split = replace(gpu_only, calibration=split_cal)
-    over = replace(gpu_only, calibration=replace(split_cal, host_overlap=True))
-    serial = replace(gpu_only, calibration=replace(split_cal, frontend_in_loop=True))
+    over = replace(gpu_only, calibration=replace(split_cal, host="overlapped"))
+    serial = replace(gpu_only, calibration=replace(split_cal, host="serial"))
     for batch in (1, 64, 1024):
         gpu = gpu_only.decode_step_time(batch, 1000)
         assert split.decode_step_time(batch, 1000) == pytest.approx(gpu + bs * batch)
@@ -333,8 +333,12 @@ def test_split_host_work_engine_loop_serial_frontend_beside() -> None:
     # The async-scheduling rows stay overlapped.
     assert all(p.host == "overlapped" for p in points.values() if "async" in p.engine)
     # The one vLLM V0 engine row keeps its frontend in the loop.
-    assert sh.load_engine("vllm-0.7").frontend_in_loop
-    assert not sh.load_engine("vllm").frontend_in_loop
+    assert sh.load_engine("vllm-0.7").host == "serial"
+    assert sh.load_engine("vllm").host == "split"
+    from tokenomy.selfhost.perf_model import _check
+
+    with pytest.raises(DataFileError, match="host must be one of serial, split, overlapped"):
+        _check(replace(plain, host="async"), "an engine row")
 
 
 def test_decode_attention_flops_run_at_the_attention_kernels_efficiency() -> None:
@@ -382,8 +386,8 @@ def test_shipped_calibration_is_the_validated_procedure() -> None:
     # --fit on 2026-12-02 (223 points): 100 µs; the leave-one-source-out folds fit 50-100.
     assert sh.load_calibration().sequence_overhead_s == pytest.approx(100e-6)
     engines = sh.load_engines()
-    assert not engines["vllm"].host_overlap  # V1 engine core: "split", as its points are
-    assert engines["sglang"].host_overlap and engines["tensorrt-llm"].host_overlap
+    assert engines["vllm"].host == "split"  # V1 engine core, as its points are
+    assert engines["sglang"].host == engines["tensorrt-llm"].host == "overlapped"
     error, points = cross_validated_error()
     assert 0 < error < 1  # a share, measured by --loso (0.279 over 223 points on 2026-12-02)
     assert points == sum(p.metric != "spec_speedup" for p in sh.load_points())
@@ -391,7 +395,7 @@ def test_shipped_calibration_is_the_validated_procedure() -> None:
     serial = by_id["vllm-0.5-llama3-8b-h100-light-load"]  # vLLM 0.5: host work in turn
     assert serial.host == "serial"
     cal = sh.load_calibration()
-    assert predict(serial, cal) == predict(serial, replace(cal, host_overlap=False))
+    assert predict(serial, cal) == predict(serial, replace(cal, host="overlapped"))
     assert predict(serial, cal) > predict(serial, replace(cal, sequence_overhead_s=0.0))
 
 
@@ -400,7 +404,7 @@ def test_speculation_loses_once_the_host_work_bounds_the_step() -> None:
     and keeps fewer, so an engine bound by its host work makes fewer tokens with speculation
     (charged per sequence-step instead, it would gain τ / 1 for free)."""
     # An engine that overlaps its host work (SGLang, trtllm-serve, vLLM --async-scheduling).
-    calibration = replace(sh.load_calibration(), host_overlap=True, sequence_overhead_s=2.5e-4)
+    calibration = replace(sh.load_calibration(), host="overlapped", sequence_overhead_s=2.5e-4)
 
     def gain(concurrency: int) -> float:
         return sh.serving_estimate(

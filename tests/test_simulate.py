@@ -151,7 +151,7 @@ def test_finite_benchmark_points_are_predicted_by_the_simulator() -> None:
 
     point = next(p for p in load_points() if p.id == "gpustack-qwen3-32b-h100-vllm-2000-100")
     assert point.host == "split"  # vLLM V1 engine core: its host share is serial with the GPU
-    split = replace(load_calibration(), host_overlap=False)
+    split = replace(load_calibration(), host="split")
     r = simulate_serving(point.model, point.gpu, point.gpus, precision=point.precision,
                          input_lens=[1996] * 500, output_lens=[100] * 500,
                          calibration=split)  # fmt: skip

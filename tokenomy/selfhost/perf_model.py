@@ -56,6 +56,7 @@ class InvalidParallelismError(DoesNotFitError):
 # --kv-cache-dtype): bytes per element. fp16 and bf16 take the same space.
 KV_DTYPES: dict[str, str] = {"fp16": "bf16", "bf16": "bf16", "fp8": "fp8"}
 ATTENTION_PARALLEL = ("tp", "dp")
+HOST_MODES = ("serial", "split", "overlapped")  # Calibration.host
 # How an MoE model's experts sit on the GPUs: "tp" (every expert sharded over them; the
 # engines' default within a node), "ep" (whole experts spread over them, all-to-all dispatch
 # and combine) or "auto" (ep across nodes, as DeepEP deployments run, tp within one).
@@ -93,9 +94,12 @@ class Calibration:
     # detokenisation, output processing and streaming in a Python engine / API server. Zero
     # for a native executor driven offline (trtllm-bench); fitted like the efficiencies.
     sequence_overhead_s: float = 0.0
-    # The engine runs that host work for the next step while the GPU runs this one (SGLang's
-    # overlap scheduler, vLLM --async-scheduling): a step takes the longer of the two.
-    host_overlap: bool = False
+    # How that host work sits beside the GPU step (HOST_MODES), as the published points' `host`
+    # says: "split" (vLLM V1: the engine core runs it in turn with the step, the API server in
+    # its own process), "overlapped" (SGLang's overlap scheduler, trtllm-serve, vLLM
+    # --async-scheduling: it runs for the next step while the GPU runs this one, a step takes
+    # the longer of the two) or "serial" (one process in turn: the API server's share too).
+    host: str = "split"
     # Achieved share of the bf16 tensor-core peak in decode attention when its FLOPs, not its
     # KV reads, set the time (MLA's absorbed attention at long context, or a speculative
     # verify scoring several tokens a sequence): a kernel fact, not fitted. 0 = the decode
@@ -104,10 +108,9 @@ class Calibration:
     # Host work per token scored in the API server (detokenising, streaming). In its own
     # process (vLLM V1, SGLang, trtllm-serve) it holds no step back: when it falls behind, a
     # request's pending outputs are merged into one chunk (vLLM V1's output collector) and it
-    # catches up, so it bounds nothing. In a one-process engine (frontend_in_loop: vLLM V0,
+    # catches up, so it bounds nothing. In a one-process engine (host "serial": vLLM V0,
     # SGLang before its overlap scheduler) it runs in the loop with sequence_overhead_s.
     frontend_overhead_s: float = 0.0
-    frontend_in_loop: bool = False
     # DeepSeek's MLA and block-scaled FP8 MoE layers on the first generic kernels engines ran
     # them with (Triton MLA decode, Triton block-FP8 GEMMs and fused MoE: SGLang <= 0.4.4,
     # vLLM <= 0.8.2, TensorRT-LLM <= 0.18, early 2025), before FlashMLA and DeepGEMM became
@@ -138,6 +141,8 @@ def _check(cal: Calibration, where: str) -> Calibration:
         raise DataFileError(f"{where}: max_batch and max_batched_tokens must be >= 1")
     if cal.sequence_overhead_s < 0 or cal.frontend_overhead_s < 0:
         raise DataFileError(f"{where}: sequence_overhead_s and frontend_overhead_s must be >= 0")
+    if cal.host not in HOST_MODES:
+        raise DataFileError(f"{where}: host must be one of {', '.join(HOST_MODES)}")
     if not 0 <= cal.attention_compute_efficiency <= 1:
         raise DataFileError(f"{where}: attention_compute_efficiency must be in [0, 1]")
     if not 0 < cal.early_mla_kernel_efficiency <= 1:
@@ -535,10 +540,9 @@ class Deployment:
         # verify scores γ + 1 per sequence): each data-parallel rank has its own scheduler. An
         # API server in its own process holds no step back; in a one-process engine it is
         # part of the loop.
-        front = cal.frontend_overhead_s if cal.frontend_in_loop else 0.0
-        per_token = cal.sequence_overhead_s + front
-        host = per_token * tokens / self.sequence_groups
-        return max(gpu, host) if cal.host_overlap else gpu + host
+        front = cal.frontend_overhead_s if cal.host == "serial" else 0.0
+        host = (cal.sequence_overhead_s + front) * tokens / self.sequence_groups
+        return max(gpu, host) if cal.host == "overlapped" else gpu + host
 
     def prefill_time(self, prompt: float, chunk: int = 8192) -> float:
         """Seconds of GPU time to prefill one prompt when prompts are batched into chunks of

@@ -25,6 +25,7 @@ from functools import cache
 from tokenomy.selfhost.datafile import DataFileError, read_table
 from tokenomy.selfhost.perf_model import (
     EXPERT_PARALLEL,
+    HOST_MODES,
     KV_DTYPES,
     Calibration,
     load_calibration,
@@ -50,7 +51,7 @@ __all__ = [
 ]
 
 METRICS = ("output_tps_per_gpu", "input_tps_per_gpu", "tpot_ms", "spec_speedup")
-HOSTS = ("serial", "split", "overlapped", "none")
+HOSTS = (*HOST_MODES, "none")  # "none": no host work (trtllm-bench's offline executor)
 KERNELS = ("current", "early-2025")
 
 
@@ -246,12 +247,8 @@ def predict(point: PublishedPoint, calibration: Calibration | None = None) -> fl
     calibration = replace(calibration, early_mla_kernels=point.kernels == "early-2025")
     if point.host == "none":
         calibration = replace(calibration, sequence_overhead_s=0.0, frontend_overhead_s=0.0)
-    else:  # serial: one process, the frontend's share in its loop too
-        calibration = replace(
-            calibration,
-            host_overlap=point.host == "overlapped",
-            frontend_in_loop=point.host == "serial",
-        )
+    else:
+        calibration = replace(calibration, host=point.host)
     if point.requests and point.metric == "output_tps_per_gpu":
         return _simulated(point, calibration)
     est = serving_estimate(
